@@ -1,3 +1,3 @@
 """Shared pytest configuration. Fixture modules live in tests/fixtures/, one per concern."""
 
-pytest_plugins = ["fixtures.chain", "fixtures.services"]
+pytest_plugins = ["fixtures.chain", "fixtures.services", "fixtures.storage"]

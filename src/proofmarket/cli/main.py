@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import typer
 
-from proofmarket.cli import tools_cmds
+from proofmarket.cli import (
+    account_cmds,
+    cluster_cmds,
+    devnet_cmds,
+    guest_cmds,
+    ops_cmds,
+    request_cmds,
+    tools_cmds,
+    zkvm_cmds,
+)
 
 app = typer.Typer(
     name="proofmarket",
@@ -14,7 +23,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_GROUPS = [tools_cmds]
+_GROUPS = [
+    zkvm_cmds,
+    guest_cmds,
+    devnet_cmds,
+    account_cmds,
+    request_cmds,
+    ops_cmds,
+    cluster_cmds,
+    tools_cmds,
+]
 for _group in _GROUPS:
     _group.register(app)
 

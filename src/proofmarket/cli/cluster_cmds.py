@@ -1,0 +1,10 @@
+"""Command group module; see register()."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this module's commands to the root app."""
+    del app
