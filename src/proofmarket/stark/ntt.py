@@ -1,0 +1,341 @@
+"""Number-theoretic transforms, coset low-degree extension and domain helpers.
+
+Conventions
+-----------
+* A *matrix* of columns has shape ``(n, m)``: ``n`` rows (a power of two), ``m`` columns,
+  canonical ``np.uint64`` entries. Every transform acts on all columns at once.
+* ``ntt(coeffs)[j] = Σ_i coeffs[i]·ω_n^(i·j)`` with ``ω_n = two_adic_generator(log2 n)``:
+  evaluations over the subgroup ``H = ⟨ω_n⟩`` in **natural order** (row j ↔ point ω_n^j).
+* ``coset_lde(evals, log_blowup, shift)`` returns the evaluations on the coset
+  ``shift·H'`` with ``|H'| = n·2^log_blowup``, natural order: row j ↔ ``shift·ω_N^j``.
+  Because ``ω_N^(j·2^log_blowup) = ω_n^j``, LDE row ``j·2^log_blowup`` lies over trace row j
+  (shifted by ``shift``), and the "next row" of LDE row j is LDE row ``j + 2^log_blowup``.
+
+Implementation: radix-2 decimation-in-frequency butterflies compiled with numba
+(``cache=True``, parallel over columns), working on a column-major copy so that each
+column's butterflies stay in cache; per-stage twiddles are precomputed and cached; the
+bit-reversal is fused with the transpose back to row-major.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numba
+import numpy as np
+
+from .field import (
+    GENERATOR,
+    P,
+    TWO_ADICITY,
+    FieldArray,
+    FieldError,
+    ext_powers,
+    inv_int,
+    pow_int,
+    powers,
+    sub,
+    two_adic_generator,
+)
+
+_PU = np.uint64(P)
+
+
+class NttError(FieldError):
+    """Bad input to a transform (size not a power of two, wrong shape or dtype)."""
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+
+
+def log2_exact(n: int) -> int:
+    """log2 of a power of two; NttError otherwise."""
+    if n <= 0 or n & (n - 1):
+        raise NttError(f"size must be a power of two, got {n}")
+    return n.bit_length() - 1
+
+
+@lru_cache(maxsize=64)
+def _stage_twiddles(log_n: int, inverse: bool) -> FieldArray:
+    """Concatenated per-stage twiddles: entry ``h − 1 + k`` is ``w_{2h}^k`` for ``k < h``."""
+    n = 1 << log_n
+    root = two_adic_generator(log_n)
+    if inverse:
+        root = inv_int(root)
+    out = np.zeros(max(n - 1, 1), dtype=np.uint64)
+    if n == 1:
+        return out
+    full = powers(root, n // 2)  # w_n^k
+    h = 1
+    while h < n:
+        step = n // (2 * h)
+        out[h - 1 : 2 * h - 1] = full[: h * step : step]
+        h *= 2
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=64)
+def bit_reverse_indices(log_n: int) -> np.ndarray:
+    """``rev[i]`` = i with its ``log_n`` low bits reversed (int64 array)."""
+    n = 1 << log_n
+    idx = np.arange(n, dtype=np.int64)
+    rev = np.zeros(n, dtype=np.int64)
+    for b in range(log_n):
+        rev |= ((idx >> b) & 1) << (log_n - 1 - b)
+    rev.setflags(write=False)
+    return rev
+
+
+@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+def _dif_columns(work: np.ndarray, tw: np.ndarray) -> None:  # pragma: no cover - compiled
+    """In-place DIF NTT of every row of ``work`` (shape (m, n)); output bit-reversed."""
+    m, n = work.shape
+    for c in numba.prange(m):
+        col = work[c]
+        h = n // 2
+        while h >= 1:
+            base = h - 1
+            for start in range(0, n, 2 * h):
+                for k in range(h):
+                    i = start + k
+                    u = col[i]
+                    v = col[i + h]
+                    s = u + v
+                    if s >= _PU:
+                        s -= _PU
+                    d = u + _PU - v
+                    col[i] = s
+                    col[i + h] = (d * tw[base + k]) % _PU
+            h //= 2
+
+
+@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+def _to_cols_plain(src: np.ndarray, dst: np.ndarray) -> None:  # pragma: no cover - compiled
+    m = dst.shape[0]
+    n = src.shape[0]
+    for c in numba.prange(m):
+        for j in range(n):
+            dst[c, j] = src[j, c]
+
+
+@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+def _from_cols_bitrev(work: np.ndarray, out: np.ndarray, rev: np.ndarray) -> None:
+    """out[j, c] = work[c, rev[j]] — undo the DIF bit-reversal while transposing back."""
+    m, n = work.shape
+    for j in numba.prange(n):
+        r = rev[j]
+        for c in range(m):
+            out[j, c] = work[c, r]
+
+
+def _check_matrix(a: Any, what: str) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype != np.uint64:
+        raise NttError(f"{what}: expected a np.uint64 array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise NttError(f"{what}: expected a 2-D (rows, columns) array, got shape {arr.shape}")
+    log2_exact(arr.shape[0])
+    return arr
+
+
+def _transform(mat: np.ndarray, inverse: bool) -> FieldArray:
+    n, m = mat.shape
+    log_n = log2_exact(n)
+    if log_n > TWO_ADICITY:
+        raise NttError(f"size 2^{log_n} exceeds the two-adicity 2^{TWO_ADICITY}")
+    work = np.empty((m, n), dtype=np.uint64)
+    _to_cols_plain(np.ascontiguousarray(mat), work)
+    _dif_columns(work, _stage_twiddles(log_n, inverse))
+    out = np.empty((n, m), dtype=np.uint64)
+    _from_cols_bitrev(work, out, bit_reverse_indices(log_n))
+    if inverse and n > 1:
+        out = (out * np.uint64(inv_int(n))) % _PU
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# public transforms
+# ---------------------------------------------------------------------------------------
+
+
+def ntt(coeffs: Any) -> FieldArray:
+    """Evaluate each column polynomial over H = ⟨ω_n⟩ (natural order). Shape (n, m) → (n, m).
+
+    A 1-D input is treated as one column and a 1-D result is returned.
+    """
+    arr = np.asarray(coeffs)
+    if arr.ndim == 1:
+        return ntt(arr[:, None])[:, 0]
+    return _transform(_check_matrix(arr, "ntt"), inverse=False)
+
+
+def intt(evals: Any) -> FieldArray:
+    """Interpolate: inverse of :func:`ntt` (evaluations over H, natural order → coefficients)."""
+    arr = np.asarray(evals)
+    if arr.ndim == 1:
+        return intt(arr[:, None])[:, 0]
+    return _transform(_check_matrix(arr, "intt"), inverse=True)
+
+
+def coset_ntt(coeffs: Any, shift: int = GENERATOR) -> FieldArray:
+    """Evaluate each column polynomial over the coset ``shift·H`` (natural order)."""
+    arr = np.asarray(coeffs)
+    if arr.ndim == 1:
+        return coset_ntt(arr[:, None], shift)[:, 0]
+    mat = _check_matrix(arr, "coset_ntt")
+    scaled = (mat * powers(shift, mat.shape[0])[:, None]) % _PU
+    return _transform(scaled, inverse=False)
+
+
+def coset_intt(evals: Any, shift: int = GENERATOR) -> FieldArray:
+    """Interpolate evaluations on ``shift·H`` (natural order) back to coefficients."""
+    arr = np.asarray(evals)
+    if arr.ndim == 1:
+        return coset_intt(arr[:, None], shift)[:, 0]
+    coeffs = _transform(_check_matrix(arr, "coset_intt"), inverse=True)
+    return (coeffs * powers(inv_int(shift), coeffs.shape[0])[:, None]) % _PU
+
+
+def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray:
+    """Low-degree extend columns given by their evaluations over H (natural order).
+
+    Returns ``(n·2^log_blowup, m)`` evaluations on the coset ``shift·H'`` in natural order
+    (row j ↔ ``shift·ω_N^j``). ``shift`` must not lie in H' (the default GENERATOR never
+    does, being a non-residue of every 2-power order).
+    """
+    arr = np.asarray(evals)
+    if arr.ndim == 1:
+        return coset_lde(arr[:, None], log_blowup, shift)[:, 0]
+    mat = _check_matrix(arr, "coset_lde")
+    if log_blowup < 0:
+        raise NttError(f"log_blowup must be ≥ 0, got {log_blowup}")
+    n, m = mat.shape
+    log_n = log2_exact(n)
+    log_big = log_n + log_blowup
+    if log_big > TWO_ADICITY:
+        raise NttError(f"LDE size 2^{log_big} exceeds the two-adicity 2^{TWO_ADICITY}")
+    big_n = 1 << log_big
+    # 1. interpolate: DIF with inverse twiddles leaves coefficients in bit-reversed order
+    work = np.empty((m, n), dtype=np.uint64)
+    _to_cols_plain(np.ascontiguousarray(mat), work)
+    _dif_columns(work, _stage_twiddles(log_n, True))
+    # 2. coefficient i ← coeff_i · n^{-1} · shift^i, zero-padded to N (fused with bitrev)
+    scale = powers(shift, n, start=inv_int(n))
+    padded = np.empty((m, big_n), dtype=np.uint64)
+    _scatter_coeffs(work, padded, bit_reverse_indices(log_n), scale)
+    del work
+    # 3. evaluate over H' and undo the bit-reversal while transposing back to rows
+    _dif_columns(padded, _stage_twiddles(log_big, False))
+    out = np.empty((big_n, m), dtype=np.uint64)
+    _from_cols_bitrev(padded, out, bit_reverse_indices(log_big))
+    return out
+
+
+@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+def _scatter_coeffs(
+    work: np.ndarray, padded: np.ndarray, rev: np.ndarray, scale: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    m, n = work.shape
+    big_n = padded.shape[1]
+    for c in numba.prange(m):
+        for i in range(n):
+            padded[c, i] = (work[c, rev[i]] * scale[i]) % _PU
+        for i in range(n, big_n):
+            padded[c, i] = 0
+
+
+# ---------------------------------------------------------------------------------------
+# evaluation at a point
+# ---------------------------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+def _eval_cols_ext(coeffs: np.ndarray, zp: np.ndarray, out: np.ndarray) -> None:
+    n, m = coeffs.shape
+    for c in numba.prange(m):
+        a0 = np.uint64(0)
+        a1 = np.uint64(0)
+        a2 = np.uint64(0)
+        a3 = np.uint64(0)
+        for i in range(n):
+            v = coeffs[i, c]
+            a0 += (v * zp[i, 0]) % _PU
+            a1 += (v * zp[i, 1]) % _PU
+            a2 += (v * zp[i, 2]) % _PU
+            a3 += (v * zp[i, 3]) % _PU
+            if (i & 0xFFFFFFF) == 0xFFFFFFF:  # keep the sums far from 2^64
+                a0 %= _PU
+                a1 %= _PU
+                a2 %= _PU
+                a3 %= _PU
+        out[c, 0] = a0 % _PU
+        out[c, 1] = a1 % _PU
+        out[c, 2] = a2 % _PU
+        out[c, 3] = a3 % _PU
+
+
+def evaluate_at(coeffs: Any, z_ext: Any) -> FieldArray:
+    """Evaluate every column polynomial (coefficients, shape (n, m)) at one extension point.
+
+    Returns shape (m, 4). A 1-D ``coeffs`` is one column and gives shape (4,).
+    """
+    arr = np.asarray(coeffs, dtype=np.uint64)
+    if arr.ndim == 1:
+        return evaluate_at(arr[:, None], z_ext)[0]
+    if arr.ndim != 2:
+        raise NttError(f"evaluate_at: expected (n, m) coefficients, got shape {arr.shape}")
+    z = np.asarray(z_ext, dtype=np.uint64)
+    zp = ext_powers(z, arr.shape[0])
+    out = np.empty((arr.shape[1], 4), dtype=np.uint64)
+    _eval_cols_ext(np.ascontiguousarray(arr), zp, out)
+    return out
+
+
+def evaluate_base_at(coeffs: Any, x: int) -> FieldArray:
+    """Evaluate every column polynomial at a base-field point; shape (n, m) → (m,)."""
+    arr = np.asarray(coeffs, dtype=np.uint64)
+    if arr.ndim == 1:
+        return evaluate_base_at(arr[:, None], x)[0:1].reshape(())
+    xp = powers(x, arr.shape[0])
+    acc = np.zeros(arr.shape[1], dtype=np.uint64)
+    for i in range(arr.shape[0]):  # small helper for tests / scalar checks
+        acc = (acc + arr[i] * xp[i]) % _PU
+    return acc
+
+
+# ---------------------------------------------------------------------------------------
+# domains
+# ---------------------------------------------------------------------------------------
+
+
+def domain_points(log_n: int) -> FieldArray:
+    """Points of H = ⟨ω_n⟩ in natural order: ``[ω_n^0, …, ω_n^(n−1)]``."""
+    return powers(two_adic_generator(log_n), 1 << log_n)
+
+
+def coset_points(log_size: int, shift: int = GENERATOR) -> FieldArray:
+    """Points of ``shift·⟨ω_N⟩`` in natural order (the LDE domain when N = n·blowup)."""
+    return powers(two_adic_generator(log_size), 1 << log_size, start=shift)
+
+
+def vanishing_on_coset(log_n: int, log_blowup: int, shift: int = GENERATOR) -> FieldArray:
+    """``Z_H(x) = x^n − 1`` evaluated on the LDE coset ``shift·H'`` (natural order).
+
+    The values repeat with period ``2^log_blowup`` (x_j^n = shift^n·ω_B^j); the full
+    length-N array is returned. None of them is zero because ``shift ∉ H'``.
+    """
+    b = 1 << log_blowup
+    period = powers(two_adic_generator(log_blowup), b, start=pow_int(shift, 1 << log_n))
+    period = sub(period, np.uint64(1))
+    return np.tile(period, 1 << log_n)
+
+
+def vanishing_at(log_n: int, z_ext: Any) -> FieldArray:
+    """``Z_H(z) = z^n − 1`` at an extension point (shape (4,))."""
+    from .field import ext_one, ext_pow, ext_sub
+
+    return ext_sub(ext_pow(np.asarray(z_ext, dtype=np.uint64), 1 << log_n), ext_one())
