@@ -1,0 +1,1 @@
+"""Task handlers run by agents, one module per task type."""
