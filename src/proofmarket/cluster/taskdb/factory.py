@@ -1,0 +1,37 @@
+"""``open_taskdb(url)``: pick the backend from the URL scheme and open it (migrating)."""
+
+from __future__ import annotations
+
+from proofmarket.cluster.taskdb.errors import InvalidTaskDBURL
+from proofmarket.cluster.taskdb.interface import TaskDB
+
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_taskdb(url: str) -> TaskDB:
+    """Open a TaskDB and apply pending migrations.
+
+    * ``sqlite:///relative/path.sqlite`` or ``sqlite:////absolute/path.sqlite`` — embedded,
+      one machine (several processes are fine).
+    * ``postgresql://user@host:5432/dbname`` — the cluster backend. Extra query parameters
+      ``pool_min``, ``pool_max`` (connections per process, default 1 and 8) and
+      ``pool_timeout`` (seconds to wait for a connection, default 10) are read by the
+      TaskDB; the rest go to libpq (e.g. ``options=-csearch_path%3Dmyschema``).
+    """
+    if not isinstance(url, str):
+        raise InvalidTaskDBURL(f"TaskDB URL must be a string, got {type(url).__name__}")
+    if url.startswith(SQLITE_PREFIX):
+        from proofmarket.cluster.taskdb.sqlite_backend import SqliteTaskDB
+
+        path = url[len(SQLITE_PREFIX) :]
+        if not path:
+            raise InvalidTaskDBURL(f"SQLite TaskDB URL {url!r} names no file")
+        return SqliteTaskDB(path)
+    if url.startswith(POSTGRES_SCHEMES):
+        from proofmarket.cluster.taskdb.postgres_backend import PostgresTaskDB
+
+        return PostgresTaskDB(url)
+    raise InvalidTaskDBURL(
+        f"unsupported TaskDB URL {url!r}: use sqlite:///path or postgresql://user@host/db"
+    )
