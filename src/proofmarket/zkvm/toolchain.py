@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from proofmarket.devnet.tools import ToolError, zig_command
+from proofmarket.zkvm.errors import ZkvmError
 
 GUEST_SDK_DIR = Path(__file__).resolve().parent / "guest"
 """The C SDK: proofmarket.h, the runtime, start.S and link.ld."""
@@ -52,7 +53,7 @@ ELF32_RISCV_HEADER = b"\x7fELF\x01\x01"
 EM_RISCV = 243
 
 
-class GuestBuildError(RuntimeError):
+class GuestBuildError(ZkvmError):
     """A guest could not be compiled; the message carries the compiler's diagnostics."""
 
 
