@@ -21,6 +21,10 @@ def recursion_receipt_key(job_id: str, task_id: str) -> str:
     return f"job:{job_id}:recursion_receipts:{task_id}"
 
 
+def image_id_key(job_id: str) -> str:
+    return f"job:{job_id}:image_id"
+
+
 def journal_key(job_id: str) -> str:
     return f"job:{job_id}:journal"
 

@@ -52,6 +52,8 @@ class FinalizeReq:
     max_idx: int
 
 
+EXECUTOR_TAG = ExecutorReq.TAG
+
 TaskDef = ExecutorReq | ProveReq | JoinReq | ResolveReq | FinalizeReq
 _BY_TAG: dict[str, type[Any]] = {
     cls.TAG: cls for cls in (ExecutorReq, ProveReq, JoinReq, ResolveReq, FinalizeReq)

@@ -1,0 +1,285 @@
+"""A long-lived agent: claims tasks of one worker type and runs them (Bento's ``agent``).
+
+Loop: ``request_work`` (long poll) → run the handler → ``update_task_done`` with its
+output. On error it follows Bento's retry rule: a task with ``max_retries == 0`` or a
+permanent error fails (failing its job); otherwise it is retried until the next retry
+would pass ``max_retries``, then failed with ``"retry max hit: ..."``. A background thread
+heartbeats the running task (so a dead agent's task times out and is requeued while a
+slow live one is not) and the agent's registry record. A lost database is waited out
+with exponential back-off; SIGTERM/SIGINT stop the agent after its current task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, TypeVar
+
+from proofmarket.cluster.config import AUX_WORK_TYPE, WORKER_TYPES, ClusterConfig
+from proofmarket.cluster.storage import ObjectStore, SegmentStore
+from proofmarket.cluster.taskdb import (
+    DatabaseUnavailable,
+    ReadyTask,
+    TaskDB,
+    TaskDBError,
+    UnknownWorker,
+    open_taskdb,
+)
+from proofmarket.cluster.tasks.aux import Maintenance, MaintenanceSettings
+from proofmarket.cluster.tasks.context import PermanentTaskError, TaskContext
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_ERROR_LEN = 1024
+TaskHandler = Callable[[TaskContext], dict[str, Any] | None]
+
+
+class InvalidWorkerType(ValueError):
+    """The agent was asked to serve a worker type the cluster does not know."""
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    worker_type: str
+    poll_time: float = 1.0  # seconds each request_work call waits for work
+    task_heartbeat_secs: float = 2.0  # must stay below the shortest task timeout
+    worker_heartbeat_secs: float = 10.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+    maintenance: MaintenanceSettings | None = field(default_factory=MaintenanceSettings)
+
+    def __post_init__(self) -> None:
+        if self.worker_type not in WORKER_TYPES:
+            raise InvalidWorkerType(
+                f"unknown worker type {self.worker_type!r}; expected one of "
+                f"{', '.join(WORKER_TYPES)}"
+            )
+        if self.poll_time < 0 or self.task_heartbeat_secs <= 0:
+            raise ValueError("poll_time must be >= 0 and task_heartbeat_secs > 0")
+
+
+def _default_handler(ctx: TaskContext) -> dict[str, Any] | None:
+    from proofmarket.cluster.tasks.dispatch import run_task
+
+    return run_task(ctx)
+
+
+def _truncate(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_LEN else message[: MAX_ERROR_LEN - 3] + "..."
+
+
+class _Heartbeater(threading.Thread):
+    """Heartbeats the running task and the worker record on its own TaskDB handle."""
+
+    def __init__(self, agent: Agent) -> None:
+        super().__init__(name=f"heartbeat-{agent.worker_id}", daemon=True)
+        self.agent = agent
+        self.current: tuple[str, str] | None = None
+        self._stop_event = threading.Event()
+        self._db: TaskDB | None = None
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        settings = self.agent.settings
+        last_worker_beat = 0.0
+        while not self._stop_event.wait(settings.task_heartbeat_secs):
+            try:
+                if self._db is None:
+                    self._db = self.agent.db_factory(self.agent.config.database_url)
+                current = self.current
+                if current is not None:
+                    self._db.heartbeat(*current)
+                if time.monotonic() - last_worker_beat >= settings.worker_heartbeat_secs:
+                    try:
+                        self._db.worker_heartbeat(self.agent.worker_id)
+                    except UnknownWorker:
+                        self._db.register_worker(
+                            self.agent.worker_id, settings.worker_type, self.agent.host
+                        )
+                    last_worker_beat = time.monotonic()
+            except DatabaseUnavailable as exc:
+                log.debug("heartbeat skipped: %s", exc)
+            except Exception:
+                log.exception("heartbeat failed")
+        if self._db is not None:
+            self._db.close()
+
+
+class Agent:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        settings: AgentSettings,
+        *,
+        worker_id: str | None = None,
+        handler: TaskHandler = _default_handler,
+        db_factory: Callable[[str], TaskDB] = open_taskdb,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.host = socket.gethostname()
+        self.worker_id = worker_id or (
+            f"{settings.worker_type}-{self.host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
+        self.handler = handler
+        self.db_factory = db_factory
+        self._stop = threading.Event()
+        self._db: TaskDB | None = None
+        self._segments: SegmentStore | None = None
+        self._objects: ObjectStore | None = None
+        self.tasks_done = 0
+        self.tasks_failed = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("agent %s: signal %d, stopping after the current task", self.worker_id, signum)
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def _sleep(self, secs: float) -> None:
+        self._stop.wait(secs)
+
+    def _with_db(self, what: str, fn: Callable[[TaskDB], T], *, give_up_when_stopping: bool) -> T:
+        """Call ``fn`` with the TaskDB, reconnecting with back-off while it is unavailable."""
+        delay = self.settings.backoff_initial
+        attempts = 0
+        while True:
+            try:
+                if self._db is None:
+                    self._db = self.db_factory(self.config.database_url)
+                return fn(self._db)
+            except DatabaseUnavailable as exc:
+                attempts += 1
+                if give_up_when_stopping and self.stopping and attempts >= 3:
+                    raise
+                log.warning("%s: database unavailable (%s); retrying in %.1fs", what, exc, delay)
+                if self.stopping:
+                    time.sleep(delay)
+                else:
+                    self._sleep(delay)
+                delay = min(delay * 2, self.settings.backoff_max)
+
+    def run(self) -> None:
+        """Serve tasks until ``request_stop`` (or a signal)."""
+        worker_type = self.settings.worker_type
+        try:
+            self._with_db(
+                "register",
+                lambda db: db.register_worker(self.worker_id, worker_type, self.host),
+                give_up_when_stopping=True,
+            )
+        except DatabaseUnavailable:
+            return
+        self._segments = self.config.open_segment_store()
+        self._objects = self.config.open_object_store()
+        maintenance = None
+        if worker_type == AUX_WORK_TYPE and self.settings.maintenance is not None:
+            maintenance = Maintenance(self._db_proxy(), self._segments, self.settings.maintenance)
+        beater = _Heartbeater(self)
+        beater.start()
+        log.info("agent %s serving %r", self.worker_id, worker_type)
+        try:
+            while not self.stopping:
+                if maintenance is not None:
+                    maintenance.tick()
+                task = self._claim()
+                if task is None:
+                    continue
+                beater.current = (task.job_id, task.task_id)
+                try:
+                    self._execute(task)
+                finally:
+                    beater.current = None
+        finally:
+            beater.stop()
+            beater.join(timeout=5)
+            self._segments.close()
+            self._objects.close()
+            if self._db is not None:
+                self._db.close()
+            log.info("agent %s stopped", self.worker_id)
+
+    def _db_proxy(self) -> TaskDB:
+        assert self._db is not None
+        return self._db
+
+    def _claim(self) -> ReadyTask | None:
+        try:
+            if self._db is None:
+                self._db = self.db_factory(self.config.database_url)
+            return self._db.request_work(self.settings.worker_type, self.settings.poll_time)
+        except DatabaseUnavailable as exc:
+            log.warning("request_work: database unavailable (%s)", exc)
+            self._sleep(self.settings.backoff_initial * 4)
+        except TaskDBError as exc:
+            log.error("request_work failed: %s", exc)
+            self._sleep(self.settings.backoff_initial * 4)
+        return None
+
+    # -- one task --------------------------------------------------------------------------
+    def _execute(self, task: ReadyTask) -> None:
+        assert self._db is not None and self._segments is not None and self._objects is not None
+        ctx = TaskContext(task, self.config, self._db, self._segments, self._objects)
+        started = time.monotonic()
+        try:
+            output = self.handler(ctx)
+        except Exception as exc:
+            if not isinstance(exc, PermanentTaskError):
+                log.exception("task %s/%s raised", task.job_id, task.task_id)
+            self._report_error(task, exc)
+            self.tasks_failed += 1
+            return
+        log.info("task %s/%s done in %.2fs", task.job_id, task.task_id, time.monotonic() - started)
+        try:
+            self._with_db(
+                "update_task_done",
+                lambda db: db.update_task_done(task.job_id, task.task_id, output),
+                give_up_when_stopping=True,
+            )
+            self.tasks_done += 1
+        except DatabaseUnavailable:
+            log.error("could not report %s/%s done; it will be requeued", task.job_id, task.task_id)
+
+    def _report_error(self, task: ReadyTask, exc: Exception) -> None:
+        message = _truncate(str(exc) or type(exc).__name__)
+
+        def report(db: TaskDB) -> None:
+            if isinstance(exc, PermanentTaskError) or task.max_retries <= 0:
+                db.update_task_failed(task.job_id, task.task_id, message)
+                return
+            retries = next(
+                (t.retries for t in db.get_job_tasks(task.job_id) if t.task_id == task.task_id), 0
+            )
+            if retries + 1 > task.max_retries:
+                db.update_task_failed(
+                    task.job_id, task.task_id, _truncate(f"retry max hit: {message}")
+                )
+            else:
+                db.update_task_retry(task.job_id, task.task_id)
+
+        try:
+            self._with_db("report error", report, give_up_when_stopping=True)
+        except DatabaseUnavailable:
+            log.error("could not report failure of %s/%s", task.job_id, task.task_id)
+        except TaskDBError as err:
+            log.error("reporting failure of %s/%s: %s", task.job_id, task.task_id, err)

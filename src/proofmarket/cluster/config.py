@@ -1,0 +1,135 @@
+"""Cluster configuration: where the TaskDB and the two stores live, and task limits.
+
+Values come from command-line options, then Bento's environment variables
+(``DATABASE_URL``, ``REDIS_URL``, ``S3_URL``, ``S3_BUCKET``, ``S3_ACCESS_KEY``,
+``S3_SECRET_KEY``, ``S3_REGION``, ``JOIN_STREAM``), then embedded defaults under a data
+directory (SQLite TaskDB, filesystem stores) so one machine works with no services.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from proofmarket.cluster.storage import (
+    DEFAULT_REDIS_TTL,
+    DEFAULT_S3_BUCKET,
+    DEFAULT_S3_REGION,
+    ObjectStore,
+    SegmentStore,
+    open_object_store,
+    open_segment_store,
+)
+
+DEFAULT_DATA_DIR = Path(".proofmarket/cluster")
+DEFAULT_SEGMENT_PO2 = 20
+DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES = 100_000
+MCYCLE = 1 << 20
+
+# Worker types (Bento's consts).
+EXEC_WORK_TYPE = "exec"
+PROVE_WORK_TYPE = "prove"
+JOIN_WORK_TYPE = "join"
+AUX_WORK_TYPE = "aux"
+WORKER_TYPES = (EXEC_WORK_TYPE, PROVE_WORK_TYPE, JOIN_WORK_TYPE, AUX_WORK_TYPE)
+
+
+@dataclass(frozen=True)
+class TaskLimits:
+    """Retries and timeouts (seconds) per task type: Bento's agent defaults."""
+
+    exec_retries: int = 0
+    exec_timeout: int = 14_400
+    prove_retries: int = 3
+    prove_timeout: int = 30
+    join_retries: int = 3
+    join_timeout: int = 10
+    resolve_retries: int = 3
+    resolve_timeout: int = 120
+    finalize_retries: int = 0
+    finalize_timeout: int = 10
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    database_url: str
+    segment_store_url: str
+    object_store_url: str
+    s3_bucket: str = DEFAULT_S3_BUCKET
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = DEFAULT_S3_REGION
+    s3_create_bucket: bool = True
+    redis_ttl: int = DEFAULT_REDIS_TTL
+    redis_prefix: str = ""
+    segment_po2: int = DEFAULT_SEGMENT_PO2
+    exec_cycle_limit_mcycles: int = DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES
+    join_stream: bool = False  # Bento's JOIN_STREAM: joins/resolve go to `join` agents
+    dev_mode: bool = True  # dev-mode receipts until the RV32IM STARK prover lands
+    limits: TaskLimits = field(default_factory=TaskLimits)
+
+    @property
+    def join_worker_type(self) -> str:
+        return JOIN_WORK_TYPE if self.join_stream else PROVE_WORK_TYPE
+
+    def with_(self, **changes: object) -> ClusterConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def open_segment_store(self) -> SegmentStore:
+        return open_segment_store(
+            self.segment_store_url, redis_ttl=self.redis_ttl, redis_prefix=self.redis_prefix
+        )
+
+    def open_object_store(self) -> ObjectStore:
+        return open_object_store(
+            self.object_store_url,
+            bucket=self.s3_bucket,
+            access_key=self.s3_access_key,
+            secret_key=self.s3_secret_key,
+            region=self.s3_region,
+            create_bucket=self.s3_create_bucket,
+        )
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def resolve_config(
+    *,
+    data_dir: Path | None = None,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    s3_url: str | None = None,
+    storage_dir: Path | None = None,
+    s3_bucket: str | None = None,
+    redis_ttl: int | None = None,
+    segment_po2: int | None = None,
+    join_stream: bool | None = None,
+    limits: TaskLimits | None = None,
+) -> ClusterConfig:
+    """Options first, then Bento's environment variables, then the embedded defaults."""
+    root = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    storage_root = Path(storage_dir) if storage_dir is not None else root
+    db = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{root / 'taskdb.sqlite'}"
+    seg = redis_url or os.environ.get("REDIS_URL") or str(storage_root / "segments")
+    obj = s3_url or os.environ.get("S3_URL") or str(storage_root / "objects")
+    if not (db.startswith("sqlite:") or "://" in db):
+        raise ValueError(f"database URL {db!r} must be sqlite:///PATH or postgresql://...")
+    if db.startswith("sqlite:///"):
+        Path(db[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return ClusterConfig(
+        database_url=db,
+        segment_store_url=seg,
+        object_store_url=obj,
+        s3_bucket=s3_bucket or os.environ.get("S3_BUCKET") or DEFAULT_S3_BUCKET,
+        s3_access_key=os.environ.get("S3_ACCESS_KEY"),
+        s3_secret_key=os.environ.get("S3_SECRET_KEY"),
+        s3_region=os.environ.get("S3_REGION") or DEFAULT_S3_REGION,
+        redis_ttl=redis_ttl if redis_ttl is not None else DEFAULT_REDIS_TTL,
+        segment_po2=segment_po2 if segment_po2 is not None else DEFAULT_SEGMENT_PO2,
+        join_stream=join_stream if join_stream is not None else _env_flag("JOIN_STREAM"),
+        dev_mode=os.environ.get("PROOFMARKET_DEV_MODE", "1").strip() not in ("0", "false"),
+        limits=limits or TaskLimits(),
+    )
