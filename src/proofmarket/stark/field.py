@@ -173,24 +173,24 @@ def ext_from_bytes(data: bytes, shape: tuple[int, ...] | None = None) -> FieldAr
 _SIG = ["uint64(uint64, uint64)"]
 
 
-@numba.vectorize(_SIG, cache=True)  # type: ignore[misc]
-def _add(a: int, b: int) -> int:  # pragma: no cover - compiled
+@numba.vectorize(_SIG, cache=True)
+def _add(a: Any, b: Any) -> Any:  # pragma: no cover - compiled
     s = a + b
     return s - _PU if s >= _PU else s
 
 
-@numba.vectorize(_SIG, cache=True)  # type: ignore[misc]
-def _sub(a: int, b: int) -> int:  # pragma: no cover - compiled
+@numba.vectorize(_SIG, cache=True)
+def _sub(a: Any, b: Any) -> Any:  # pragma: no cover - compiled
     return a - b if a >= b else a + _PU - b
 
 
-@numba.vectorize(_SIG, cache=True)  # type: ignore[misc]
-def _mul(a: int, b: int) -> int:  # pragma: no cover - compiled
+@numba.vectorize(_SIG, cache=True)
+def _mul(a: Any, b: Any) -> Any:  # pragma: no cover - compiled
     return (a * b) % _PU
 
 
-@numba.vectorize(["uint64(uint64)"], cache=True)  # type: ignore[misc]
-def _neg(a: int) -> int:  # pragma: no cover - compiled
+@numba.vectorize(["uint64(uint64)"], cache=True)
+def _neg(a: Any) -> Any:  # pragma: no cover - compiled
     return _PU - a if a != 0 else a
 
 
@@ -218,7 +218,7 @@ def neg(a: Any) -> FieldArray:
     return np.asarray(_neg(_u64(a)), dtype=np.uint64)
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _pow_kernel(flat: np.ndarray, e: int, out: np.ndarray) -> None:  # pragma: no cover
     for i in range(flat.size):
         base = flat[i]
@@ -248,7 +248,7 @@ def pow_(a: Any, e: int) -> FieldArray:
     return out.reshape(arr.shape)
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _batch_inv_kernel(flat: np.ndarray, out: np.ndarray) -> bool:  # pragma: no cover
     n = flat.size
     acc = np.uint64(1)
@@ -297,7 +297,7 @@ def powers(base: int, n: int, start: int = 1) -> FieldArray:
     return out
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _powers_kernel(base: np.uint64, start: np.uint64, out: np.ndarray) -> None:  # pragma: no cover
     acc = start
     for i in range(out.size):
@@ -365,7 +365,7 @@ def ext_mul_base(a: Any, b: Any) -> FieldArray:
     return mul(x, _u64(b)[..., None])
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _ext_mul_kernel(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     for i in range(out.shape[0]):
         a0, a1, a2, a3 = a[i, 0], a[i, 1], a[i, 2], a[i, 3]
@@ -407,7 +407,7 @@ def ext_square(a: Any) -> FieldArray:
     return ext_mul(a, a)
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _ext_norm_parts(a: np.ndarray, conj: np.ndarray, norm: np.ndarray) -> None:  # pragma: no cover
     # For a(x) = e(x^2) + x·o(x^2): a(x)·a(-x) = e(y)^2 − y·o(y)^2 =: b0 + b1·y with y = x^2,
     # y^2 = −11. Then b(y)·b(−y) = b0^2 + 11·b1^2 is the norm in F_p.
@@ -488,7 +488,7 @@ def ext_powers(base: Any, n: int) -> FieldArray:
     return out
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _ext_powers_kernel(b: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     cur = np.zeros((1, 4), dtype=np.uint64)
     cur[0, 0] = 1

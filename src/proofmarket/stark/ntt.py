@@ -27,10 +27,10 @@ import numpy as np
 
 from .field import (
     GENERATOR,
-    P,
     TWO_ADICITY,
     FieldArray,
     FieldError,
+    P,
     ext_powers,
     inv_int,
     pow_int,
@@ -90,7 +90,7 @@ def bit_reverse_indices(log_n: int) -> np.ndarray:
     return rev
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _dif_columns(work: np.ndarray, tw: np.ndarray) -> None:  # pragma: no cover - compiled
     """In-place DIF NTT of every row of ``work`` (shape (m, n)); output bit-reversed."""
     m, n = work.shape
@@ -113,7 +113,7 @@ def _dif_columns(work: np.ndarray, tw: np.ndarray) -> None:  # pragma: no cover 
             h //= 2
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _to_cols_plain(src: np.ndarray, dst: np.ndarray) -> None:  # pragma: no cover - compiled
     m = dst.shape[0]
     n = src.shape[0]
@@ -122,7 +122,7 @@ def _to_cols_plain(src: np.ndarray, dst: np.ndarray) -> None:  # pragma: no cove
             dst[c, j] = src[j, c]
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _from_cols_bitrev(work: np.ndarray, out: np.ndarray, rev: np.ndarray) -> None:
     """out[j, c] = work[c, rev[j]] — undo the DIF bit-reversal while transposing back."""
     m, n = work.shape
@@ -235,7 +235,7 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
     return out
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _scatter_coeffs(
     work: np.ndarray, padded: np.ndarray, rev: np.ndarray, scale: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -253,7 +253,7 @@ def _scatter_coeffs(
 # ---------------------------------------------------------------------------------------
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _eval_cols_ext(coeffs: np.ndarray, zp: np.ndarray, out: np.ndarray) -> None:
     n, m = coeffs.shape
     for c in numba.prange(m):
