@@ -1,0 +1,47 @@
+"""Choice of interpreter backend: numba-compiled (default) or pure Python.
+
+``PROOFMARKET_EXECUTOR=python`` forces the pure-Python loop; it is also used when numba
+cannot be imported. Both run the same source (``interp_core.run``), so they agree by
+construction; the tests still compare them, and compare both with unicorn.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from proofmarket.zkvm import interp_core
+
+BACKENDS = ("numba", "python")
+ENV_VAR = "PROOFMARKET_EXECUTOR"
+
+RunFn = Callable[..., Any]
+
+
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve(name: str | None = None) -> str:
+    """Backend name to use: the argument, else the environment, else numba if present."""
+    choice = (name or os.environ.get(ENV_VAR) or "").strip().lower()
+    if choice and choice not in BACKENDS:
+        raise ValueError(f"unknown executor backend {choice!r}; choose one of {BACKENDS}")
+    if choice == "python":
+        return "python"
+    if choice == "numba" and not numba_available():
+        raise ValueError("executor backend 'numba' requested but numba is not installed")
+    return "numba" if numba_available() else "python"
+
+
+def run_function(name: str | None = None) -> RunFn:
+    if resolve(name) == "numba":
+        from proofmarket.zkvm import interp_numba
+
+        return interp_numba.run
+    return interp_core.run
