@@ -1,0 +1,337 @@
+"""STARK prover: commit, LogUp, quotient, out-of-domain openings, DEEP, FRI, queries.
+
+The protocol and transcript order are described in :mod:`proofmarket.stark.verifier`,
+which owns the helpers both sides share. This module adds the prover-only work:
+
+* low-degree extension and Merkle commitment of the main, aux and quotient matrices,
+* the constraint quotient on the LDE coset: the AIR's expression DAG evaluated block by
+  block with vectorised field operations, combined with powers of α per vanishing factor,
+* splitting the quotient into chunks of degree < n, and the DEEP codeword for FRI.
+
+Zero-knowledge is **not** provided: openings reveal trace values at the queried rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from proofmarket.stark import field as F
+from proofmarket.stark.air import Air, check_trace, generate_aux_trace
+from proofmarket.stark.domain import Domain, ext_powers_ints, lincomb_rows
+from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
+from proofmarket.stark.fri import fri_prove
+from proofmarket.stark.merkle import MerkleTree
+from proofmarket.stark.ntt import coset_intt, coset_lde, coset_ntt, evaluate_at, intt
+from proofmarket.stark.params import DEFAULT, StarkParams
+from proofmarket.stark.proof import Openings, StarkProof, TreeOpening
+from proofmarket.stark.verifier import (
+    begin_transcript,
+    constraint_groups,
+    deep_coefficients,
+    deep_opened_sums,
+    deep_values,
+    ext_tuple,
+    observe_openings,
+    preprocessed_data,
+    sample_ood_point,
+)
+
+EVAL_BLOCK_ROWS = 1 << 12
+"""LDE rows per block of constraint evaluation (keeps the intermediates in cache)."""
+
+
+class ProverError(ValueError):
+    """The prover cannot produce a proof for this input (bad shape, unsatisfied trace)."""
+
+
+@dataclass
+class ProverTimings:
+    """Seconds spent per phase (filled in by :func:`prove`)."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.phases[name] = self.phases.get(name, 0.0) + seconds
+
+
+class _Timer:
+    def __init__(self, timings: ProverTimings | None, name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.timings is not None:
+            self.timings.add(self.name, time.perf_counter() - self.start)
+
+
+@dataclass
+class _Committed:
+    """A matrix committed on the LDE coset (plus its trace-domain coefficients)."""
+
+    coeffs: np.ndarray  # (n, w) coefficients (quotient: chunk coefficients)
+    lde: np.ndarray  # (N, w)
+    tree: MerkleTree
+
+
+def _commit_trace(trace: np.ndarray, domain: Domain) -> _Committed:
+    lde = coset_lde(trace, domain.log_blowup, domain.shift)
+    return _Committed(intt(trace), lde, MerkleTree.commit(lde))
+
+
+def prove(
+    air: Air,
+    main_trace: Any,
+    public_inputs: Sequence[int],
+    params: StarkParams = DEFAULT,
+    *,
+    check: bool = True,
+    ops: ArrayOps = NUMPY_OPS,
+    timings: ProverTimings | None = None,
+) -> StarkProof:
+    """Prove that ``main_trace`` satisfies ``air`` with ``public_inputs``.
+
+    ``check=True`` runs :func:`~proofmarket.stark.air.check_trace` first and raises its
+    :class:`~proofmarket.stark.air.TraceCheckError`; with ``check=False`` a bad trace still
+    yields a proof, which the verifier rejects (used by the soundness tests).
+    ``ops`` are the elementwise array operations used for constraint evaluation.
+    """
+    pub = air.check_public_inputs(public_inputs)
+    system = air.system
+    main = np.asarray(main_trace)
+    if main.ndim != 2 or main.shape[1] != air.main_width:
+        raise ProverError(f"main trace must have shape (n, {air.main_width}), got {main.shape}")
+    main = F.check_canonical(main, "main trace")
+    n = main.shape[0]
+    if n < 2 or n & (n - 1):
+        raise ProverError(f"trace height must be a power of two, got {n}")
+    log_n = n.bit_length() - 1
+    if not air.min_log_rows() <= log_n <= params.max_log_trace_len:
+        raise ProverError(
+            f"trace height 2^{log_n} outside [2^{air.min_log_rows()}, "
+            f"2^{params.max_log_trace_len}] for {air.name} under params {params.name!r}"
+        )
+    if system.num_quotient_chunks > params.blowup:
+        raise ProverError(
+            f"{air.name}: constraints need {system.num_quotient_chunks} quotient chunks but "
+            f"the blowup is only {params.blowup}"
+        )
+    if check:
+        check_trace(air, main, pub)
+    domain = Domain(log_n, params.log_blowup)
+    total_start = time.perf_counter()
+
+    with _Timer(timings, "commit"):
+        pre = preprocessed_data(air, domain)
+        t = begin_transcript(air, log_n, params, pub, pre.root if pre else None)
+        main_c = _commit_trace(main, domain)
+        t.observe_digest(main_c.tree.root)
+        challenges = [ext_tuple(t.sample_ext()) for _ in range(system.num_challenges)]
+        aux_c: _Committed | None = None
+        if system.aux_width:
+            aux = generate_aux_trace(air, main, pre.trace if pre else None, pub, challenges)
+            assert aux is not None
+            aux_c = _commit_trace(aux, domain)
+            t.observe_digest(aux_c.tree.root)
+
+    with _Timer(timings, "quotient"):
+        alpha = ext_tuple(t.sample_ext())
+        q_evals = quotient_on_lde(
+            air,
+            domain,
+            main_c.lde,
+            pre.lde if pre else None,
+            aux_c.lde if aux_c else None,
+            pub,
+            challenges,
+            alpha,
+            ops,
+        )
+        quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks)
+        t.observe_digest(quot_c.tree.root)
+
+    with _Timer(timings, "openings"):
+        z = sample_ood_point(t, domain)
+        zg = tuple((c * domain.g) % F.P for c in z)
+        empty = np.zeros((0, 4), dtype=np.uint64)
+
+        def at(c: _Committed | None, point: Sequence[int]) -> np.ndarray:
+            if c is None or c.coeffs.shape[1] == 0:
+                return empty
+            return evaluate_at(c.coeffs, np.asarray(point, dtype=np.uint64))
+
+        pre_cz = _Committed(pre.coeffs, pre.lde, pre.tree) if pre else None
+        openings = Openings(
+            main_z=at(main_c, z),
+            main_zg=at(main_c, zg),
+            pre_z=at(pre_cz, z),
+            pre_zg=at(pre_cz, zg),
+            aux_z=at(aux_c, z),
+            aux_zg=at(aux_c, zg),
+            quotient_z=at(quot_c, z),
+        )
+        observe_openings(t, openings)
+        lam = ext_tuple(t.sample_ext())
+        committed = [c for c in (pre_cz, main_c, aux_c) if c is not None]
+        widths_zg = sum(c.lde.shape[1] for c in committed)
+        widths_z = widths_zg + quot_c.lde.shape[1]
+        coeffs, _ = deep_coefficients(lam, widths_z, widths_zg)
+        comb = np.zeros((domain.lde_size, 8), dtype=np.uint64)
+        offset = 0
+        for c in [*committed, quot_c]:
+            w = c.lde.shape[1]
+            comb = F.add(comb, lincomb_rows(c.lde, coeffs[offset : offset + w]))
+            offset += w
+        v_z, v_zg = deep_opened_sums(openings, coeffs)
+        deep = deep_values(comb, None, v_z, v_zg, domain.lde_points, z, zg)
+
+    with _Timer(timings, "fri"):
+        fri_proof, queries = fri_prove(deep, t, params, domain.shift)
+
+    with _Timer(timings, "queries"):
+        distinct = sorted(set(queries))
+
+        def tree_opening(c: _Committed | None) -> TreeOpening | None:
+            if c is None:
+                return None
+            return TreeOpening(np.asarray(c.lde[distinct]), c.tree.open_batch(distinct))
+
+        main_open = tree_opening(main_c)
+        quot_open = tree_opening(quot_c)
+        assert main_open is not None and quot_open is not None
+        proof = StarkProof(
+            params=params,
+            log_n=log_n,
+            air_id=air.air_id,
+            main_width=air.main_width,
+            pre_width=air.preprocessed_width,
+            aux_width=aux_c.lde.shape[1] if aux_c else 0,
+            quotient_width=quot_c.lde.shape[1],
+            main_root=main_c.tree.root,
+            aux_root=aux_c.tree.root if aux_c else b"",
+            quotient_root=quot_c.tree.root,
+            openings=openings,
+            num_queries_distinct=len(distinct),
+            pre_opening=tree_opening(pre_cz),
+            main_opening=main_open,
+            aux_opening=tree_opening(aux_c),
+            quotient_opening=quot_open,
+            fri=fri_proof,
+        )
+    if timings is not None:
+        timings.add("total", time.perf_counter() - total_start)
+    return proof
+
+
+# ---------------------------------------------------------------------------------------
+# quotient
+# ---------------------------------------------------------------------------------------
+
+
+def quotient_on_lde(
+    air: Air,
+    domain: Domain,
+    main_lde: np.ndarray,
+    pre_lde: np.ndarray | None,
+    aux_lde: np.ndarray | None,
+    public_inputs: Sequence[int],
+    challenges: Sequence[ExtValue],
+    alpha: ExtValue,
+    ops: ArrayOps = NUMPY_OPS,
+    block_rows: int = EVAL_BLOCK_ROWS,
+) -> np.ndarray:
+    """``Q(x) = Σ_groups factor_g(x)·Σ_{i∈g} α^i·C_i(x)`` on every LDE point, shape (N, 4)."""
+    system = air.system
+    big_n, b = domain.lde_size, domain.blowup
+    groups = constraint_groups(system, domain.n)
+    group_of = [0] * len(system.constraints)
+    for gi, (_, members) in enumerate(groups):
+        for i in members:
+            group_of[i] = gi
+    factors = [domain.vanishing_factor(key) for key, _ in groups]
+    alpha_pows = ext_powers_ints(alpha, len(system.constraints))
+    alg = Algebra(ops)
+    out = np.empty((big_n, 4), dtype=np.uint64)
+    cache: dict[int, Value] = {}
+    pub = [int(v) for v in public_inputs]
+    blk = min(block_rows, big_n)
+    mats: dict[Group, np.ndarray | None] = {
+        Group.MAIN: main_lde,
+        Group.PREPROCESSED: pre_lde,
+        Group.AUX: aux_lde,
+    }
+    for start in range(0, big_n, blk):
+        stop = start + blk
+        columns: dict[tuple[Group, bool], np.ndarray] = {}
+
+        def block_of(group: Group, nxt: bool, start: int = start, stop: int = stop) -> np.ndarray:
+            key = (group, nxt)
+            if key not in columns:
+                mat = mats[group]
+                assert mat is not None
+                if nxt:
+                    idx = np.arange(start + b, stop + b) % big_n
+                    rows = mat[idx] if stop + b > big_n else mat[start + b : stop + b]
+                else:
+                    rows = mat[start:stop]
+                columns[key] = np.ascontiguousarray(rows.T)
+            return columns[key]
+
+        def leaf(node: Expr) -> Value:
+            if node.op == "col":
+                group, j, nxt = node.data
+                cols = block_of(group, nxt)
+                if group is Group.AUX:
+                    return (cols[4 * j], cols[4 * j + 1], cols[4 * j + 2], cols[4 * j + 3])
+                return cols[j]
+            if node.op == "pub":
+                return pub[node.data]
+            return challenges[node.data]
+
+        accs: list[Value] = [0] * len(groups)
+
+        def sink(r: int, v: Value) -> None:
+            g = group_of[r]
+            accs[g] = alg.add(accs[g], alg.mul(alpha_pows[r], v))
+
+        system.program.evaluate(alg, leaf, sink, cache)
+        total: Value = (0, 0, 0, 0)
+        for g, acc in enumerate(accs):
+            total = alg.add(total, alg.mul(factors[g][start:stop], acc))
+        comps = alg.to_ext(total)
+        for k in range(4):
+            out[start:stop, k] = comps[k]
+    return out
+
+
+def _split_quotient(q_evals: np.ndarray, domain: Domain, chunks: int) -> _Committed:
+    """Interpolate Q on the coset and cut it into ``chunks`` polynomials of degree < n.
+
+    ``Q(X) = Σ_j X^(j·n)·Q_j(X)``; each extension chunk is committed as 4 base columns.
+    Coefficients above ``chunks·n`` are dropped: they are zero for a valid trace, and for
+    an invalid one the out-of-domain check fails.
+    """
+    n = domain.n
+    coeffs = coset_intt(q_evals, domain.shift)  # (N, 4)
+    chunk_coeffs = np.zeros((n, 4 * chunks), dtype=np.uint64)
+    for j in range(chunks):
+        chunk_coeffs[:, 4 * j : 4 * j + 4] = coeffs[j * n : (j + 1) * n]
+    padded = np.zeros((domain.lde_size, 4 * chunks), dtype=np.uint64)
+    padded[:n] = chunk_coeffs
+    lde = coset_ntt(padded, domain.shift)
+    return _Committed(chunk_coeffs, lde, MerkleTree.commit(lde))
+
+
+def quotient_degree_ok(q_evals: np.ndarray, domain: Domain, chunks: int) -> bool:
+    """Debug helper: True when Q has no coefficients at or above ``chunks·n``."""
+    coeffs = coset_intt(q_evals, domain.shift)
+    return not coeffs[chunks * domain.n :].any()
+
+
+__all__ = ["ProverError", "ProverTimings", "prove", "quotient_on_lde"]
