@@ -122,7 +122,7 @@ async def _read_body(request: Request, limit: int, what: str) -> bytes:
 
 
 def _compute_image_id(elf: bytes) -> str:
-    from proofmarket.zkvm import ZkvmError, compute_image_id
+    from proofmarket.cluster.zkvm_api import ZkvmError, compute_image_id
 
     try:
         return compute_image_id(elf).hex()
@@ -131,7 +131,7 @@ def _compute_image_id(elf: bytes) -> str:
 
 
 def _check_receipt(data: bytes) -> None:
-    from proofmarket.zkvm import Receipt
+    from proofmarket.cluster.zkvm_api import Receipt
 
     try:
         Receipt.from_bytes(data)

@@ -29,7 +29,7 @@ def _load(ctx: TaskContext, key: str, what: str) -> bytes:
 
 
 def _exec_error(exc: Exception) -> PermanentTaskError:
-    from proofmarket.zkvm import ElfError, GuestFault, GuestPanic, SessionLimitExceeded
+    from proofmarket.cluster.zkvm_api import ElfError, GuestFault, GuestPanic, SessionLimitExceeded
 
     if isinstance(exc, GuestPanic):
         return PermanentTaskError(f"Guest panicked: {exc.message}")
@@ -88,7 +88,7 @@ def _exec_log(session: Any | None, error: str | None) -> bytes:
 
 
 def run_executor(ctx: TaskContext, req: ExecutorReq) -> dict[str, Any]:
-    from proofmarket.zkvm import ZkvmError, execute
+    from proofmarket.cluster.zkvm_api import ZkvmError, execute
 
     if req.assumptions:
         raise PermanentTaskError(

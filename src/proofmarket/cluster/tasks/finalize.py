@@ -12,7 +12,7 @@ from proofmarket.cluster.tasks.defs import FinalizeReq
 
 
 def run_finalize(ctx: TaskContext, req: FinalizeReq) -> dict[str, Any] | None:
-    from proofmarket.zkvm import SuccinctReceipt, VerificationError, finalize, verify
+    from proofmarket.cluster.zkvm_api import SuccinctReceipt, VerificationError, finalize, verify
 
     job_id = ctx.job_id
     root = SuccinctReceipt.from_bytes(

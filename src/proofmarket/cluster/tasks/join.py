@@ -15,7 +15,7 @@ from proofmarket.cluster.tasks.defs import JoinReq, ResolveReq
 
 
 def _load_span(ctx: TaskContext, task_number: int) -> Any:
-    from proofmarket.zkvm import SuccinctReceipt
+    from proofmarket.cluster.zkvm_api import SuccinctReceipt
 
     data = ctx.read_segment_store(
         keys.recursion_receipt_key(ctx.job_id, str(task_number)), f"receipt of task {task_number}"
@@ -24,7 +24,7 @@ def _load_span(ctx: TaskContext, task_number: int) -> Any:
 
 
 def run_join(ctx: TaskContext, req: JoinReq) -> dict[str, Any] | None:
-    from proofmarket.zkvm import ProverUnavailable, VerificationError, join
+    from proofmarket.cluster.zkvm_api import ProverUnavailable, VerificationError, join
 
     left = _load_span(ctx, req.left)
     right = _load_span(ctx, req.right)
@@ -37,7 +37,7 @@ def run_join(ctx: TaskContext, req: JoinReq) -> dict[str, Any] | None:
 
 
 def run_resolve(ctx: TaskContext, req: ResolveReq) -> dict[str, Any] | None:
-    from proofmarket.zkvm import VerificationError
+    from proofmarket.cluster.zkvm_api import VerificationError
 
     root = _load_span(ctx, req.max_idx)
     try:

@@ -14,7 +14,13 @@ from proofmarket.cluster.tasks.defs import ProveReq
 
 
 def run_prove(ctx: TaskContext, req: ProveReq) -> dict[str, Any] | None:
-    from proofmarket.zkvm import ProverUnavailable, Segment, SegmentError, lift, prove_segment
+    from proofmarket.cluster.zkvm_api import (
+        ProverUnavailable,
+        Segment,
+        SegmentError,
+        lift,
+        prove_segment,
+    )
 
     data = ctx.read_segment_store(keys.segment_key(ctx.job_id, req.index), f"segment {req.index}")
     try:

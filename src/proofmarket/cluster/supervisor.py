@@ -1,0 +1,243 @@
+"""``cluster up``: run the API and one agent of each type as supervised subprocesses.
+
+A child that dies is restarted (back-off doubling up to 30 s). The supervisor writes
+``cluster.json`` (its pid, endpoint, children) in the data directory, which ``cluster
+down`` and ``cluster status`` read; SIGTERM/SIGINT stop every child, then the supervisor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from proofmarket.cluster.config import WORKER_TYPES
+
+log = logging.getLogger(__name__)
+STATE_FILE = "cluster.json"
+RESTART_BACKOFF_MAX = 30.0
+STOP_GRACE_SECS = 15.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    dead_since: float | None = None
+    backoff: float = 1.0
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._log is None:
+            self._log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8081
+    database_url: str | None = None
+    redis_url: str | None = None
+    s3_url: str | None = None
+    segment_po2: int | None = None
+    agent_types: tuple[str, ...] = WORKER_TYPES
+
+
+def _cli() -> list[str]:
+    return [sys.executable, "-m", "proofmarket.cli.main", "cluster"]
+
+
+def _common_args(opts: UpOptions) -> list[str]:
+    args = ["--data-dir", str(opts.data_dir)]
+    if opts.database_url:
+        args += ["--database-url", opts.database_url]
+    if opts.redis_url:
+        args += ["--redis-url", opts.redis_url]
+    if opts.s3_url:
+        args += ["--s3-url", opts.s3_url]
+    return args
+
+
+def build_children(opts: UpOptions) -> list[Child]:
+    logs = opts.data_dir / "logs"
+    common = _common_args(opts)
+    children = [
+        Child(
+            "api",
+            [*_cli(), "api", "--host", opts.host, "--port", str(opts.port), *common],
+            logs / "api.log",
+        )
+    ]
+    for worker_type in opts.agent_types:
+        argv = [*_cli(), "agent", "--type", worker_type, *common]
+        if "join" in opts.agent_types:
+            argv.append("--join-stream")
+        if opts.segment_po2 is not None:
+            argv += ["--segment-po2", str(opts.segment_po2)]
+        children.append(Child(f"agent-{worker_type}", argv, logs / f"agent-{worker_type}.log"))
+    return children
+
+
+def state_path(data_dir: Path) -> Path:
+    return data_dir / STATE_FILE
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    """The running cluster's state file, or None (also when its supervisor is gone)."""
+    path = state_path(data_dir)
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if not pid_alive(int(state.get("pid", 0))):
+        return None
+    return state
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Supervisor:
+    def __init__(self, opts: UpOptions) -> None:
+        self.opts = opts
+        self.children = build_children(opts)
+        self._stopping = False
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.opts.host}:{self.opts.port}"
+
+    def _write_state(self) -> None:
+        state = {
+            "pid": os.getpid(),
+            "endpoint": self.endpoint,
+            "data_dir": str(self.opts.data_dir),
+            "children": {
+                c.name: {"pid": c.proc.pid if c.proc else None, "restarts": c.restarts}
+                for c in self.children
+            },
+        }
+        path = state_path(self.opts.data_dir)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(path)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("supervisor: signal %d, stopping the cluster", signum)
+        self._stopping = True
+
+    def run(self) -> None:
+        existing = read_state(self.opts.data_dir)
+        if existing is not None:
+            raise RuntimeError(
+                f"a cluster is already running from {self.opts.data_dir} "
+                f"(pid {existing['pid']}, {existing['endpoint']}); run `cluster down` first"
+            )
+        self.opts.data_dir.mkdir(parents=True, exist_ok=True)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        env = dict(os.environ)
+        for child in self.children:
+            child.start(env)
+        self._write_state()
+        try:
+            while not self._stopping:
+                if self._restart_dead(env):
+                    self._write_state()
+                time.sleep(0.5)
+        finally:
+            self.stop_children()
+            state_path(self.opts.data_dir).unlink(missing_ok=True)
+
+    def _restart_dead(self, env: dict[str, str]) -> bool:
+        """Restart children that died, each after its back-off; True if any restarted."""
+        now = time.monotonic()
+        restarted = False
+        for child in self.children:
+            if child.alive():
+                if now - child.started_at > 60:
+                    child.backoff = 1.0
+                continue
+            if child.dead_since is None:
+                child.dead_since = now
+                code = child.proc.returncode if child.proc else None
+                log.warning("%s exited (%s); restarting in %.0fs", child.name, code, child.backoff)
+                continue
+            if now - child.dead_since >= child.backoff:
+                child.start(env)
+                child.restarts += 1
+                child.dead_since = None
+                child.backoff = min(child.backoff * 2, RESTART_BACKOFF_MAX)
+                restarted = True
+        return restarted
+
+    def stop_children(self) -> None:
+        for child in self.children:
+            if child.alive():
+                assert child.proc is not None
+                child.proc.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECS
+        for child in self.children:
+            if child.proc is None:
+                continue
+            try:
+                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait(timeout=5)
+            child.close_log()
+
+
+def stop_cluster(data_dir: Path, timeout: float = STOP_GRACE_SECS + 10) -> bool:
+    """SIGTERM the supervisor named in the state file and wait for it; False if none ran."""
+    state = read_state(data_dir)
+    if state is None:
+        state_path(data_dir).unlink(missing_ok=True)
+        return False
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        for child in state.get("children", {}).values():
+            if child.get("pid") and pid_alive(int(child["pid"])):
+                os.kill(int(child["pid"]), signal.SIGKILL)
+    state_path(data_dir).unlink(missing_ok=True)
+    return True
