@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from proofmarket.market.errors import InvalidOfferError
-from proofmarket.market.types import UINT64_MAX, UINT96_MAX, UINT256_MAX, Offer
+from proofmarket.market.types import Offer
 
 UINT24_MAX = (1 << 24) - 1
 BPS_DENOMINATOR = 10_000
@@ -93,22 +93,17 @@ def collateral_reward_if_locked_and_not_fulfilled(
     return slash_split(offer.lock_collateral, burn_bps).transferred
 
 
-def validate_offer(offer: Offer) -> None:
-    """Raise :class:`InvalidOfferError` with the exact rule an offer breaks.
+MAX_DEADLINE = 1 << 40
+"""The contract rejects offers whose deadline (``rampUpStart + timeout``) reaches 2**40."""
 
-    The rules are the contract's: ``minPrice <= maxPrice``, ``rampUpPeriod <= lockTimeout
-    <= timeout``, the gap between lock deadline and deadline fits 24 bits, deadlines fit
-    64 bits and prices/collateral fit the 96-bit balances they are moved through.
-    """
+
+def offer_problems(offer: Offer) -> list[str]:
+    """Every contract rule the offer breaks, as readable sentences (empty when valid)."""
     problems: list[str] = []
     if offer.min_price > offer.max_price:
         problems.append(
             f"minPrice ({offer.min_price}) is greater than maxPrice ({offer.max_price})"
         )
-    if offer.max_price > UINT96_MAX:
-        problems.append(f"maxPrice ({offer.max_price}) does not fit in 96 bits")
-    if offer.lock_collateral > UINT96_MAX:
-        problems.append(f"lockCollateral ({offer.lock_collateral}) does not fit in 96 bits")
     if offer.ramp_up_period > offer.lock_timeout:
         problems.append(
             f"rampUpPeriod ({offer.ramp_up_period}) is longer than lockTimeout "
@@ -118,13 +113,22 @@ def validate_offer(offer: Offer) -> None:
         problems.append(
             f"lockTimeout ({offer.lock_timeout}) is longer than timeout ({offer.timeout})"
         )
-    if offer.timeout - offer.lock_timeout > UINT24_MAX:
+    elif offer.timeout - offer.lock_timeout > UINT24_MAX:
         problems.append(
             f"timeout - lockTimeout ({offer.timeout - offer.lock_timeout}) exceeds {UINT24_MAX} s"
         )
-    if deadline(offer) > UINT64_MAX:
-        problems.append("rampUpStart + timeout overflows 64 bits")
-    if offer.max_price > UINT256_MAX:  # pragma: no cover - guarded by the model
-        problems.append("maxPrice overflows 256 bits")
+    if deadline(offer) >= MAX_DEADLINE:
+        problems.append(f"rampUpStart + timeout ({deadline(offer)}) must be below 2**40")
+    return problems
+
+
+def validate_offer(offer: Offer) -> None:
+    """Raise :class:`InvalidOfferError` naming every rule the offer breaks.
+
+    The rules are the contract's (``InvalidRequest`` on chain): ``minPrice <= maxPrice``,
+    ``rampUpPeriod <= lockTimeout <= timeout``, ``timeout - lockTimeout`` fits 24 bits and
+    the deadline is below 2**40.
+    """
+    problems = offer_problems(offer)
     if problems:
         raise InvalidOfferError("invalid offer: " + "; ".join(problems))

@@ -185,12 +185,19 @@ class Callback(_Model):
 
 
 class Requirements(_Model):
-    """What a fulfilment must prove: the image, a predicate on its output, proof selector."""
+    """What a fulfilment must prove: a predicate on the claim, an optional callback and a
+    proof selector (``0x00000000`` accepts any verifier)."""
 
-    image_id: Bytes32
     predicate: Predicate
     callback: Callback = Callback()
     selector: Bytes4 = b"\x00\x00\x00\x00"
+
+    @property
+    def image_id(self) -> bytes | None:
+        """The image ID a DigestMatch/PrefixMatch predicate names (None for ClaimDigestMatch)."""
+        if self.predicate.predicate_type == PredicateType.CLAIM_DIGEST_MATCH:
+            return None
+        return self.predicate.data[:32]
 
 
 class RequestInput(_Model):
@@ -288,23 +295,31 @@ class ProofRequest(_Model):
         return data
 
 
-class Fulfillment(_Model):
-    """A delivered proof: journal and seal for one request."""
+class FulfillmentDataType(IntEnum):
+    """What a fulfilment carries besides the seal."""
 
-    id: Annotated[
-        int,
-        BeforeValidator(_request_id),
-        Field(ge=0, le=UINT256_MAX),
-        PlainSerializer(hex, when_used="json"),
-    ]
-    request_digest: Bytes32
-    image_id: Bytes32
-    journal: HexBytes
+    NONE = 0
+    IMAGE_ID_AND_JOURNAL = 1
+
+
+class Fulfillment(_Model):
+    """A delivered proof for one request: the signed request, its image ID and journal
+    (when ``fulfillmentDataType`` is ImageIdAndJournal) and the verifier seal."""
+
+    request: ProofRequest
+    client_signature: HexBytes
+    fulfillment_data_type: Annotated[
+        FulfillmentDataType,
+        BeforeValidator(lambda v: FulfillmentDataType(int(v))),
+        PlainSerializer(_enum_name, when_used="json"),
+    ] = FulfillmentDataType.IMAGE_ID_AND_JOURNAL
+    image_id: Bytes32 = b"\x00" * 32
+    journal: HexBytes = b""
     seal: HexBytes
 
     @property
     def request_id(self) -> RequestId:
-        return RequestId.from_int(self.id)
+        return self.request.request_id
 
 
 def to_plain(value: Any) -> Any:
