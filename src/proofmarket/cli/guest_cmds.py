@@ -84,7 +84,7 @@ def build_cmd(
 def _image_id_hex(path: Path) -> str | None:
     """The image ID, if the executor is available to compute it."""
     try:
-        from proofmarket.zkvm.elf import compute_image_id
+        from proofmarket.zkvm.executor import compute_image_id
     except ImportError:  # pragma: no cover - the executor ships in the same package
         return None
     try:
@@ -266,7 +266,7 @@ def _expected_image_id(image_id_hex: str | None, elf: Path | None, *, as_json: b
     if (image_id_hex is None) == (elf is None):
         raise _fail("give exactly one of --image-id and --elf", as_json=as_json)
     if elf is not None:
-        from proofmarket.zkvm.elf import compute_image_id
+        from proofmarket.zkvm.executor import compute_image_id
 
         try:
             return compute_image_id(elf.read_bytes())

@@ -15,8 +15,8 @@ a u16 format version so that old receipts stay readable::
 
     claim    = pre[32] post[32] sys_exit:u32 user_exit:u32 input[32] output[32]
     seal     = kind:u8 len:u32 body[len]
-    segment  = "PMSG" version:u16 index:u32 po2:u8 claim seal
-    succinct = "PMSR" version:u16 first_segment:u32 segment_count:u32 claim seal
+    segment  = "PMRG" version:u16 index:u32 po2:u8 claim seal
+    succinct = "PMRS" version:u16 first_segment:u32 segment_count:u32 claim seal
     receipt  = "PMRC" version:u16 len:u32 succinct[len] journal_len:u32 journal
 """
 
@@ -245,7 +245,7 @@ def _check_claim_shape(claim: ReceiptClaim, what: str) -> None:
 class SegmentReceipt:
     """Receipt for one segment of a session."""
 
-    MAGIC: ClassVar[bytes] = b"PMSG"
+    MAGIC: ClassVar[bytes] = b"PMRG"
 
     claim: ReceiptClaim
     seal: Seal
@@ -289,7 +289,7 @@ class SegmentReceipt:
 class SuccinctReceipt:
     """Receipt for the contiguous segments ``[first_segment, first_segment + segment_count)``."""
 
-    MAGIC: ClassVar[bytes] = b"PMSR"
+    MAGIC: ClassVar[bytes] = b"PMRS"
 
     claim: ReceiptClaim
     seal: Seal

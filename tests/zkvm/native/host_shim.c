@@ -92,6 +92,8 @@ size_t pm_input_len(void) { return input_len - input_pos; }
 uint32_t pm_cycle_count(void) { return ++fake_cycles; }
 
 void pm_sys_halt(uint32_t kind, uint32_t user_exit) {
+    /* The zkVM receives kind | (user_exit << 8) in one register: 24 bits of code survive. */
+    user_exit &= 0xFFFFFF;
     char code[16];
     snprintf(code, sizeof code, "%u", (unsigned)user_exit);
     write_status(kind == PM_HALT_PAUSE ? "paused" : "halted", code);

@@ -149,7 +149,8 @@ static inline void pm_print(const char *s) { pm_sys_write(PM_FD_STDOUT, s, strle
 
 static inline void pm_eprint(const char *s) { pm_sys_write(PM_FD_STDERR, s, strlen(s)); }
 
-/* Stops the guest: Halted(code). main() returning `code` does the same. */
+/* Stops the guest: Halted(code). main() returning `code` does the same. HALT passes
+ * kind | (code << 8) in a0, so exit codes are 24-bit: higher bits are dropped. */
 PM_NORETURN static inline void pm_halt(uint32_t code) {
     pm_sys_halt(PM_HALT_TERMINATE, code);
     __builtin_unreachable();

@@ -1,0 +1,138 @@
+"""Turning executions into receipts: prove each segment, then lift, join and finalize.
+
+The pipeline mirrors RISC Zero's recursion: each segment gets a ``SegmentReceipt``;
+``lift`` turns it into a ``SuccinctReceipt`` for a one-segment span; ``join`` merges two
+consecutive spans; ``finalize`` attaches the journal (those three live in ``receipt`` so
+that join agents need no executor). A cluster runs the same steps as separate tasks.
+
+Only dev mode exists until the RV32IM STARK circuit lands: a dev segment receipt is
+issued after re-executing the segment in isolation (``replay_segment``) and checking that
+it reaches the post state it claims, so a dev receipt is still an honest statement about
+an execution that happened; it just carries no proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proofmarket.zkvm.claim import SYSTEM_STATE_ZERO, SystemExitKind
+from proofmarket.zkvm.errors import ZkvmError
+from proofmarket.zkvm.executor import execute
+from proofmarket.zkvm.layout import DEFAULT_SEGMENT_PO2
+from proofmarket.zkvm.receipt import (
+    DEV_MODE_LABEL,
+    ProverUnavailable,
+    Receipt,
+    Seal,
+    SegmentReceipt,
+    SuccinctReceipt,
+    VerificationError,
+    finalize,
+    join,
+    lift,
+)
+from proofmarket.zkvm.segment import Segment, replay_segment
+from proofmarket.zkvm.session import Session
+
+STARK_UNAVAILABLE = (
+    "the RV32IM STARK prover is not available yet; pass dev_mode=True (--dev-mode) for "
+    f"{DEV_MODE_LABEL} receipts, which re-execute the guest but prove nothing"
+)
+
+
+def prove_segment(segment: Segment, *, dev_mode: bool) -> SegmentReceipt:
+    """Receipt for one segment. Dev mode replays it and checks the post state it claims."""
+    if not dev_mode:
+        raise ProverUnavailable(STARK_UNAVAILABLE)
+    claim = segment.claim()
+    if claim.pre != segment.pre_state.digest():
+        raise VerificationError(f"segment {segment.index}: claim pre-state differs from its data")
+    try:
+        reached = replay_segment(segment)
+    except ZkvmError as exc:
+        raise VerificationError(f"segment {segment.index} does not replay: {exc}") from exc
+    if reached != segment.post_state:
+        raise VerificationError(
+            f"segment {segment.index}: replay reached pc=0x{reached.pc:08x} "
+            f"root={reached.merkle_root.hex()[:16]}..., not the post state the segment claims"
+        )
+    expected_post = (
+        SYSTEM_STATE_ZERO.digest()
+        if segment.exit_code.system == SystemExitKind.HALTED
+        else segment.post_state.digest()
+    )
+    if claim.post != expected_post:
+        raise VerificationError(f"segment {segment.index}: claim post-state differs from replay")
+    receipt = SegmentReceipt(claim, Seal.dev(claim), segment.index, segment.po2)
+    receipt.verify_integrity()
+    return receipt
+
+
+class SpanAccumulator:
+    """Joins segment receipts as they arrive, left to right (what a join task does)."""
+
+    def __init__(self) -> None:
+        self.root: SuccinctReceipt | None = None
+
+    def add(self, receipt: SegmentReceipt) -> None:
+        lifted = lift(receipt)
+        self.root = lifted if self.root is None else join(self.root, lifted)
+
+
+@dataclass(frozen=True)
+class ProvedSession:
+    """A receipt together with the session statistics of the execution behind it."""
+
+    receipt: Receipt
+    session: Session
+
+
+def prove_session(
+    elf: bytes,
+    input: bytes = b"",
+    *,
+    dev_mode: bool,
+    segment_po2: int = DEFAULT_SEGMENT_PO2,
+    cycle_limit: int | None = None,
+    on_segment_proved: Callable[[SegmentReceipt], None] | None = None,
+) -> ProvedSession:
+    """Execute ``elf`` on ``input``, prove every segment as it is cut, join and finalize."""
+    if not dev_mode:
+        raise ProverUnavailable(STARK_UNAVAILABLE)
+    spans = SpanAccumulator()
+
+    def on_segment(segment: Segment) -> None:
+        receipt = prove_segment(segment, dev_mode=dev_mode)
+        spans.add(receipt)
+        if on_segment_proved is not None:
+            on_segment_proved(receipt)
+
+    session = execute(
+        elf,
+        input,
+        segment_po2=segment_po2,
+        cycle_limit=cycle_limit,
+        on_segment=on_segment,
+        keep_segments=False,
+    )
+    if spans.root is None:
+        raise VerificationError("execution produced no segments")
+    receipt = finalize(spans.root, session.journal)
+    if receipt.claim != session.claim():
+        raise VerificationError("the joined receipt claim differs from the session claim")
+    return ProvedSession(receipt, session)
+
+
+def prove(
+    elf: bytes,
+    input: bytes = b"",
+    *,
+    dev_mode: bool,
+    segment_po2: int = DEFAULT_SEGMENT_PO2,
+    cycle_limit: int | None = None,
+) -> Receipt:
+    """Execute and prove a whole session; ``dev_mode=True`` gives a DEV MODE receipt."""
+    return prove_session(
+        elf, input, dev_mode=dev_mode, segment_po2=segment_po2, cycle_limit=cycle_limit
+    ).receipt
