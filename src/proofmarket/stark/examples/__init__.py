@@ -1,0 +1,18 @@
+"""Example AIRs: Fibonacci, a toy hash chain, 16-bit range checks and the benchmark AIR."""
+
+from proofmarket.stark.examples.bench import BenchAir, bench_air, bench_trace
+from proofmarket.stark.examples.fibonacci import FibonacciAir, fibonacci_trace
+from proofmarket.stark.examples.hash_chain import HashChainAir, hash_chain_trace
+from proofmarket.stark.examples.range_check import RangeCheckAir, range_check_trace
+
+__all__ = [
+    "BenchAir",
+    "FibonacciAir",
+    "HashChainAir",
+    "RangeCheckAir",
+    "bench_air",
+    "bench_trace",
+    "fibonacci_trace",
+    "hash_chain_trace",
+    "range_check_trace",
+]
