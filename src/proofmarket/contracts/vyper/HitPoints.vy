@@ -1,0 +1,140 @@
+# pragma version ~=0.4.3
+# pragma optimize gas
+"""
+@title HitPoints (HP) -- non-transferable collateral token
+@notice ERC-20 that only moves to or from an address holding the authorised-transfer role
+        (the market), so provers can post and withdraw collateral but cannot trade it.
+        Minting needs the minter role; balances are capped at 2**96 - 1 so they fit the
+        market's packed uint96 accounts.
+"""
+from ethereum.ercs import IERC20
+
+implements: IERC20
+
+event Transfer:
+    sender: indexed(address)
+    receiver: indexed(address)
+    value: uint256
+
+event Approval:
+    owner: indexed(address)
+    spender: indexed(address)
+    value: uint256
+
+event RoleChanged:
+    role: indexed(String[32])
+    account: indexed(address)
+    granted: bool
+
+event OwnershipTransferred:
+    previousOwner: indexed(address)
+    newOwner: indexed(address)
+
+MAX_BALANCE: constant(uint256) = 2**96 - 1
+
+name: public(constant(String[9])) = "HitPoints"
+symbol: public(constant(String[2])) = "HP"
+decimals: public(constant(uint8)) = 18
+
+balanceOf: public(HashMap[address, uint256])
+allowance: public(HashMap[address, HashMap[address, uint256]])
+totalSupply: public(uint256)
+owner: public(address)
+isMinter: public(HashMap[address, bool])
+isAuthorizedTransfer: public(HashMap[address, bool])
+
+
+@deploy
+def __init__(owner: address):
+    assert owner != empty(address), "InvalidOwner"
+    self.owner = owner
+    log OwnershipTransferred(previousOwner=empty(address), newOwner=owner)
+
+
+@external
+def transfer(receiver: address, amount: uint256) -> bool:
+    self._transfer(msg.sender, receiver, amount)
+    return True
+
+
+@external
+def transferFrom(sender: address, receiver: address, amount: uint256) -> bool:
+    allowed: uint256 = self.allowance[sender][msg.sender]
+    if allowed != max_value(uint256):
+        assert allowed >= amount, "InsufficientAllowance"
+        self.allowance[sender][msg.sender] = allowed - amount
+    self._transfer(sender, receiver, amount)
+    return True
+
+
+@external
+def approve(spender: address, amount: uint256) -> bool:
+    self.allowance[msg.sender][spender] = amount
+    log Approval(owner=msg.sender, spender=spender, value=amount)
+    return True
+
+
+@external
+def mint(account: address, amount: uint256):
+    assert self.isMinter[msg.sender], "NotMinter"
+    assert account != empty(address), "InvalidReceiver"
+    new_balance: uint256 = self.balanceOf[account] + amount
+    assert new_balance <= MAX_BALANCE, "BalanceExceedsLimit"
+    self.balanceOf[account] = new_balance
+    self.totalSupply += amount
+    log Transfer(sender=empty(address), receiver=account, value=amount)
+
+
+@external
+def grantMinterRole(account: address):
+    self._only_owner()
+    self.isMinter[account] = True
+    log RoleChanged(role="MINTER", account=account, granted=True)
+
+
+@external
+def revokeMinterRole(account: address):
+    self._only_owner()
+    self.isMinter[account] = False
+    log RoleChanged(role="MINTER", account=account, granted=False)
+
+
+@external
+def grantAuthorizedTransferRole(account: address):
+    self._only_owner()
+    self.isAuthorizedTransfer[account] = True
+    log RoleChanged(role="AUTHORIZED_TRANSFER", account=account, granted=True)
+
+
+@external
+def revokeAuthorizedTransferRole(account: address):
+    self._only_owner()
+    self.isAuthorizedTransfer[account] = False
+    log RoleChanged(role="AUTHORIZED_TRANSFER", account=account, granted=False)
+
+
+@external
+def transferOwnership(newOwner: address):
+    self._only_owner()
+    assert newOwner != empty(address), "InvalidOwner"
+    log OwnershipTransferred(previousOwner=self.owner, newOwner=newOwner)
+    self.owner = newOwner
+
+
+@view
+@internal
+def _only_owner():
+    assert msg.sender == self.owner, "NotOwner"
+
+
+@internal
+def _transfer(sender: address, receiver: address, amount: uint256):
+    assert receiver != empty(address), "InvalidReceiver"
+    assert self.isAuthorizedTransfer[sender] or self.isAuthorizedTransfer[receiver], "UnauthorizedTransfer"
+    balance: uint256 = self.balanceOf[sender]
+    assert balance >= amount, "InsufficientBalance"
+    self.balanceOf[sender] = balance - amount
+    new_balance: uint256 = self.balanceOf[receiver] + amount
+    assert new_balance <= MAX_BALANCE, "BalanceExceedsLimit"
+    self.balanceOf[receiver] = new_balance
+    log Transfer(sender=sender, receiver=receiver, value=amount)
