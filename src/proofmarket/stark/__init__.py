@@ -3,6 +3,9 @@
 Primitives exported here: the field (BabyBear + quartic extension x^4 + 11), NTT / coset
 LDE, keccak Merkle commitments, the Fiat–Shamir transcript, FRI, security parameters and
 compute backends. See docs/stark-primitives.md.
+
+The forward transform is ``proofmarket.stark.ntt.ntt`` (not re-exported here, so that
+``proofmarket.stark.ntt`` stays the submodule).
 """
 
 from __future__ import annotations
@@ -51,7 +54,6 @@ from .ntt import (
     domain_points,
     evaluate_at,
     intt,
-    ntt,
     vanishing_at,
     vanishing_on_coset,
 )
@@ -117,7 +119,6 @@ __all__ = [
     "keccak256_rows",
     "mul",
     "neg",
-    "ntt",
     "pow_",
     "sub",
     "to_bytes",
