@@ -1,0 +1,168 @@
+"""Proving real executions of the example guests in dev mode, segment by segment."""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+
+import pytest
+
+from proofmarket.zkvm import (
+    GuestPanic,
+    ProverUnavailable,
+    Receipt,
+    ReceiptClaim,
+    Segment,
+    SegmentReceipt,
+    SystemState,
+    VerificationError,
+    compute_image_id,
+    execute,
+    finalize,
+    join,
+    lift,
+    prove,
+    prove_segment,
+    prove_session,
+    verify,
+)
+from proofmarket.zkvm.claim import ExitCode, sha256
+from proofmarket.zkvm.guests import example_elf
+from proofmarket.zkvm.receipt import DEV_MODE_ENV
+
+
+@pytest.fixture(autouse=True)
+def _no_dev_mode_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DEV_MODE_ENV, raising=False)
+
+
+def u32(value: int) -> bytes:
+    return struct.pack("<I", value)
+
+
+@pytest.fixture(scope="module")
+def iter_segments() -> tuple[bytes, bytes, list[Segment]]:
+    """A multi-segment session (iter N=4 at the smallest segment size)."""
+    elf = example_elf("iter")
+    session = execute(elf, u32(4), segment_po2=13)
+    assert session.segment_count >= 3
+    return session.image_id, session.journal, session.segments
+
+
+def test_prove_fib_and_verify() -> None:
+    elf = example_elf("fib")
+    receipt = prove(elf, u32(20), dev_mode=True)
+    image_id = compute_image_id(elf)
+    claim = verify(receipt, image_id, allow_dev_mode=True)
+    assert receipt.journal == u32(6765)
+    assert claim == ReceiptClaim.ok(image_id, u32(6765))
+    assert receipt.is_dev_mode
+    with pytest.raises(VerificationError, match="DEV MODE"):
+        verify(receipt, image_id)
+    with pytest.raises(VerificationError, match="image ID mismatch"):
+        verify(receipt, compute_image_id(example_elf("iter")), allow_dev_mode=True)
+
+
+def test_prove_without_dev_mode_is_unavailable() -> None:
+    with pytest.raises(ProverUnavailable, match="STARK prover is not available"):
+        prove(example_elf("fib"), u32(3), dev_mode=False)
+
+
+def test_multi_segment_receipt_verifies() -> None:
+    elf = example_elf("iter")
+    proved = prove_session(elf, u32(4), dev_mode=True, segment_po2=13)
+    receipt, session = proved.receipt, proved.session
+    assert session.segment_count >= 3
+    assert receipt.inner.segment_count == session.segment_count
+    assert receipt.claim == session.claim()
+    assert verify(receipt, compute_image_id(elf), allow_dev_mode=True).exit_code == (
+        ExitCode.halted(0)
+    )
+    decoded = Receipt.from_bytes(receipt.to_bytes())
+    assert verify(decoded, session.image_id, allow_dev_mode=True) == receipt.claim
+
+
+def test_segment_receipts_join_in_tree_order(
+    iter_segments: tuple[bytes, bytes, list[Segment]],
+) -> None:
+    image_id, journal, segments = iter_segments
+    lifted = [lift(prove_segment(segment, dev_mode=True)) for segment in segments]
+    # Pairwise (tree) joins, as a cluster's join tasks would do them.
+    level = lifted
+    while len(level) > 1:
+        nxt = [join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    receipt = finalize(level[0], journal)
+    assert verify(receipt, image_id, allow_dev_mode=True) == ReceiptClaim.ok(image_id, journal)
+
+
+def test_join_out_of_order_rejected(iter_segments: tuple[bytes, bytes, list[Segment]]) -> None:
+    _, journal, segments = iter_segments
+    lifted = [lift(prove_segment(segment, dev_mode=True)) for segment in segments[:3]]
+    with pytest.raises(VerificationError, match="join order"):
+        join(lifted[1], lifted[0])
+    with pytest.raises(VerificationError, match="join order"):
+        join(lifted[0], lifted[2])
+    with pytest.raises(VerificationError, match="not final"):
+        finalize(join(lifted[0], lifted[1]), journal)
+
+
+def test_prove_segment_after_serialization(
+    iter_segments: tuple[bytes, bytes, list[Segment]],
+) -> None:
+    segment = iter_segments[2][1]
+    direct = prove_segment(segment, dev_mode=True)
+    shipped = prove_segment(Segment.from_bytes(segment.to_bytes()), dev_mode=True)
+    assert shipped == direct
+    assert SegmentReceipt.from_bytes(direct.to_bytes()) == direct
+    assert direct.claim == segment.claim()
+
+
+def test_prove_segment_rejects_false_post_state(
+    iter_segments: tuple[bytes, bytes, list[Segment]],
+) -> None:
+    segment = iter_segments[2][0]
+    lie = SystemState(segment.post_state.pc, sha256(b"not the real memory"))
+    with pytest.raises(VerificationError, match="replay reached"):
+        prove_segment(dataclasses.replace(segment, post_state=lie), dev_mode=True)
+
+
+def test_prove_segment_rejects_tampered_pages(
+    iter_segments: tuple[bytes, bytes, list[Segment]],
+) -> None:
+    segment = iter_segments[2][0]
+    page = max(segment.pages)
+    pages = dict(segment.pages)
+    pages[page] = bytes(b ^ 0xFF for b in pages[page])
+    with pytest.raises(VerificationError, match="does not replay"):
+        prove_segment(dataclasses.replace(segment, pages=pages), dev_mode=True)
+
+
+def test_prove_segment_needs_dev_mode(iter_segments: tuple[bytes, bytes, list[Segment]]) -> None:
+    with pytest.raises(ProverUnavailable):
+        prove_segment(iter_segments[2][0], dev_mode=False)
+
+
+def test_nonzero_exit_code_receipt() -> None:
+    elf = example_elf("panic")
+    receipt = prove(elf, u32(7), dev_mode=True)
+    claim = verify(receipt, compute_image_id(elf), allow_dev_mode=True)
+    assert claim.exit_code == ExitCode.halted(7)
+    assert receipt.journal == u32(7)
+
+
+def test_guest_panic_gives_no_receipt() -> None:
+    with pytest.raises(GuestPanic, match="code 0 requested"):
+        prove(example_elf("panic"), u32(0), dev_mode=True)
+
+
+def test_sha256_receipt_binds_journal() -> None:
+    elf = example_elf("sha256")
+    data = bytes(range(200))
+    receipt = prove(elf, data, dev_mode=True)
+    assert receipt.journal == sha256(data)
+    forged = Receipt(receipt.inner, sha256(b"something else"))
+    with pytest.raises(VerificationError, match="journal"):
+        verify(forged, compute_image_id(elf), allow_dev_mode=True)
