@@ -1,10 +1,479 @@
-"""Command group module; see register()."""
+"""``proofmarket cluster ...``: run and operate the proving cluster (Bento's agent, REST
+API and bento_cli in one command group)."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from proofmarket.cluster.config import (
+    DEFAULT_DATA_DIR,
+    WORKER_TYPES,
+    ClusterConfig,
+    TaskLimits,
+    resolve_config,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+cluster_app = typer.Typer(help="Proving cluster: agents, REST API, operator commands, bench.")
+
+DataDirOpt = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help="Embedded TaskDB and stores.")
+DatabaseOpt = typer.Option(
+    None, "--database-url", help="sqlite:///PATH or postgresql://... [env DATABASE_URL]"
+)
+RedisOpt = typer.Option(None, "--redis-url", help="Segment store in Redis [env REDIS_URL]")
+S3Opt = typer.Option(None, "--s3-url", help="S3 endpoint for the object store [env S3_URL]")
+StorageDirOpt = typer.Option(None, "--storage-dir", help="Filesystem stores (default: data dir)")
+BucketOpt = typer.Option(None, "--s3-bucket", help="S3 bucket [env S3_BUCKET]")
+RedisTtlOpt = typer.Option(None, "--redis-ttl", help="Segment key TTL in seconds (28800)")
+SegmentPo2Opt = typer.Option(None, "--segment-po2", "-s", help="log2 of segment size (13..24)")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _check_po2(segment_po2: int | None) -> None:
+    from proofmarket.zkvm import MAX_SEGMENT_PO2, MIN_SEGMENT_PO2
+
+    if segment_po2 is not None and not MIN_SEGMENT_PO2 <= segment_po2 <= MAX_SEGMENT_PO2:
+        raise typer.BadParameter(
+            f"--segment-po2 must be in [{MIN_SEGMENT_PO2}, {MAX_SEGMENT_PO2}], got {segment_po2}"
+        )
+
+
+def _config(
+    data_dir: Path,
+    database_url: str | None,
+    redis_url: str | None,
+    s3_url: str | None,
+    storage_dir: Path | None = None,
+    s3_bucket: str | None = None,
+    redis_ttl: int | None = None,
+    segment_po2: int | None = None,
+    join_stream: bool | None = None,
+    limits: TaskLimits | None = None,
+) -> ClusterConfig:
+    _check_po2(segment_po2)
+    try:
+        return resolve_config(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            s3_url=s3_url,
+            storage_dir=storage_dir,
+            s3_bucket=s3_bucket,
+            redis_ttl=redis_ttl,
+            segment_po2=segment_po2,
+            join_stream=join_stream,
+            limits=limits,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+@cluster_app.command("agent")
+def agent_cmd(
+    worker_type: str = typer.Option(..., "--type", "-t", help="exec | prove | join | aux"),
+    segment_po2: int | None = SegmentPo2Opt,
+    database_url: str | None = DatabaseOpt,
+    redis_url: str | None = RedisOpt,
+    s3_url: str | None = S3Opt,
+    storage_dir: Path | None = StorageDirOpt,
+    data_dir: Path = DataDirOpt,
+    s3_bucket: str | None = BucketOpt,
+    redis_ttl: int | None = RedisTtlOpt,
+    poll_time: float = typer.Option(1.0, "--poll-time", "-p", help="Long-poll wait (s)"),
+    join_stream: bool | None = typer.Option(
+        None, "--join-stream/--no-join-stream", help="Route joins to `join` agents [JOIN_STREAM]"
+    ),
+    prove_retries: int = typer.Option(3, "--prove-retries"),
+    prove_timeout: int = typer.Option(30, "--prove-timeout"),
+    join_retries: int = typer.Option(3, "--join-retries"),
+    join_timeout: int = typer.Option(10, "--join-timeout"),
+    resolve_retries: int = typer.Option(3, "--resolve-retries"),
+    resolve_timeout: int = typer.Option(120, "--resolve-timeout"),
+    finalize_retries: int = typer.Option(0, "--finalize-retries"),
+    finalize_timeout: int = typer.Option(10, "--finalize-timeout"),
+    requeue_poll_interval: float = typer.Option(5.0, "--requeue-poll-interval"),
+    stuck_tasks_poll_interval: float = typer.Option(60.0, "--stuck-tasks-poll-interval"),
+    cleanup_poll_interval: float = typer.Option(3600.0, "--cleanup-poll-interval"),
+    heartbeat_secs: float = typer.Option(2.0, "--heartbeat-secs"),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Run an agent: claim tasks of one worker type and run them until SIGTERM/SIGINT."""
+    from proofmarket.cluster.agent import Agent, AgentSettings, InvalidWorkerType
+    from proofmarket.cluster.tasks.aux import MaintenanceSettings
+
+    _setup_logging(log_level)
+    limits = TaskLimits(
+        prove_retries=prove_retries,
+        prove_timeout=prove_timeout,
+        join_retries=join_retries,
+        join_timeout=join_timeout,
+        resolve_retries=resolve_retries,
+        resolve_timeout=resolve_timeout,
+        finalize_retries=finalize_retries,
+        finalize_timeout=finalize_timeout,
+    )
+    config = _config(
+        data_dir,
+        database_url,
+        redis_url,
+        s3_url,
+        storage_dir,
+        s3_bucket,
+        redis_ttl,
+        segment_po2,
+        join_stream,
+        limits,
+    )
+    try:
+        settings = AgentSettings(
+            worker_type=worker_type,
+            poll_time=poll_time,
+            task_heartbeat_secs=heartbeat_secs,
+            maintenance=MaintenanceSettings(
+                requeue_poll_interval=requeue_poll_interval,
+                stuck_tasks_poll_interval=stuck_tasks_poll_interval,
+                cleanup_poll_interval=cleanup_poll_interval,
+                segment_data_age=float(config.redis_ttl),
+            ),
+        )
+    except (InvalidWorkerType, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    agent = Agent(config, settings)
+    agent.install_signal_handlers()
+    agent.run()
+
+
+@cluster_app.command("api")
+def api_cmd(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8081, "--port"),
+    database_url: str | None = DatabaseOpt,
+    redis_url: str | None = RedisOpt,
+    s3_url: str | None = S3Opt,
+    storage_dir: Path | None = StorageDirOpt,
+    data_dir: Path = DataDirOpt,
+    s3_bucket: str | None = BucketOpt,
+    max_image_mib: int = typer.Option(64, "--max-image-mib", help="Image upload limit"),
+    max_input_mib: int = typer.Option(64, "--max-input-mib", help="Input upload limit"),
+    max_receipt_mib: int = typer.Option(256, "--max-receipt-mib", help="Receipt upload limit"),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Serve the Bonsai-compatible REST API."""
+    from proofmarket.cluster.api import ApiSettings
+    from proofmarket.cluster.api.server import serve
+
+    _setup_logging(log_level)
+    del redis_url  # the API reads only the object store and the TaskDB
+    config = _config(data_dir, database_url, None, s3_url, storage_dir, s3_bucket)
+    mib = 1 << 20
+    settings = ApiSettings(
+        max_image_bytes=max_image_mib * mib,
+        max_input_bytes=max_input_mib * mib,
+        max_receipt_bytes=max_receipt_mib * mib,
+        exec_cycle_limit_mcycles=config.exec_cycle_limit_mcycles,
+        limits=config.limits,
+    )
+    serve(config, host, port, settings)
+
+
+def _wait_healthy(endpoint: str, timeout: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{endpoint}/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+@cluster_app.command("up")
+def up_cmd(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8081, "--port"),
+    database_url: str | None = DatabaseOpt,
+    redis_url: str | None = RedisOpt,
+    s3_url: str | None = S3Opt,
+    data_dir: Path = DataDirOpt,
+    segment_po2: int | None = SegmentPo2Opt,
+    detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background"),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Start the API and one agent of each type (supervised, restarted if they die)."""
+    from proofmarket.cluster.supervisor import Supervisor, UpOptions, read_state
+
+    _check_po2(segment_po2)
+    data_dir = data_dir.resolve()
+    existing = read_state(data_dir)
+    if existing is not None:
+        raise _fail(f"cluster already running at {existing['endpoint']} (pid {existing['pid']})")
+    opts = UpOptions(data_dir, host, port, database_url, redis_url, s3_url, segment_po2)
+    endpoint = f"http://{host}:{port}"
+    if detach:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "proofmarket.cli.main", "cluster", "up"]
+        argv += ["--host", host, "--port", str(port), "--data-dir", str(data_dir)]
+        for flag, value in (
+            ("--database-url", database_url),
+            ("--redis-url", redis_url),
+            ("--s3-url", s3_url),
+            ("--segment-po2", segment_po2),
+        ):
+            if value is not None:
+                argv += [flag, str(value)]
+        log_path = data_dir / "logs" / "supervisor.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            proc = subprocess.Popen(
+                argv,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        if not _wait_healthy(endpoint, 90):
+            if proc.poll() is None:
+                proc.terminate()
+            raise _fail(f"cluster did not become healthy at {endpoint}; see {log_path}")
+        console.print(f"cluster up at {endpoint} (pid {proc.pid}); logs in {data_dir / 'logs'}")
+        return
+    _setup_logging(log_level)
+    supervisor = Supervisor(opts)
+    console.print(f"cluster starting at {endpoint}; data in {data_dir}; Ctrl-C stops it")
+    try:
+        supervisor.run()
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
+
+
+@cluster_app.command("down")
+def down_cmd(data_dir: Path = DataDirOpt) -> None:
+    """Stop a cluster started with `cluster up` from this data directory."""
+    from proofmarket.cluster.supervisor import stop_cluster
+
+    if stop_cluster(data_dir.resolve()):
+        console.print("cluster stopped")
+    else:
+        console.print("no cluster running from " + str(data_dir))
+
+
+def _open_db(data_dir: Path, database_url: str | None) -> Any:
+    from proofmarket.cluster.taskdb import TaskDBError, open_taskdb
+
+    config = _config(data_dir, database_url, None, None)
+    try:
+        return open_taskdb(config.database_url)
+    except TaskDBError as exc:
+        raise _fail(f"cannot open the TaskDB {config.database_url}: {exc}") from None
+
+
+@cluster_app.command("status")
+def status_cmd(
+    data_dir: Path = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Agents alive, queue depth per worker type, streams and running jobs."""
+    from proofmarket.cluster.status import cluster_status
+    from proofmarket.cluster.supervisor import read_state
+    from proofmarket.cluster.taskdb import DatabaseUnavailable
+
+    db = _open_db(data_dir, database_url)
+    try:
+        report = cluster_status(db)
+    except DatabaseUnavailable as exc:
+        raise _fail(f"TaskDB unavailable: {exc}") from None
+    finally:
+        db.close()
+    state = read_state(data_dir.resolve())
+    report["supervisor"] = state
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    if state:
+        console.print(f"supervisor pid {state['pid']}, API {state['endpoint']}")
+    else:
+        console.print("no supervisor running from this data directory")
+    queues = Table(title="queues")
+    for col in ("worker type", "ready", "running", "agents alive"):
+        queues.add_column(col)
+    for worker_type, q in report["queues"].items():
+        queues.add_row(worker_type, str(q["ready"]), str(q["running"]), str(q["agents_alive"]))
+    console.print(queues)
+    agents = Table(title="agents")
+    for col in ("id", "type", "host", "last seen (s ago)", "alive"):
+        agents.add_column(col)
+    for a in report["agents"]:
+        agents.add_row(
+            str(a["id"]),
+            str(a["type"]),
+            str(a["host"]),
+            str(a["last_seen_secs_ago"]),
+            "yes" if a["alive"] else "no",
+        )
+    console.print(agents)
+    console.print(f"running jobs: {len(report['running_jobs'])}")
+    for job in report["running_jobs"]:
+        console.print(f"  {job['job_id']}  user={job['user_id']}")
+
+
+def _default_endpoint(data_dir: Path) -> str:
+    from proofmarket.cluster.client import DEFAULT_ENDPOINT
+    from proofmarket.cluster.supervisor import read_state
+
+    env = os.environ.get("BONSAI_API_URL")
+    if env:
+        return env
+    state = read_state(data_dir.resolve())
+    return str(state["endpoint"]) if state else DEFAULT_ENDPOINT
+
+
+@cluster_app.command("bench")
+def bench_cmd(
+    iter_count: int = typer.Option(..., "--iter-count", "-c", help="iter guest input N"),
+    endpoint: str | None = typer.Option(None, "--endpoint", "-t", help="API URL"),
+    exec_only: bool = typer.Option(False, "--exec-only", "-e"),
+    reserved: int | None = typer.Option(None, "--reserved", "-r", help="API key v1:reserved:N"),
+    timeout: float | None = typer.Option(None, "--timeout", help="Give up after (s)"),
+    data_dir: Path = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Prove the `iter` guest (N*1024 iterations) through the API and report kHz."""
+    from proofmarket.cluster.bench import BenchFailed, run_bench
+    from proofmarket.cluster.client import ClusterApiError
+
+    url = endpoint or _default_endpoint(data_dir)
+    try:
+        if as_json:
+            result = run_bench(
+                url, iter_count, execute_only=exec_only, reserved=reserved, timeout_secs=timeout
+            )
+        else:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                bar = progress.add_task(f"iter -c {iter_count} on {url}: submitting", total=None)
+                result = run_bench(
+                    url,
+                    iter_count,
+                    execute_only=exec_only,
+                    reserved=reserved,
+                    timeout_secs=timeout,
+                    on_status=lambda st: progress.update(
+                        bar, description=f"iter -c {iter_count}: {st.status} {st.state or ''}"
+                    ),
+                )
+    except (BenchFailed, ClusterApiError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"cluster bench -c {iter_count}" + (" (exec only)" if exec_only else ""))
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("session", result.session_id)
+    table.add_row("segments", str(result.segments))
+    table.add_row("total cycles", f"{result.total_cycles:,}")
+    table.add_row("user cycles", f"{result.user_cycles:,}")
+    table.add_row("wall time (s)", f"{result.wall_secs:.2f}")
+    table.add_row("throughput (kHz)", f"{result.khz:.1f}")
+    if result.receipt_mode:
+        table.add_row("receipt", f"{result.receipt_mode}, {result.receipt_bytes:,} bytes, verified")
+    table.add_row("journal", result.journal_hex)
+    console.print(table)
+    if result.receipt_mode and result.receipt_mode != "STARK":
+        console.print(
+            f"[yellow]{result.receipt_mode}[/yellow]: the cluster issues dev-mode receipts "
+            "(segments re-executed, nothing proven); kHz measures the pipeline, not a prover."
+        )
+
+
+@cluster_app.command("job-status")
+def job_status_cmd(
+    job_id: str = typer.Argument(..., help="Job (session) id"),
+    data_dir: Path = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Per-task-type counts and wall times, and the job's kHz (Bento's job_status.sh)."""
+    from dataclasses import asdict
+
+    from proofmarket.cluster.progress import job_report
+    from proofmarket.cluster.taskdb import TaskDBError, UnknownJob
+
+    db = _open_db(data_dir, database_url)
+    try:
+        job = db.get_job_state(job_id)
+        if job is None:
+            raise _fail(f"unknown job {job_id}")
+        report = job_report(job_id, str(job.state), job.error, db.get_job_tasks(job_id))
+    except UnknownJob:
+        raise _fail(f"unknown job {job_id}") from None
+    except TaskDBError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps(asdict(report), indent=2))
+        return
+    console.print(
+        f"job {report.job_id}: {report.state}" + (f" ({report.error})" if report.error else "")
+    )
+    if report.stats:
+        console.print(
+            f"segments {report.stats.segments}, total cycles {report.stats.total_cycles:,}, "
+            f"user cycles {report.stats.user_cycles:,}"
+        )
+    if report.khz is not None:
+        console.print(f"elapsed {report.elapsed_secs:.2f} s → {report.khz:.1f} kHz")
+    table = Table()
+    for col in ("task type", "count", "avg (s)", "min (s)", "max (s)"):
+        table.add_column(col)
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    for row in report.task_types:
+        table.add_row(
+            row.task_type, str(row.count), fmt(row.avg_secs), fmt(row.min_secs), fmt(row.max_secs)
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
-    del app
+    """Attach the `cluster` command group to the root app."""
+    app.add_typer(cluster_app, name="cluster")
+
+
+__all__ = ["WORKER_TYPES", "cluster_app", "register"]

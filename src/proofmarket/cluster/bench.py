@@ -1,0 +1,112 @@
+"""``cluster bench``: Bento's ``bento_cli -c N`` through the REST API.
+
+Submits the ``iter`` example guest with input N (N*1024 loop iterations), waits, downloads
+and verifies the receipt, and reports cycles, segments, wall time and kHz
+(``total_cycles / 1000 / wall_secs``, wall time measured by the client from session
+creation to SUCCEEDED).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from proofmarket.cluster.client import ClusterClient, SessionStatus
+from proofmarket.cluster.zkvm_api import (
+    DEV_MODE_LABEL,
+    Receipt,
+    ReceiptError,
+    compute_image_id,
+    example_elf,
+    verify,
+)
+
+
+class BenchFailed(RuntimeError):
+    """The benchmark session failed or its receipt did not verify."""
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    session_id: str
+    image_id: str
+    iterations: int
+    execute_only: bool
+    status: str
+    segments: int
+    total_cycles: int
+    user_cycles: int
+    wall_secs: float
+    server_elapsed_secs: float | None
+    khz: float
+    receipt_mode: str | None  # "DEV MODE" or "STARK"; None for exec-only
+    receipt_bytes: int | None
+    journal_hex: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_bench(
+    endpoint: str,
+    iterations: int,
+    *,
+    execute_only: bool = False,
+    reserved: int | None = None,
+    poll_secs: float = 0.25,
+    timeout_secs: float | None = None,
+    on_status: Callable[[SessionStatus], None] | None = None,
+) -> BenchResult:
+    if iterations < 0 or iterations >= 1 << 32:
+        raise ValueError(f"iteration count must fit in a u32, got {iterations}")
+    api_key = f"v1:reserved:{reserved}" if reserved is not None else None
+    elf = example_elf("iter")
+    image_id = compute_image_id(elf).hex()
+    with ClusterClient(endpoint, api_key=api_key) as client:
+        client.upload_img(image_id, elf)
+        input_id = client.upload_input(struct.pack("<I", iterations))
+        started = time.monotonic()
+        session = client.create_session(image_id, input_id, execute_only=execute_only)
+        status = client.wait(
+            session, poll_secs=poll_secs, timeout_secs=timeout_secs, on_status=on_status
+        )
+        wall = time.monotonic() - started
+        if status.status != "SUCCEEDED":
+            raise BenchFailed(
+                f"session {session} {status.status}: {status.error_msg or 'no error message'}"
+            )
+        if status.stats is None:
+            raise BenchFailed(f"session {session} succeeded without cycle statistics")
+        receipt_mode = None
+        receipt_size = None
+        if execute_only:
+            journal = client.exec_only_journal(session)
+        else:
+            data = client.download_receipt(session)
+            try:
+                receipt = Receipt.from_bytes(data)
+                verify(receipt, bytes.fromhex(image_id), allow_dev_mode=True)
+            except ReceiptError as exc:
+                raise BenchFailed(f"receipt of session {session} does not verify: {exc}") from exc
+            receipt_mode = DEV_MODE_LABEL if receipt.is_dev_mode else "STARK"
+            receipt_size = len(data)
+            journal = receipt.journal
+    return BenchResult(
+        session_id=session,
+        image_id=image_id,
+        iterations=iterations,
+        execute_only=execute_only,
+        status=status.status,
+        segments=status.stats.segments,
+        total_cycles=status.stats.total_cycles,
+        user_cycles=status.stats.cycles,
+        wall_secs=wall,
+        server_elapsed_secs=status.elapsed_time,
+        khz=status.stats.total_cycles / 1000.0 / wall if wall > 0 else 0.0,
+        receipt_mode=receipt_mode,
+        receipt_bytes=receipt_size,
+        journal_hex=journal.hex(),
+    )
