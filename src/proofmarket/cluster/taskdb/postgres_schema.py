@@ -326,6 +326,11 @@ BEGIN
                                  > make_interval(secs => v_task.timeout_secs)) THEN
         RETURN 'none';
     END IF;
+    IF v_job_state <> 'running' THEN
+        UPDATE tasks SET state = 'cancelled', updated_at = now()
+        WHERE job_id = p_job AND task_id = p_task;
+        RETURN 'cancelled';
+    END IF;
     IF v_task.retries + 1 > v_task.max_retries THEN
         v_error := CASE WHEN p_reason = '' THEN 'retry max hit'
                         ELSE p_reason || ': retry max hit' END;
@@ -335,12 +340,9 @@ BEGIN
         RETURN 'failed';
     END IF;
     UPDATE tasks
-    SET state = CASE WHEN v_job_state = 'running' THEN 'ready' ELSE 'cancelled' END,
-        retries = retries + 1, progress = 0.0, error = NULL, started_at = NULL, updated_at = now()
+    SET state = 'ready', retries = retries + 1, progress = 0.0, error = NULL, started_at = NULL,
+        updated_at = now()
     WHERE job_id = p_job AND task_id = p_task;
-    IF v_job_state <> 'running' THEN
-        RETURN 'cancelled';
-    END IF;
     PERFORM notify_ready(v_task.worker_type, p_job, p_task);
     RETURN 'requeued';
 END $$;

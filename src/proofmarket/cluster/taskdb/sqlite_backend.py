@@ -582,6 +582,13 @@ class SqliteTaskDB:
             return "none"
         retries, max_retries, job_state = row
         now = time.time()
+        if job_state != JobState.RUNNING:
+            conn.execute(
+                "UPDATE tasks SET state = 'cancelled', updated_at = ? "
+                "WHERE job_id = ? AND task_id = ?",
+                (now, job_id, task_id),
+            )
+            return "cancelled"
         if retries + 1 > max_retries:
             error = f"{reason}: {RETRY_MAX_HIT}" if reason else RETRY_MAX_HIT
             conn.execute(
@@ -591,13 +598,12 @@ class SqliteTaskDB:
             )
             self._fail_job(conn, job_id, error, now)
             return "failed"
-        state = "ready" if job_state == JobState.RUNNING else "cancelled"
         conn.execute(
-            "UPDATE tasks SET state = ?, retries = retries + 1, progress = 0.0, error = NULL, "
-            "started_at = NULL, updated_at = ? WHERE job_id = ? AND task_id = ?",
-            (state, now, job_id, task_id),
+            "UPDATE tasks SET state = 'ready', retries = retries + 1, progress = 0.0, "
+            "error = NULL, started_at = NULL, updated_at = ? WHERE job_id = ? AND task_id = ?",
+            (now, job_id, task_id),
         )
-        return "requeued" if state == "ready" else "cancelled"
+        return "requeued"
 
     def update_task_retry(self, job_id: str, task_id: str) -> bool:
         job_key = v.parse_uuid(job_id)
