@@ -13,6 +13,7 @@ from proofmarket.cluster.taskdb import (
     InvalidTaskDBURL,
     JobState,
     TaskDB,
+    TaskRow,
     TaskState,
     UnknownJob,
     UnknownStream,
@@ -22,6 +23,10 @@ from proofmarket.cluster.taskdb import (
 )
 
 USER = "alice"
+
+
+def task_row(db: TaskDB, job: str, task_id: str) -> TaskRow:
+    return next(row for row in db.get_job_tasks(job) if row.task_id == task_id)
 
 
 def states(db: TaskDB, job: str) -> dict[str, TaskState]:
@@ -218,11 +223,11 @@ def test_retries_up_to_max_then_failure(taskdb: TaskDB, streams: dict[str, str])
         assert task is not None and task.max_retries == 2
         taskdb.update_task_progress(job, "0", 0.5)
         assert taskdb.update_task_retry(job, "0") is True
-        row = [r for r in taskdb.get_job_tasks(job) if r.task_id == "0"][0]
+        row = task_row(taskdb, job, "0")
         assert (row.state, row.retries, row.progress) == (TaskState.READY, expected_retries, 0.0)
     assert taskdb.request_work("prove") is not None
     assert taskdb.update_task_retry(job, "0") is False
-    row = [r for r in taskdb.get_job_tasks(job) if r.task_id == "0"][0]
+    row = task_row(taskdb, job, "0")
     assert row.state == TaskState.FAILED and row.error == "retry max hit"
     status = taskdb.get_job_state(job)
     assert status is not None and status.state == JobState.FAILED
@@ -337,13 +342,13 @@ def test_timed_out_task_is_requeued_then_fails_past_max(
     assert taskdb.requeue_timed_out_tasks() == 0, "not timed out yet"
     time.sleep(1.3)
     assert taskdb.requeue_timed_out_tasks() == 1
-    row = [r for r in taskdb.get_job_tasks(job) if r.task_id == "0"][0]
+    row = task_row(taskdb, job, "0")
     assert (row.state, row.retries) == (TaskState.READY, 1)
     again = taskdb.request_work("prove")
     assert again is not None and again.task_id == "0"
     time.sleep(1.3)
     assert taskdb.requeue_timed_out_tasks() == 1
-    row = [r for r in taskdb.get_job_tasks(job) if r.task_id == "0"][0]
+    row = task_row(taskdb, job, "0")
     assert row.state == TaskState.FAILED
     assert row.error == "timed out after 1 s: retry max hit"
     assert taskdb.get_job_state(job).state == JobState.FAILED  # type: ignore[union-attr]
