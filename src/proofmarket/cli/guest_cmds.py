@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from proofmarket.zkvm.claim import DIGEST_BYTES
@@ -37,7 +38,7 @@ guest_app = typer.Typer(
     help="Build RV32IM guest programs with the bundled C SDK.", no_args_is_help=True
 )
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
 EXAMPLE_INPUTS = {
     "fib": "u32 LE n -> journal u32 LE fib(n) mod 2^32",
@@ -52,7 +53,7 @@ def _fail(message: str, *, as_json: bool, code: int = 1) -> typer.Exit:
     if as_json:
         typer.echo(json.dumps({"ok": False, "error": message}))
     else:
-        _err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+        _err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
