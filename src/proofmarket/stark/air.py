@@ -515,7 +515,8 @@ def check_trace(
     public_inputs: Sequence[int],
     challenges: Sequence[Sequence[int]] | None = None,
 ) -> None:
-    """Check every constraint row by row; raise :class:`TraceCheckError` on the first failure.
+    """Check every constraint on every row; raise :class:`TraceCheckError` for the earliest
+    failing row (the first constraint in definition order when several fail there).
 
     LogUp constraints are checked with fixed pseudo-random challenges (or the given ones),
     so an unbalanced lookup shows up as the ``logup: final sum`` constraint failing.
@@ -538,6 +539,7 @@ def check_trace(
     aux = generate_aux_trace(air, main, pre, pub, chals)
     frame = RowFrame(main, pre, aux, pub, chals)
     values = frame.evaluate([c.expr for c in sys_.constraints])
+    first_failure: tuple[Constraint, int] | None = None
     for c, v in zip(sys_.constraints, values, strict=True):
         comps = v if isinstance(v, tuple) else (v,)
         bad = np.zeros(n, dtype=bool)
@@ -552,7 +554,11 @@ def check_trace(
             bad &= mask
         if bad.any():
             row = int(np.argmax(bad))
-            raise TraceCheckError(c.name, row, f"{to_str(c.expr)[:200]} != 0")
+            if first_failure is None or row < first_failure[1]:
+                first_failure = (c, row)
+    if first_failure is not None:
+        c, row = first_failure
+        raise TraceCheckError(c.name, row, f"{to_str(c.expr)[:200]} != 0")
 
 
 def _as_trace(mat: Any, width: int, what: str) -> np.ndarray:

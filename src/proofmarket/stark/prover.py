@@ -22,6 +22,8 @@ import numpy as np
 
 from proofmarket.stark import field as F
 from proofmarket.stark.air import Air, check_trace, generate_aux_trace
+from proofmarket.stark.backend import Backend, get_backend
+from proofmarket.stark.backend.numpy_backend import NumpyBackend
 from proofmarket.stark.domain import Domain, ext_powers_ints, lincomb_rows
 from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
 from proofmarket.stark.fri import fri_prove
@@ -78,11 +80,47 @@ class _Committed:
     coeffs: np.ndarray  # (n, w) coefficients (quotient: chunk coefficients)
     lde: np.ndarray  # (N, w)
     tree: MerkleTree
+    native: Any = None  # the LDE as a backend array (for constraint evaluation)
 
 
-def _commit_trace(trace: np.ndarray, domain: Domain) -> _Committed:
-    lde = coset_lde(trace, domain.log_blowup, domain.shift)
-    return _Committed(intt(trace), lde, MerkleTree.commit(lde))
+def _commit_trace(trace: np.ndarray, domain: Domain, backend: Backend) -> _Committed:
+    if isinstance(backend, NumpyBackend):
+        lde = coset_lde(trace, domain.log_blowup, domain.shift)
+        return _Committed(intt(trace), lde, MerkleTree.commit(lde), lde)
+    native = backend.coset_lde(backend.asarray(trace), domain.log_blowup, domain.shift)
+    lde = backend.to_numpy(native)
+    coeffs = backend.to_numpy(backend.intt(backend.asarray(trace)))
+    return _Committed(coeffs, lde, MerkleTree.commit(lde), native)
+
+
+class BackendOps:
+    """:class:`~proofmarket.stark.expr.ArrayOps` over a compute backend's native arrays."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def add(self, a: Any, b: Any) -> Any:
+        return self.backend.add(a, b)
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return self.backend.sub(a, b)
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return self.backend.mul(a, b)
+
+    def neg(self, a: Any) -> Any:
+        return self.backend.neg(a)
+
+    def scalar(self, v: int) -> Any:
+        return self.backend.asarray(np.asarray(v % F.P, dtype=np.uint64))
+
+
+def _resolve_backend(backend: Backend | str | None) -> Backend:
+    if backend is None:
+        return NumpyBackend()
+    if isinstance(backend, str):
+        return get_backend(backend)
+    return backend
 
 
 def prove(
@@ -92,7 +130,7 @@ def prove(
     params: StarkParams = DEFAULT,
     *,
     check: bool = True,
-    ops: ArrayOps = NUMPY_OPS,
+    backend: Backend | str | None = None,
     timings: ProverTimings | None = None,
 ) -> StarkProof:
     """Prove that ``main_trace`` satisfies ``air`` with ``public_inputs``.
@@ -100,8 +138,12 @@ def prove(
     ``check=True`` runs :func:`~proofmarket.stark.air.check_trace` first and raises its
     :class:`~proofmarket.stark.air.TraceCheckError`; with ``check=False`` a bad trace still
     yields a proof, which the verifier rejects (used by the soundness tests).
-    ``ops`` are the elementwise array operations used for constraint evaluation.
+    ``backend`` (a :class:`~proofmarket.stark.backend.Backend` or its name, default NumPy)
+    runs the low-degree extensions and the constraint evaluation; every backend gives
+    bit-identical proofs.
     """
+    be = _resolve_backend(backend)
+    ops: ArrayOps = NUMPY_OPS if isinstance(be, NumpyBackend) else BackendOps(be)
     pub = air.check_public_inputs(public_inputs)
     system = air.system
     main = np.asarray(main_trace)
@@ -130,14 +172,14 @@ def prove(
     with _Timer(timings, "commit"):
         pre = preprocessed_data(air, domain)
         t = begin_transcript(air, log_n, params, pub, pre.root if pre else None)
-        main_c = _commit_trace(main, domain)
+        main_c = _commit_trace(main, domain, be)
         t.observe_digest(main_c.tree.root)
         challenges = [ext_tuple(t.sample_ext()) for _ in range(system.num_challenges)]
         aux_c: _Committed | None = None
         if system.aux_width:
             aux = generate_aux_trace(air, main, pre.trace if pre else None, pub, challenges)
             assert aux is not None
-            aux_c = _commit_trace(aux, domain)
+            aux_c = _commit_trace(aux, domain, be)
             t.observe_digest(aux_c.tree.root)
 
     with _Timer(timings, "quotient"):
@@ -145,13 +187,14 @@ def prove(
         q_evals = quotient_on_lde(
             air,
             domain,
-            main_c.lde,
-            pre.lde if pre else None,
-            aux_c.lde if aux_c else None,
+            main_c.native,
+            _native_pre(pre, be),
+            aux_c.native if aux_c else None,
             pub,
             challenges,
             alpha,
             ops,
+            be,
         )
         quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks)
         t.observe_digest(quot_c.tree.root)
@@ -244,9 +287,15 @@ def quotient_on_lde(
     challenges: Sequence[ExtValue],
     alpha: ExtValue,
     ops: ArrayOps = NUMPY_OPS,
+    backend: Backend | None = None,
     block_rows: int = EVAL_BLOCK_ROWS,
 ) -> np.ndarray:
-    """``Q(x) = Σ_groups factor_g(x)·Σ_{i∈g} α^i·C_i(x)`` on every LDE point, shape (N, 4)."""
+    """``Q(x) = Σ_groups factor_g(x)·Σ_{i∈g} α^i·C_i(x)`` on every LDE point, shape (N, 4).
+
+    The matrices are backend-native arrays (NumPy arrays by default); the result is NumPy.
+    """
+    be = backend if backend is not None else NumpyBackend()
+    native = not isinstance(be, NumpyBackend)
     system = air.system
     big_n, b = domain.lde_size, domain.blowup
     groups = constraint_groups(system, domain.n)
@@ -255,6 +304,8 @@ def quotient_on_lde(
         for i in members:
             group_of[i] = gi
     factors = [domain.vanishing_factor(key) for key, _ in groups]
+    if native:
+        factors = [be.asarray(f) for f in factors]
     alpha_pows = ext_powers_ints(alpha, len(system.constraints))
     alg = Algebra(ops)
     out = np.empty((big_n, 4), dtype=np.uint64)
@@ -275,12 +326,14 @@ def quotient_on_lde(
             if key not in columns:
                 mat = mats[group]
                 assert mat is not None
-                if nxt:
-                    idx = np.arange(start + b, stop + b) % big_n
-                    rows = mat[idx] if stop + b > big_n else mat[start + b : stop + b]
-                else:
+                if not nxt:
                     rows = mat[start:stop]
-                columns[key] = np.ascontiguousarray(rows.T)
+                elif stop + b <= big_n:
+                    rows = mat[start + b : stop + b]
+                else:
+                    head, tail = mat[start + b :], mat[: stop + b - big_n]
+                    rows = _concat_rows(head, tail)
+                columns[key] = _transposed(rows)
             return columns[key]
 
         def leaf(node: Expr) -> Value:
@@ -306,8 +359,31 @@ def quotient_on_lde(
             total = alg.add(total, alg.mul(factors[g][start:stop], acc))
         comps = alg.to_ext(total)
         for k in range(4):
-            out[start:stop, k] = comps[k]
+            c = comps[k]
+            out[start:stop, k] = c if isinstance(c, int) or not native else be.to_numpy(c)
     return out
+
+
+def _concat_rows(a: Any, b: Any) -> Any:
+    if isinstance(a, np.ndarray):
+        return np.concatenate([a, b], axis=0)
+    import torch  # only non-NumPy backend today
+
+    return torch.cat([a, b], dim=0)
+
+
+def _transposed(rows: Any) -> Any:
+    if isinstance(rows, np.ndarray):
+        return np.ascontiguousarray(rows.T)
+    return rows.T.contiguous()
+
+
+def _native_pre(pre: Any, backend: Backend) -> Any:
+    if pre is None:
+        return None
+    if isinstance(backend, NumpyBackend):
+        return pre.lde
+    return backend.asarray(pre.lde)
 
 
 def _split_quotient(q_evals: np.ndarray, domain: Domain, chunks: int) -> _Committed:

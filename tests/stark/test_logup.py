@@ -1,0 +1,141 @@
+"""LogUp lookups: balanced lookups prove, any unmatched lookup is rejected."""
+
+import numpy as np
+import pytest
+
+from proofmarket.stark import field as F
+from proofmarket.stark.air import Air, AirBuilder, TraceCheckError, check_trace
+from proofmarket.stark.examples import RangeCheckAir, range_check_trace
+from proofmarket.stark.expr import Group, column
+from proofmarket.stark.logup import LogUpError, make_interaction, plan_batches
+from proofmarket.stark.params import TEST
+from proofmarket.stark.prover import prove
+from proofmarket.stark.verifier import VerificationError, verify
+
+WORDS = [0, 1, 255, 256, 65535, 4660, 300, 300, 9999]
+
+
+def _forced_proof(air, trace, pub):
+    """Prove without the checker (as a cheating prover would) and return the bytes."""
+    return prove(air, trace, pub, TEST, check=False).to_bytes()
+
+
+def test_range_check_proves_and_verifies():
+    air = RangeCheckAir(2)
+    t, pub = range_check_trace(WORDS, [65535, 300], 8)
+    verify(air, prove(air, t, pub, TEST).to_bytes(), pub, TEST)
+    assert air.system.aux_width == 3  # two helper columns + running sum
+
+
+def test_unmatched_lookup_is_rejected():
+    """A word ≥ 2^16 (hi byte 256) has no table entry: one unmatched lookup."""
+    air = RangeCheckAir(1)
+    t, pub = range_check_trace([*WORDS, 65536], [300], 8)
+    with pytest.raises(TraceCheckError, match="final sum"):
+        check_trace(air, t, pub)
+    with pytest.raises(VerificationError):
+        verify(air, _forced_proof(air, t, pub), pub, TEST)
+
+
+def test_wrong_multiplicity_is_rejected():
+    air = RangeCheckAir(1)
+    t, pub = range_check_trace(WORDS, [300], 8)
+    t[7, 3] = (t[7, 3] + 1) % F.P  # table claims byte 7 is looked up once more
+    with pytest.raises(TraceCheckError, match="final sum"):
+        check_trace(air, t, pub)
+    with pytest.raises(VerificationError):
+        verify(air, _forced_proof(air, t, pub), pub, TEST)
+
+
+def test_public_bus_binds_the_public_words():
+    air = RangeCheckAir(2)
+    t, pub = range_check_trace(WORDS, [4660, 9999], 8)
+    proof = prove(air, t, pub, TEST).to_bytes()
+    verify(air, proof, pub, TEST)
+    # the verifier recomputes the public contributions: other words do not verify
+    with pytest.raises(VerificationError):
+        verify(air, proof, [4660, 9998], TEST)
+    # a trace that does not contain a public word cannot be proven valid
+    t2, _ = range_check_trace(WORDS, [4660, 9999], 8)
+    with pytest.raises(TraceCheckError):
+        check_trace(air, t2, [4660, 1234])
+    with pytest.raises(VerificationError):
+        verify(air, _forced_proof(air, t2, [4660, 1234]), [4660, 1234], TEST)
+
+
+class _Permutation(Air):
+    """Column 1 is a permutation of column 0 (multiset equality via LogUp)."""
+
+    name = "permutation"
+
+    def __init__(self) -> None:
+        super().__init__(2)
+
+    def define(self, b: AirBuilder) -> None:
+        b.lookup([b.main(0)], bus=3)
+        b.provide([b.main(1)], 1, bus=3)
+
+
+def test_permutation_argument():
+    air = _Permutation()
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, F.P, 32, dtype=np.uint64)
+    t = np.stack([a, rng.permutation(a)], axis=1)
+    verify(air, prove(air, t, [], TEST).to_bytes(), [], TEST)
+    t[5, 1] = (t[5, 1] + 1) % F.P
+    with pytest.raises(TraceCheckError, match="final sum"):
+        check_trace(air, t, [])
+    with pytest.raises(VerificationError):
+        verify(air, _forced_proof(air, t, []), [], TEST)
+
+
+class _Tuples(Air):
+    """Lookups of (a, b) pairs: tuple compression must keep the components apart."""
+
+    name = "tuples"
+
+    def __init__(self) -> None:
+        super().__init__(4)
+
+    def define(self, b: AirBuilder) -> None:
+        b.lookup([b.main(0), b.main(1)], bus=2)
+        b.provide([b.main(2), b.main(3)], 1, bus=2)
+
+
+def test_tuple_components_are_not_interchangeable():
+    air = _Tuples()
+    pairs = np.array([[i, 3 * i + 1] for i in range(16)], dtype=np.uint64)
+    t = np.concatenate([pairs, pairs[::-1]], axis=1)
+    check_trace(air, t, [])
+    swapped = t.copy()
+    swapped[0, 2], swapped[0, 3] = t[0, 3], t[0, 2]  # provide (b, a) instead of (a, b)
+    with pytest.raises(TraceCheckError):
+        check_trace(air, swapped, [])
+    with pytest.raises(VerificationError):
+        verify(air, _forced_proof(air, swapped, []), [], TEST)
+
+
+def test_batches_respect_the_degree_cap():
+    m = column(Group.MAIN, 0)
+    inters = [make_interaction(f"i{k}", 0, [column(Group.MAIN, k)], 1, False) for k in range(5)]
+    assert plan_batches(inters, 3) == [(0, 1), (2, 3), (4,)]
+    assert plan_batches(inters, 4) == [(0, 1, 2), (3, 4)]
+    heavy = make_interaction("heavy", 0, [m * m * m * m], 1, False)
+    with pytest.raises(LogUpError):
+        plan_batches([heavy], 4)
+    with pytest.raises(LogUpError):
+        make_interaction("empty", 0, [], 1, False)
+
+
+def test_public_lookup_must_be_row_invariant():
+    class Bad(Air):
+        name = "bad-public"
+
+        def __init__(self) -> None:
+            super().__init__(1)
+
+        def define(self, b: AirBuilder) -> None:
+            b.public_lookup([b.main(0)])
+
+    with pytest.raises(LogUpError):
+        _ = Bad().system
