@@ -107,3 +107,27 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+@contextmanager
+def running_cluster(
+    config: ClusterConfig, types: tuple[str, ...] = WORKER_TYPES
+) -> Iterator[tuple[str, ApiContext, AgentThreads]]:
+    """API server + one agent of each type, all in this process (threads)."""
+    with api_server(config) as (url, ctx), agents(config, types) as group:
+        yield url, ctx, group
+
+
+def iter_expectation(iterations: int, segment_po2: int):
+    """Journal and segment count of the iter guest, straight from the executor."""
+    import struct
+
+    from proofmarket.cluster.zkvm_api import example_elf, execute
+
+    session = execute(
+        example_elf("iter"),
+        struct.pack("<I", iterations),
+        segment_po2=segment_po2,
+        keep_segments=False,
+    )
+    return session

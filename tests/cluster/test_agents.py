@@ -1,0 +1,200 @@
+"""Agents: retry rules, a task abandoned by a dead agent is requeued and the job
+completes, database connections dropped under running agents, SIGTERM shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+from cluster_helpers import AgentThreads, api_server, fs_config, wait_for
+
+from proofmarket.cluster.agent import AgentSettings, InvalidWorkerType
+from proofmarket.cluster.client import ClusterClient
+from proofmarket.cluster.config import TaskLimits
+from proofmarket.cluster.tasks.dispatch import run_task
+from proofmarket.cluster.zkvm_api import compute_image_id, example_elf
+
+SEGMENT_PO2 = 13
+
+
+def submit_iter(url: str, iterations: int = 2) -> str:
+    elf = example_elf("iter")
+    image_id = compute_image_id(elf).hex()
+    with ClusterClient(url) as client:
+        client.upload_img(image_id, elf)
+        return client.create_session(image_id, client.upload_input(struct.pack("<I", iterations)))
+
+
+def wait_session(url: str, session: str, timeout: float = 90):
+    with ClusterClient(url) as client:
+        return client.wait(session, poll_secs=0.2, timeout_secs=timeout)
+
+
+class FlakyProve:
+    """Fault injection: the first ``failures`` Prove tasks raise, the rest run for real."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.raised = 0
+
+    def __call__(self, ctx):
+        if "Prove" in ctx.task.task_def and self.raised < self.failures:
+            self.raised += 1
+            raise RuntimeError("injected prover crash")
+        return run_task(ctx)
+
+
+def start_group(config, prove_handler=None) -> AgentThreads:
+    group = AgentThreads()
+    for worker_type in ("exec", "join", "aux"):
+        group.start(config, worker_type)
+    if prove_handler is None:
+        group.start(config, "prove")
+    else:
+        import threading
+
+        from proofmarket.cluster.agent import Agent
+
+        agent = Agent(
+            config,
+            AgentSettings(worker_type="prove", poll_time=0.5, task_heartbeat_secs=0.5),
+            handler=prove_handler,
+        )
+        thread = threading.Thread(target=agent.run, daemon=True)
+        thread.start()
+        group.agents.append(agent)
+        group.threads.append(thread)
+    return group
+
+
+def test_failed_task_is_retried_and_job_completes(tmp_path):
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2)
+    flaky = FlakyProve(failures=2)
+    with api_server(config) as (url, ctx):
+        group = start_group(config, prove_handler=flaky)
+        try:
+            session = submit_iter(url)
+            status = wait_session(url, session)
+            tasks = ctx.taskdb.get_job_tasks(session)
+        finally:
+            group.stop()
+    assert status.status == "SUCCEEDED", status.error_msg
+    assert flaky.raised == 2
+    assert sum(t.retries for t in tasks) == 2
+
+
+def test_retry_max_hit_fails_the_job(tmp_path):
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2).with_(limits=TaskLimits(prove_retries=1))
+    with api_server(config) as (url, _):
+        group = start_group(config, prove_handler=FlakyProve(failures=1000))
+        try:
+            status = wait_session(url, submit_iter(url))
+        finally:
+            group.stop()
+    assert status.status == "FAILED"
+    assert status.error_msg.startswith("retry max hit: injected prover crash")
+
+
+def test_task_of_a_dead_agent_is_requeued_and_the_job_completes(tmp_path):
+    """An agent claims a prove task and dies (no report, no heartbeat): the aux agent's
+    requeue hands it to a live prove agent once the task's timeout passes."""
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2).with_(
+        limits=TaskLimits(prove_timeout=2, join_timeout=5, finalize_timeout=5)
+    )
+    with api_server(config) as (url, ctx):
+        group = AgentThreads()
+        try:
+            group.start(config, "exec")
+            session = submit_iter(url)
+            # the "dead" agent: claims a prove task, then never reports or heartbeats
+            wait_for(
+                lambda: any(s.ready for s in ctx.taskdb.stream_stats() if s.worker_type == "prove"),
+                what="prove work",
+            )
+            abandoned = ctx.taskdb.request_work("prove")
+            assert abandoned is not None and abandoned.job_id == session
+            for worker_type in ("prove", "join", "aux"):
+                group.start(config, worker_type)
+            status = wait_session(url, session)
+            tasks = {t.task_id: t for t in ctx.taskdb.get_job_tasks(session)}
+        finally:
+            group.stop()
+    assert status.status == "SUCCEEDED", status.error_msg
+    assert tasks[abandoned.task_id].retries == 1
+    assert tasks[abandoned.task_id].state == "done"
+
+
+@pytest.mark.postgres
+def test_agents_survive_dropped_database_connections(make_postgres_url, tmp_path):
+    """Every connection to the database is terminated (what a restart does to clients)
+    while agents idle: they reconnect and the next job completes."""
+    import psycopg
+
+    database_url = make_postgres_url()
+    config = fs_config(tmp_path, database_url=database_url, segment_po2=SEGMENT_PO2)
+    dbname = urlsplit(database_url).path.lstrip("/")
+    admin_url = database_url.split("?")[0].rsplit("/", 1)[0] + "/postgres"
+    with api_server(config) as (url, _):
+        group = start_group(config)
+        try:
+            assert wait_session(url, submit_iter(url)).status == "SUCCEEDED"
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (dbname,),
+                ).fetchone()[0]
+            assert killed >= 4
+            status = wait_session(url, submit_iter(url, 3), timeout=120)
+            alive = [t.is_alive() for t in group.threads]
+        finally:
+            group.stop()
+    assert status.status == "SUCCEEDED", status.error_msg
+    assert all(alive)
+
+
+def test_agent_rejects_unknown_worker_type():
+    with pytest.raises(InvalidWorkerType, match="snark"):
+        AgentSettings(worker_type="snark")
+
+
+def test_agent_process_stops_cleanly_on_sigterm(tmp_path):
+    config = fs_config(tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "proofmarket.cli.main",
+            "cluster",
+            "agent",
+            "--type",
+            "prove",
+            "--database-url",
+            config.database_url,
+            "--storage-dir",
+            str(tmp_path),
+            "--poll-time",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        from proofmarket.cluster.taskdb import open_taskdb
+
+        db = open_taskdb(config.database_url)
+        wait_for(lambda: any(w["type"] == "prove" for w in db.list_workers()), 60, "registration")
+        db.close()
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = proc.stdout.read().decode()
+    assert code == 0, output
+    assert "stopped" in output
