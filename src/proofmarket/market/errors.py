@@ -73,7 +73,7 @@ class ContractRevert(MarketError):
         self.name = name
         self.args_by_name: dict[str, Any] = dict(args or {})
         rendered = ", ".join(f"{k}={_render(v)}" for k, v in self.args_by_name.items())
-        text = f"{name}({rendered})"
+        text = f"{name}({rendered})" if rendered else name
         if message:
             text = f"{text}: {message}"
         super().__init__(text)
