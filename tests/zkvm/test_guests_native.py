@@ -11,6 +11,7 @@ import pytest
 from proofmarket.zkvm import GuestPanic, execute
 from proofmarket.zkvm.claim import ExitCode, ReceiptClaim
 from proofmarket.zkvm.guests import example_elf, example_source
+from proofmarket.zkvm.toolchain import build_guest
 from zkvm.native import NativeResult, build_native, run_native
 
 MASK = 0xFFFF_FFFF
@@ -142,3 +143,23 @@ def test_short_input_panics(native: dict[str, Path], name: str) -> None:
     with pytest.raises(GuestPanic) as info:
         execute(example_elf(name), b"ab")
     assert info.value.message == result.panic_message == "input too short: expected a u32"
+
+
+SELFTEST = Path(__file__).parent / "native" / "guests" / "runtime_selftest.c"
+
+
+@pytest.mark.parametrize("size", [0, 45, 200])
+def test_runtime_selftest_matches_native(tmp_path: Path, size: int) -> None:
+    """The SDK runtime (mem*, heap, compiler-rt, streaming SHA-256) agrees with libc/gcc."""
+    data = bytes((i * 37 + 11) & 0xFF for i in range(size))
+    elf = build_guest([SELFTEST], tmp_path / "selftest.elf")
+    exe = build_native([SELFTEST], tmp_path / "selftest")
+    result = run_native(exe, data)
+    assert result.kind == "halted" and result.user_exit == 3
+    assert result.stderr == b"cycles advance\n"
+    session = execute(elf.read_bytes(), data)
+    assert session.exit_code == ExitCode.halted(3)
+    assert session.journal == result.journal
+    assert session.stdout == b"selftest done\n"
+    assert session.stderr == b"cycles advance\n"
+    assert hashlib.sha256(data).digest() in session.journal

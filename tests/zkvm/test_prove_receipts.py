@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +27,10 @@ from proofmarket.zkvm import (
     prove_session,
     verify,
 )
-from proofmarket.zkvm.claim import ExitCode, sha256
+from proofmarket.zkvm.claim import SYSTEM_STATE_ZERO, ExitCode, sha256
 from proofmarket.zkvm.guests import example_elf
 from proofmarket.zkvm.receipt import DEV_MODE_ENV
+from proofmarket.zkvm.toolchain import build_guest
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +168,17 @@ def test_sha256_receipt_binds_journal() -> None:
     forged = Receipt(receipt.inner, sha256(b"something else"))
     with pytest.raises(VerificationError, match="journal"):
         verify(forged, compute_image_id(elf), allow_dev_mode=True)
+
+
+def test_paused_guest_receipt(tmp_path: Path) -> None:
+    source = tmp_path / "pause.c"
+    source.write_text(
+        '#include "proofmarket.h"\n'
+        "int main(void) { pm_commit_u32(42); pm_pause(5); pm_commit_u32(43); return 0; }\n"
+    )
+    elf = build_guest([source], tmp_path / "pause.elf").read_bytes()
+    receipt = prove(elf, b"", dev_mode=True, segment_po2=13)
+    claim = verify(receipt, compute_image_id(elf), allow_dev_mode=True)
+    assert claim.exit_code == ExitCode.paused(5)
+    assert receipt.journal == u32(42)
+    assert claim.post != SYSTEM_STATE_ZERO.digest()
