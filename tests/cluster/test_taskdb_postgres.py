@@ -1,0 +1,97 @@
+"""PostgreSQL-only behaviour: surviving terminated connections, unreachable servers."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from taskdb_helpers import retrying
+
+from proofmarket.cluster.taskdb import DatabaseUnavailable, JobState, ReadyTask, TaskDB, open_taskdb
+
+
+@pytest.fixture
+def pg_url(make_postgres_url: Callable[[], str]) -> str:
+    return make_postgres_url()
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[TaskDB]:
+    db = open_taskdb(pg_url + "&pool_min=2&pool_max=4")
+    yield db
+    db.close()
+
+
+def terminate_other_sessions(url: str) -> int:
+    """Kill every other session on the test database, as a server restart would."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+def test_survives_terminated_connections(pg: TaskDB, pg_url: str) -> None:
+    exec_stream = pg.get_or_create_stream("u", "exec")
+    prove = pg.get_or_create_stream("u", "prove")
+    job = pg.create_job(exec_stream, {}, 0, 60, "u")
+    assert terminate_other_sessions(pg_url) >= 1
+    time.sleep(0.2)
+    # Reads and idempotent writes reconnect transparently; others may raise
+    # DatabaseUnavailable once, which callers retry.
+    status = pg.get_job_state(job)
+    assert status is not None and status.state == JobState.RUNNING
+    retrying(lambda: pg.create_task(job, "0", prove, {}, [], 0, 60))
+    assert terminate_other_sessions(pg_url) >= 1
+    time.sleep(0.2)
+    task = retrying(lambda: pg.request_work("prove"))
+    assert task is not None and task.task_id == "0"
+    assert retrying(lambda: pg.update_task_done(job, "0"))
+    init = retrying(lambda: pg.request_work("exec"))
+    assert init is not None
+    assert retrying(lambda: pg.update_task_done(job, "init"))
+    assert pg.get_job_state(job).state == JobState.DONE  # type: ignore[union-attr]
+
+
+def test_long_poll_survives_terminated_listener(pg: TaskDB, pg_url: str) -> None:
+    exec_stream = pg.get_or_create_stream("u", "exec")
+    prove = pg.get_or_create_stream("u", "prove")
+    job = pg.create_job(exec_stream, {}, 0, 60, "u")
+    assert pg.request_work("prove", wait_secs=0.2) is None  # starts the listener
+    terminate_other_sessions(pg_url)
+    result: queue.Queue = queue.Queue()
+
+    def wait() -> None:
+        try:
+            result.put(retrying(lambda: pg.request_work("prove", wait_secs=60)))
+        except BaseException as exc:
+            result.put(exc)
+
+    threading.Thread(target=wait, daemon=True).start()
+    time.sleep(0.3)
+    creator = open_taskdb(pg_url)
+    try:
+        creator.create_task(job, "0", prove, {"n": 1}, [], 0, 60)
+    finally:
+        creator.close()
+    got = result.get(timeout=60)
+    assert isinstance(got, ReadyTask) and got.task_id == "0"
+
+
+def test_unreachable_server_raises_database_unavailable() -> None:
+    with pytest.raises(DatabaseUnavailable, match="cannot connect"):
+        open_taskdb("postgresql://postgres@127.0.0.1:1/taskdb?connect_timeout=2")
+
+
+def test_pool_parameters_are_not_passed_to_libpq(pg_url: str) -> None:
+    db = open_taskdb(pg_url + "&pool_min=0&pool_max=1&pool_timeout=3")
+    try:
+        stream = db.get_or_create_stream("u", "exec")
+        assert db.get_stream("u", "exec") == stream
+    finally:
+        db.close()
