@@ -21,11 +21,13 @@ import receipt_claim
 
 # ---------------------------------------------------------------- limits
 
-MAX_IMAGE_URL: constant(uint256) = 1024
-MAX_PREDICATE_DATA: constant(uint256) = 1024
-MAX_INPUT_DATA: constant(uint256) = 16384
-MAX_JOURNAL: constant(uint256) = 16384
-MAX_SEAL: constant(uint256) = 4096
+# Vyper lays out memory by maximum sizes, and EVM memory costs grow quadratically, so these
+# bounds are kept modest: larger inputs go by URL (InputType.Url).
+MAX_IMAGE_URL: constant(uint256) = 512
+MAX_PREDICATE_DATA: constant(uint256) = 512
+MAX_INPUT_DATA: constant(uint256) = 4096
+MAX_JOURNAL: constant(uint256) = 4096
+MAX_SEAL: constant(uint256) = 2048
 MAX_BATCH: constant(uint256) = 256
 MAX_CALLBACK_ERROR: constant(uint256) = 256
 
@@ -260,7 +262,7 @@ def priceRequest(request: ProofRequest, clientSignature: Bytes[65]) -> uint256:
     """The price an unlocked fulfilment of `request` would be paid now."""
     lock_deadline: uint256 = 0
     deadline: uint256 = 0
-    lock_deadline, deadline = self._validate(request)
+    lock_deadline, deadline = self._validate_request(request)
     digest: bytes32 = self._digest(self._hash_request(request))
     self._check_client_signature(request.id, digest, clientSignature)
     assert block.timestamp <= deadline, "RequestIsExpired"
@@ -527,8 +529,24 @@ def _lock(
     request_id: uint256 = request.id
     lock_deadline: uint256 = 0
     deadline: uint256 = 0
-    lock_deadline, deadline = self._validate(request)
-    struct_hash: bytes32 = self._hash_request(request)
+    lock_deadline, deadline = self._validate(
+        request_id,
+        request.offer,
+        request.input.inputType,
+        request.requirements.predicate.predicateType,
+        len(request.requirements.predicate.data),
+    )
+    struct_hash: bytes32 = self._struct_hash(
+        request_id,
+        request.requirements.callback,
+        request.requirements.predicate.predicateType,
+        keccak256(request.requirements.predicate.data),
+        request.requirements.selector,
+        keccak256(request.imageUrl),
+        request.input.inputType,
+        keccak256(request.input.data),
+        request.offer,
+    )
     digest: bytes32 = self._digest(struct_hash)
     client: address = self._check_client_signature(request_id, digest, client_sig)
     prover: address = msg.sender
@@ -567,23 +585,69 @@ def _lock(
 @internal
 def _fulfill(fill: Fulfillment):
     request_id: uint256 = fill.request.id
+    ptype: uint8 = fill.request.requirements.predicate.predicateType
     lock_deadline: uint256 = 0
     deadline: uint256 = 0
-    lock_deadline, deadline = self._validate(fill.request)
-    digest: bytes32 = self._digest(self._hash_request(fill.request))
+    lock_deadline, deadline = self._validate(
+        request_id,
+        fill.request.offer,
+        fill.request.input.inputType,
+        ptype,
+        len(fill.request.requirements.predicate.data),
+    )
+    callback: Callback = fill.request.requirements.callback
+    selector: bytes4 = fill.request.requirements.selector
+    digest: bytes32 = self._digest(
+        self._struct_hash(
+            request_id,
+            callback,
+            ptype,
+            keccak256(fill.request.requirements.predicate.data),
+            selector,
+            keccak256(fill.request.imageUrl),
+            fill.request.input.inputType,
+            keccak256(fill.request.input.data),
+            fill.request.offer,
+        )
+    )
     client: address = self._check_client_signature(request_id, digest, fill.clientSignature)
 
-    selector: bytes4 = fill.request.requirements.selector
     if selector != empty(bytes4):
         assert len(fill.seal) >= 4, "SelectorMismatch"
         assert convert(slice(fill.seal, 0, 4), bytes4) == selector, "SelectorMismatch"
-    callback: Callback = fill.request.requirements.callback
+    data_type: uint8 = fill.fulfillmentDataType
+    assert data_type <= FULFILLMENT_DATA_IMAGE_ID_AND_JOURNAL, "InvalidFulfillment"
+    has_journal: bool = data_type == FULFILLMENT_DATA_IMAGE_ID_AND_JOURNAL
     if callback.addr != empty(address):
-        assert fill.fulfillmentDataType == FULFILLMENT_DATA_IMAGE_ID_AND_JOURNAL, "UnfulfillableCallback"
+        assert has_journal, "UnfulfillableCallback"
 
-    claim_digest: bytes32 = self._claim_digest(
-        fill.request.requirements.predicate, fill.fulfillmentDataType, fill.imageId, fill.journal
-    )
+    # predicate, checked on chain; yields the claim digest the seal must prove
+    journal_digest: bytes32 = empty(bytes32)
+    if has_journal:
+        journal_digest = sha256(fill.journal)
+    claim_digest: bytes32 = empty(bytes32)
+    if ptype == PREDICATE_DIGEST_MATCH:
+        want_image: bytes32 = extract32(fill.request.requirements.predicate.data, 0)
+        want_journal: bytes32 = extract32(fill.request.requirements.predicate.data, 32)
+        if has_journal:
+            assert fill.imageId == want_image, "PredicateNotSatisfied"
+            assert journal_digest == want_journal, "PredicateNotSatisfied"
+        claim_digest = receipt_claim.ok_digest(want_image, want_journal)
+    elif ptype == PREDICATE_PREFIX_MATCH:
+        assert has_journal, "PredicateNotSatisfied"
+        assert fill.imageId == extract32(fill.request.requirements.predicate.data, 0), "PredicateNotSatisfied"
+        prefix_len: uint256 = len(fill.request.requirements.predicate.data) - 32
+        assert len(fill.journal) >= prefix_len, "PredicateNotSatisfied"
+        if prefix_len > 0:
+            assert keccak256(slice(fill.journal, 0, prefix_len)) == keccak256(
+                slice(fill.request.requirements.predicate.data, 32, prefix_len)
+            ), "PredicateNotSatisfied"
+        claim_digest = receipt_claim.ok_digest(fill.imageId, journal_digest)
+    else:
+        claim_digest = extract32(fill.request.requirements.predicate.data, 0)
+        if has_journal:
+            assert receipt_claim.ok_digest(fill.imageId, journal_digest) == claim_digest, "PredicateNotSatisfied"
+
     # The router (and the verifier it picks) revert with their reason on a bad seal.
     raw_call(
         VERIFIER,
@@ -601,7 +665,7 @@ def _fulfill(fill: Fulfillment):
         prover=msg.sender,
         requestDigest=digest,
         claimDigest=claim_digest,
-        fulfillmentDataType=fill.fulfillmentDataType,
+        fulfillmentDataType=data_type,
         imageId=fill.imageId,
         journal=fill.journal,
         seal=fill.seal,
@@ -696,48 +760,28 @@ def _settle(
     return True
 
 
-@internal
-@view
-def _claim_digest(
-    predicate: Predicate, data_type: uint8, image_id: bytes32, journal: Bytes[MAX_JOURNAL]
-) -> bytes32:
-    """Check the fill against the request's predicate; return the claim digest to verify."""
-    assert data_type <= FULFILLMENT_DATA_IMAGE_ID_AND_JOURNAL, "InvalidFulfillment"
-    has_journal: bool = data_type == FULFILLMENT_DATA_IMAGE_ID_AND_JOURNAL
-    ptype: uint8 = predicate.predicateType
-    if ptype == PREDICATE_DIGEST_MATCH:
-        want_image: bytes32 = extract32(predicate.data, 0)
-        want_journal: bytes32 = extract32(predicate.data, 32)
-        if has_journal:
-            assert image_id == want_image, "PredicateNotSatisfied"
-            assert sha256(journal) == want_journal, "PredicateNotSatisfied"
-        return receipt_claim.ok_digest(want_image, want_journal)
-    if ptype == PREDICATE_PREFIX_MATCH:
-        assert has_journal, "PredicateNotSatisfied"
-        assert image_id == extract32(predicate.data, 0), "PredicateNotSatisfied"
-        prefix_len: uint256 = len(predicate.data) - 32
-        assert len(journal) >= prefix_len, "PredicateNotSatisfied"
-        if prefix_len > 0:
-            assert keccak256(slice(journal, 0, prefix_len)) == keccak256(
-                slice(predicate.data, 32, prefix_len)
-            ), "PredicateNotSatisfied"
-        return receipt_claim.ok_digest(image_id, sha256(journal))
-    # ClaimDigestMatch
-    want_claim: bytes32 = extract32(predicate.data, 0)
-    if has_journal:
-        assert receipt_claim.ok_digest(image_id, sha256(journal)) == want_claim, "PredicateNotSatisfied"
-    return want_claim
-
-
 # ================================================================ internals: validation, hashing
 
 
 @internal
 @pure
-def _validate(request: ProofRequest) -> (uint256, uint256):
+def _validate_request(request: ProofRequest) -> (uint256, uint256):
+    return self._validate(
+        request.id,
+        request.offer,
+        request.input.inputType,
+        request.requirements.predicate.predicateType,
+        len(request.requirements.predicate.data),
+    )
+
+
+@internal
+@pure
+def _validate(
+    request_id: uint256, offer: Offer, input_type: uint8, ptype: uint8, plen: uint256
+) -> (uint256, uint256):
     """Reject malformed requests; return (lockDeadline, deadline)."""
-    assert request.id >> 192 == 0, "InvalidRequest"
-    offer: Offer = request.offer
+    assert request_id >> 192 == 0, "InvalidRequest"
     assert offer.minPrice <= offer.maxPrice, "InvalidRequest"
     assert offer.rampUpPeriod <= offer.lockTimeout, "InvalidRequest"
     assert offer.lockTimeout <= offer.timeout, "InvalidRequest"
@@ -745,9 +789,7 @@ def _validate(request: ProofRequest) -> (uint256, uint256):
     start: uint256 = convert(offer.rampUpStart, uint256)
     deadline: uint256 = start + convert(offer.timeout, uint256)
     assert deadline <= MASK40, "InvalidRequest"
-    assert request.input.inputType <= 1, "InvalidRequest"
-    ptype: uint8 = request.requirements.predicate.predicateType
-    plen: uint256 = len(request.requirements.predicate.data)
+    assert input_type <= 1, "InvalidRequest"
     if ptype == PREDICATE_DIGEST_MATCH:
         assert plen == 64, "InvalidRequest"
     elif ptype == PREDICATE_PREFIX_MATCH:
@@ -775,20 +817,39 @@ def _price_at(offer: Offer, t: uint256) -> uint256:
 @pure
 def _hash_request(request: ProofRequest) -> bytes32:
     """EIP-712 hashStruct(ProofRequest)."""
-    req: Requirements = request.requirements
-    callback_hash: bytes32 = keccak256(
-        abi_encode(CALLBACK_TYPEHASH, req.callback.addr, req.callback.gasLimit)
+    return self._struct_hash(
+        request.id,
+        request.requirements.callback,
+        request.requirements.predicate.predicateType,
+        keccak256(request.requirements.predicate.data),
+        request.requirements.selector,
+        keccak256(request.imageUrl),
+        request.input.inputType,
+        keccak256(request.input.data),
+        request.offer,
     )
-    predicate_hash: bytes32 = keccak256(
-        abi_encode(PREDICATE_TYPEHASH, req.predicate.predicateType, keccak256(req.predicate.data))
-    )
+
+
+@internal
+@pure
+def _struct_hash(
+    request_id: uint256,
+    callback: Callback,
+    ptype: uint8,
+    pdata_hash: bytes32,
+    selector: bytes4,
+    url_hash: bytes32,
+    input_type: uint8,
+    input_hash: bytes32,
+    o: Offer,
+) -> bytes32:
+    """hashStruct(ProofRequest) from its fields, with the dynamic ones already hashed."""
+    callback_hash: bytes32 = keccak256(abi_encode(CALLBACK_TYPEHASH, callback.addr, callback.gasLimit))
+    predicate_hash: bytes32 = keccak256(abi_encode(PREDICATE_TYPEHASH, ptype, pdata_hash))
     requirements_hash: bytes32 = keccak256(
-        abi_encode(REQUIREMENTS_TYPEHASH, callback_hash, predicate_hash, req.selector)
+        abi_encode(REQUIREMENTS_TYPEHASH, callback_hash, predicate_hash, selector)
     )
-    input_hash: bytes32 = keccak256(
-        abi_encode(INPUT_TYPEHASH, request.input.inputType, keccak256(request.input.data))
-    )
-    o: Offer = request.offer
+    input_struct_hash: bytes32 = keccak256(abi_encode(INPUT_TYPEHASH, input_type, input_hash))
     offer_hash: bytes32 = keccak256(
         abi_encode(
             OFFER_TYPEHASH,
@@ -803,12 +864,7 @@ def _hash_request(request: ProofRequest) -> bytes32:
     )
     return keccak256(
         abi_encode(
-            PROOF_REQUEST_TYPEHASH,
-            request.id,
-            requirements_hash,
-            keccak256(request.imageUrl),
-            input_hash,
-            offer_hash,
+            PROOF_REQUEST_TYPEHASH, request_id, requirements_hash, url_hash, input_struct_hash, offer_hash
         )
     )
 
