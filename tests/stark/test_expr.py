@@ -16,6 +16,7 @@ from proofmarket.stark.expr import (
     ext_inv_ints,
     ext_mul_ints,
     inv,
+    neg,
     public,
     to_str,
 )
@@ -43,7 +44,7 @@ def test_constant_folding():
     assert a + 0 is a
     assert (const(2) * 3).data == 6
     assert (const(0) - 1).data == F.P - 1
-    assert -(-a) is a
+    assert neg(neg(a)) is a
 
 
 def test_inv_only_for_row_invariant_values():
@@ -90,7 +91,7 @@ def test_program_evaluates_arrays_and_scalars_identically():
         return chal
 
     got: dict[int, object] = {}
-    prog.evaluate(Algebra(NUMPY_OPS), leaf_arrays, lambda r, v: got.__setitem__(r, v))
+    prog.evaluate(Algebra(NUMPY_OPS), leaf_arrays, got.__setitem__)
     for row in (0, 7, 15):
         scalars: dict[int, object] = {}
 
@@ -101,11 +102,10 @@ def test_program_evaluates_arrays_and_scalars_identically():
                 return pub
             return chal
 
-        prog.evaluate(Algebra(None), leaf_ints, lambda r, v: scalars.__setitem__(r, v))
+        prog.evaluate(Algebra(None), leaf_ints, scalars.__setitem__)
         vec = got[0]
-        assert tuple(int(np.asarray(c)[row]) if not isinstance(c, int) else c for c in vec) == (
-            scalars[0]
-        )
+        at_row = tuple(c if isinstance(c, int) else int(np.asarray(c)[row]) for c in vec)
+        assert at_row == scalars[0]
         assert int(got[1][row]) == scalars[1]
 
 

@@ -27,7 +27,9 @@ def _cases():
     ]
 
 
-@pytest.mark.parametrize("name,air,trace,pub", _cases(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name,air,trace,pub", _cases(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_examples_prove_and_verify(name, air, trace, pub):
     timings = ProverTimings()
     proof = prove(air, trace, pub, TEST, timings=timings)

@@ -31,7 +31,9 @@ def _cases():
     ]
 
 
-@pytest.mark.parametrize("name,air,trace,pub", _cases(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name,air,trace,pub", _cases(), ids=lambda v: v if isinstance(v, str) else ""
+)
 @pytest.mark.parametrize("row_choice", ["first", "middle", "last"])
 def test_one_bad_cell_cannot_produce_a_verifying_proof(name, air, trace, pub, row_choice):
     n = trace.shape[0]

@@ -127,7 +127,7 @@ def ext_powers_ints(a: Sequence[int], count: int) -> list[tuple[int, int, int, i
     return out
 
 
-@numba.njit(parallel=True, cache=True)  # type: ignore[misc]
+@numba.njit(parallel=True, cache=True)
 def _lincomb_kernel(mat: np.ndarray, coeffs: np.ndarray, out: np.ndarray) -> None:
     n, w = mat.shape
     k = coeffs.shape[1]

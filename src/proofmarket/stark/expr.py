@@ -311,7 +311,7 @@ def topological_order(roots: Sequence[Expr]) -> list[Expr]:
 Scalar: TypeAlias = Any
 """A base value: a Python int (row-invariant) or a backend array (one entry per row)."""
 ExtValue: TypeAlias = tuple[Scalar, Scalar, Scalar, Scalar]
-Value: TypeAlias = Union[Scalar, ExtValue]
+Value: TypeAlias = Scalar | ExtValue
 
 
 class ArrayOps(Protocol):
@@ -411,27 +411,27 @@ class Algebra:
         if not self.is_ext(a) and not self.is_ext(b):
             return self.badd(a, b)
         x, y = self.to_ext(a), self.to_ext(b)
-        return tuple(self.badd(x[i], y[i]) for i in range(4))  # type: ignore[return-value]
+        return tuple(self.badd(x[i], y[i]) for i in range(4))
 
     def sub(self, a: Value, b: Value) -> Value:
         if not self.is_ext(a) and not self.is_ext(b):
             return self.bsub(a, b)
         x, y = self.to_ext(a), self.to_ext(b)
-        return tuple(self.bsub(x[i], y[i]) for i in range(4))  # type: ignore[return-value]
+        return tuple(self.bsub(x[i], y[i]) for i in range(4))
 
     def neg(self, a: Value) -> Value:
         if not self.is_ext(a):
             return self.bneg(a)
-        return tuple(self.bneg(c) for c in a)  # type: ignore[return-value]
+        return tuple(self.bneg(c) for c in a)
 
     def mul(self, a: Value, b: Value) -> Value:
         ae, be = self.is_ext(a), self.is_ext(b)
         if not ae and not be:
             return self.bmul(a, b)
         if not ae:
-            return tuple(self.bmul(a, c) for c in b)  # type: ignore[return-value]
+            return tuple(self.bmul(a, c) for c in b)
         if not be:
-            return tuple(self.bmul(c, b) for c in a)  # type: ignore[return-value]
+            return tuple(self.bmul(c, b) for c in a)
         x, y = a, b
         lo: list[Scalar] = [0, 0, 0, 0]
         hi: list[Scalar] = [0, 0, 0]
@@ -460,13 +460,13 @@ class Algebra:
         comps = [c for c in a]
         if not all(isinstance(c, int) for c in comps):
             raise ExprError("inv() of a row-dependent value")
-        return ext_inv_ints(tuple(comps))  # type: ignore[arg-type]
+        return ext_inv_ints(tuple(comps))
 
 
 def ext_mul_ints(a: Sequence[int], b: Sequence[int]) -> tuple[int, int, int, int]:
     """Product of two extension elements given as 4 Python ints each."""
     out = Algebra(None).mul(tuple(a), tuple(b))
-    return out  # type: ignore[return-value]
+    return out
 
 
 def ext_inv_ints(a: Sequence[int]) -> tuple[int, int, int, int]:

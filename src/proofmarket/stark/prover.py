@@ -319,41 +319,10 @@ def quotient_on_lde(
     }
     for start in range(0, big_n, blk):
         stop = start + blk
-        columns: dict[tuple[Group, bool], np.ndarray] = {}
-
-        def block_of(group: Group, nxt: bool, start: int = start, stop: int = stop) -> np.ndarray:
-            key = (group, nxt)
-            if key not in columns:
-                mat = mats[group]
-                assert mat is not None
-                if not nxt:
-                    rows = mat[start:stop]
-                elif stop + b <= big_n:
-                    rows = mat[start + b : stop + b]
-                else:
-                    head, tail = mat[start + b :], mat[: stop + b - big_n]
-                    rows = _concat_rows(head, tail)
-                columns[key] = _transposed(rows)
-            return columns[key]
-
-        def leaf(node: Expr) -> Value:
-            if node.op == "col":
-                group, j, nxt = node.data
-                cols = block_of(group, nxt)
-                if group is Group.AUX:
-                    return (cols[4 * j], cols[4 * j + 1], cols[4 * j + 2], cols[4 * j + 3])
-                return cols[j]
-            if node.op == "pub":
-                return pub[node.data]
-            return challenges[node.data]
-
-        accs: list[Value] = [0] * len(groups)
-
-        def sink(r: int, v: Value) -> None:
-            g = group_of[r]
-            accs[g] = alg.add(accs[g], alg.mul(alpha_pows[r], v))
-
-        system.program.evaluate(alg, leaf, sink, cache)
+        frame = _LdeBlock(mats, start, stop, b, big_n, pub, challenges)
+        sink = _GroupSink(alg, group_of, alpha_pows, len(groups))
+        system.program.evaluate(alg, frame.leaf, sink, cache)
+        accs = sink.accs
         total: Value = (0, 0, 0, 0)
         for g, acc in enumerate(accs):
             total = alg.add(total, alg.mul(factors[g][start:stop], acc))
@@ -362,6 +331,64 @@ def quotient_on_lde(
             c = comps[k]
             out[start:stop, k] = c if isinstance(c, int) or not native else be.to_numpy(c)
     return out
+
+
+class _LdeBlock:
+    """Leaf values for LDE rows [start, stop): transposed column blocks, next = +blowup."""
+
+    def __init__(
+        self,
+        mats: dict[Group, Any],
+        start: int,
+        stop: int,
+        step: int,
+        size: int,
+        pub: list[int],
+        challenges: Sequence[ExtValue],
+    ) -> None:
+        self.mats, self.start, self.stop, self.step, self.size = mats, start, stop, step, size
+        self.pub, self.challenges = pub, challenges
+        self.columns: dict[tuple[Group, bool], Any] = {}
+
+    def block_of(self, group: Group, nxt: bool) -> Any:
+        key = (group, nxt)
+        if key not in self.columns:
+            mat = self.mats[group]
+            assert mat is not None
+            lo, hi = self.start, self.stop
+            if not nxt:
+                rows = mat[lo:hi]
+            elif hi + self.step <= self.size:
+                rows = mat[lo + self.step : hi + self.step]
+            else:
+                rows = _concat_rows(mat[lo + self.step :], mat[: hi + self.step - self.size])
+            self.columns[key] = _transposed(rows)
+        return self.columns[key]
+
+    def leaf(self, node: Expr) -> Value:
+        if node.op == "col":
+            group, j, nxt = node.data
+            cols = self.block_of(group, nxt)
+            if group is Group.AUX:
+                return (cols[4 * j], cols[4 * j + 1], cols[4 * j + 2], cols[4 * j + 3])
+            return cols[j]
+        if node.op == "pub":
+            return self.pub[node.data]
+        return self.challenges[node.data]
+
+
+class _GroupSink:
+    """Accumulates α^i·C_i into one sum per vanishing-factor group."""
+
+    def __init__(
+        self, alg: Algebra, group_of: list[int], alpha_pows: list[ExtValue], groups: int
+    ) -> None:
+        self.alg, self.group_of, self.alpha_pows = alg, group_of, alpha_pows
+        self.accs: list[Value] = [0] * groups
+
+    def __call__(self, r: int, v: Value) -> None:
+        g = self.group_of[r]
+        self.accs[g] = self.alg.add(self.accs[g], self.alg.mul(self.alpha_pows[r], v))
 
 
 def _concat_rows(a: Any, b: Any) -> Any:

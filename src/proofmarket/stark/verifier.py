@@ -141,7 +141,7 @@ def combine_ext_column(parts: Sequence[ExtValue]) -> ExtValue:
     for k, part in enumerate(parts):
         basis: ExtValue = tuple(1 if j == k else 0 for j in range(4))  # type: ignore[assignment]
         total = alg.add(total, alg.mul(basis, part))
-    return total  # type: ignore[no-any-return]
+    return total
 
 
 def deep_coefficients(lam: ExtValue, widths_z: int, widths_zg: int) -> tuple[np.ndarray, int]:
@@ -246,9 +246,7 @@ def verify(
         raise VerificationError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _verify(
-    air: Air, proof: StarkProof, public_inputs: Sequence[int], params: StarkParams
-) -> None:
+def _verify(air: Air, proof: StarkProof, public_inputs: Sequence[int], params: StarkParams) -> None:
     if proof.params.to_bytes() != params.to_bytes():
         raise VerificationError("proof was made with different STARK parameters")
     if proof.air_id != air.air_id:
@@ -322,8 +320,10 @@ def _verify(
             blocks.append(opening.rows)
         rows = np.concatenate(blocks, axis=1)
         xs = np.array(
-            [(domain.shift * pow(F.two_adic_generator(domain.log_lde), q, F.P)) % F.P
-             for q in distinct],
+            [
+                (domain.shift * pow(F.two_adic_generator(domain.log_lde), q, F.P)) % F.P
+                for q in distinct
+            ],
             dtype=np.uint64,
         )
         d = deep_values(rows, coeffs, v_z, v_zg, xs, z, zg)

@@ -68,7 +68,7 @@ def _round_constants(n: int) -> np.ndarray:
     return ((np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B1)) + np.uint64(7)) % _PU
 
 
-@numba.njit(cache=True)  # type: ignore[misc]
+@numba.njit(cache=True)
 def _run_state(state: np.ndarray, rc: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     n, k = out.shape
     cur = state.copy()

@@ -67,9 +67,7 @@ def range_check_trace(
     lo, hi = w % 256, w // 256
     # out-of-range high bytes (words ≥ 2^16) get no table entry, so such a trace fails
     in_table = hi[hi < 256].astype(np.int64)
-    counts = np.bincount(lo.astype(np.int64), minlength=256) + np.bincount(
-        in_table, minlength=256
-    )
+    counts = np.bincount(lo.astype(np.int64), minlength=256) + np.bincount(in_table, minlength=256)
     mult = np.zeros(n, dtype=np.uint64)
     mult[:256] = counts[:256] % F.P
     sel = np.zeros(n, dtype=np.uint64)
