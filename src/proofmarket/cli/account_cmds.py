@@ -1,10 +1,217 @@
-"""Command group module; see register()."""
+"""``proofmarket account``: ETH escrow and collateral (stake) of a market account.
+
+Amounts are human units: ETH for the balance, whole collateral tokens (decimals read from
+the token contract) for the stake.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from proofmarket.cli.chain_options import (
+    JsonOpt,
+    MarketAddressOpt,
+    PrivateKeyOpt,
+    RpcUrlOpt,
+    TxTimeoutOpt,
+    cli_errors,
+    connect,
+    emit,
+)
+from proofmarket.market.client import MarketClient, TxResult
+from proofmarket.market.units import format_units, parse_units
+
+account_app = typer.Typer(
+    help="Deposit, withdraw and inspect market balances.", no_args_is_help=True
+)
+
+AmountArg = Annotated[str, typer.Argument(help="amount in human units (e.g. 0.5)")]
+AddressArg = Annotated[str | None, typer.Argument(help="account (default: your key's address)")]
+
+
+def _tx_out(result: TxResult, data: dict[str, Any], as_json: bool, text: str) -> None:
+    emit({**data, "txHash": result.tx_hash, "blockNumber": result.block_number}, as_json, [text])
+
+
+def _eth_summary(client: MarketClient, address: str | None) -> dict[str, Any]:
+    wei = client.balance_of(address)
+    return {
+        "address": address or client.signer.address,
+        "balanceWei": wei,
+        "balance": format_units(wei),
+        "unit": "ETH",
+    }
+
+
+def _stake_summary(client: MarketClient, address: str | None) -> dict[str, Any]:
+    decimals = client.collateral_decimals()
+    units = client.balance_of_stake(address)
+    return {
+        "address": address or client.signer.address,
+        "stakeUnits": units,
+        "stake": format_units(units, decimals),
+        "token": client.collateral_symbol(),
+        "tokenAddress": client.collateral_token_address,
+        "frozen": client.account_is_frozen(address),
+    }
+
+
+@account_app.command("deposit")
+@cli_errors
+def deposit(
+    amount: AmountArg,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deposit ETH into your market balance (pays for requests)."""
+    wei = parse_units(amount, 18, what="ETH amount")
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    result = client.deposit(wei)
+    summary = _eth_summary(client, None)
+    _tx_out(
+        result,
+        {"depositedWei": wei, **summary},
+        as_json,
+        f"deposited {format_units(wei)} ETH; balance {summary['balance']} ETH",
+    )
+
+
+@account_app.command("withdraw")
+@cli_errors
+def withdraw(
+    amount: AmountArg,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw ETH from your market balance."""
+    wei = parse_units(amount, 18, what="ETH amount")
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    result = client.withdraw(wei)
+    summary = _eth_summary(client, None)
+    _tx_out(
+        result,
+        {"withdrawnWei": wei, **summary},
+        as_json,
+        f"withdrew {format_units(wei)} ETH; balance {summary['balance']} ETH",
+    )
+
+
+@account_app.command("balance")
+@cli_errors
+def balance(
+    address: AddressArg = None,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the ETH market balance of an account."""
+    client = connect(rpc_url, private_key, market_address, None, need_key=address is None)
+    summary = _eth_summary(client, address)
+    emit(summary, as_json, [f"{summary['address']}: {summary['balance']} ETH"])
+
+
+@account_app.command("deposit-stake")
+@cli_errors
+def deposit_stake(
+    amount: AmountArg,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve and deposit collateral tokens (needed to lock requests)."""
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    decimals = client.collateral_decimals()
+    units = parse_units(amount, decimals, what="collateral amount")
+    result = client.deposit_stake(units)
+    summary = _stake_summary(client, None)
+    _tx_out(
+        result,
+        {"depositedUnits": units, **summary},
+        as_json,
+        f"deposited {format_units(units, decimals)} {summary['token']}; "
+        f"stake {summary['stake']} {summary['token']}",
+    )
+
+
+@account_app.command("withdraw-stake")
+@cli_errors
+def withdraw_stake(
+    amount: AmountArg,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw collateral tokens from your stake."""
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    decimals = client.collateral_decimals()
+    units = parse_units(amount, decimals, what="collateral amount")
+    result = client.withdraw_stake(units)
+    summary = _stake_summary(client, None)
+    _tx_out(
+        result,
+        {"withdrawnUnits": units, **summary},
+        as_json,
+        f"withdrew {format_units(units, decimals)} {summary['token']}; "
+        f"stake {summary['stake']} {summary['token']}",
+    )
+
+
+@account_app.command("balance-of-stake")
+@cli_errors
+def balance_of_stake(
+    address: AddressArg = None,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the collateral (stake) balance of an account and whether it is frozen."""
+    client = connect(rpc_url, private_key, market_address, None, need_key=address is None)
+    summary = _stake_summary(client, address)
+    frozen = " (FROZEN: run `proofmarket account unfreeze`)" if summary["frozen"] else ""
+    emit(summary, as_json, [f"{summary['address']}: {summary['stake']} {summary['token']}{frozen}"])
+
+
+@account_app.command("unfreeze")
+@cli_errors
+def unfreeze(
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Clear your account's frozen flag (set when one of your locks was slashed)."""
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    if not client.account_is_frozen():
+        emit(
+            {"address": client.signer.address, "frozen": False, "changed": False},
+            as_json,
+            [f"{client.signer.address} is not frozen; nothing to do"],
+        )
+        return
+    result = client.unfreeze()
+    _tx_out(
+        result,
+        {"address": client.signer.address, "frozen": False, "changed": True},
+        as_json,
+        f"{client.signer.address} unfrozen",
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    del app
+    app.add_typer(account_app, name="account")

@@ -1,10 +1,421 @@
-"""Command group module; see register()."""
+"""``proofmarket request``: submit proof requests and follow them to a verified proof."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from proofmarket.cli.chain_options import (
+    JsonOpt,
+    MarketAddressOpt,
+    PrivateKeyOpt,
+    RpcUrlOpt,
+    TxTimeoutOpt,
+    cli_errors,
+    connect,
+    emit,
+    settings,
+)
+from proofmarket.market import events as ev
+from proofmarket.market.builder import OfferParams, RequestBuilder
+from proofmarket.market.client import MarketClient
+from proofmarket.market.errors import InvalidRequestError, MarketError, RequestNotFoundError
+from proofmarket.market.ids import next_index
+from proofmarket.market.predicates import (
+    claim_digest,
+    evaluate,
+    expected_claim_digest,
+    predicate_image_id,
+)
+from proofmarket.market.request_file import load_request_document, request_from_document
+from proofmarket.market.request_id import RequestId
+from proofmarket.market.storage import fetch_url, storage_from_env
+from proofmarket.market.types import FulfillmentDataType, PredicateType, ProofRequest, parse_hex
+from proofmarket.market.units import format_units, parse_units
+from proofmarket.market.validation import validate_request
+
+request_app = typer.Typer(
+    help="Submit proof requests and fetch their proofs.", no_args_is_help=True
+)
+
+MOCK_SELECTOR = bytes.fromhex("ffffffff")
+BIDDING_START_DELAY = 15
+RequestIdArg = Annotated[str, typer.Argument(help="request ID (0x-hex or decimal)")]
+FromBlockOpt = Annotated[
+    int | None,
+    typer.Option("--from-block", help="first block to scan for events [default: deploy block]"),
+]
+
+
+def _from_block(client: MarketClient, from_block: int | None, env: dict[str, str]) -> int:
+    if from_block is not None:
+        return from_block
+    text = env.get("PROOFMARKET_DEPLOY_BLOCK", "")
+    return int(text) if text.isdigit() else 0
+
+
+def _read_input(input_file: Path | None, input_hex: str | None) -> bytes:
+    if input_file is not None and input_hex is not None:
+        raise InvalidRequestError("give either --input-file or --input, not both")
+    if input_file is not None:
+        if not input_file.is_file():
+            raise InvalidRequestError(f"input file {input_file} does not exist")
+        return input_file.read_bytes()
+    if input_hex is not None:
+        return parse_hex(input_hex, "--input")
+    return b""
+
+
+def _load_program(program: Path | None, program_url: str | None) -> tuple[bytes, str | None]:
+    if (program is None) == (program_url is None):
+        raise InvalidRequestError("give exactly one of --program ELF or --program-url URL")
+    if program is not None:
+        if not program.is_file():
+            raise InvalidRequestError(f"program file {program} does not exist")
+        return program.read_bytes(), None
+    assert program_url is not None
+    return fetch_url(program_url), program_url
+
+
+def _preflight(elf: bytes, stdin: bytes) -> tuple[bytes, bytes, int]:
+    """Run the guest locally: (image ID, journal, cycles)."""
+    from proofmarket.zkvm import execute
+
+    session = execute(elf, stdin)
+    return session.image_id, session.journal, session.total_cycles
+
+
+@request_app.command("submit")
+@cli_errors
+def submit(
+    request_file: Annotated[
+        Path | None, typer.Argument(help="request YAML (see docs/market.md); or use flags")
+    ] = None,
+    program: Annotated[Path | None, typer.Option("--program", help="guest ELF to upload")] = None,
+    program_url: Annotated[
+        str | None, typer.Option("--program-url", help="URL of an uploaded guest ELF")
+    ] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="file with the guest's input bytes")
+    ] = None,
+    input_hex: Annotated[str | None, typer.Option("--input", help="guest input as hex")] = None,
+    preflight: Annotated[
+        bool,
+        typer.Option(
+            "--preflight/--no-preflight",
+            help="run the guest locally to require its exact journal (else any journal)",
+        ),
+    ] = True,
+    min_price: Annotated[str | None, typer.Option(help="ETH at ramp-up start [0]")] = None,
+    max_price: Annotated[str | None, typer.Option(help="ETH after ramp-up [0.001]")] = None,
+    ramp_up_period: Annotated[int | None, typer.Option(help="seconds [60]")] = None,
+    lock_timeout: Annotated[int | None, typer.Option(help="seconds [600]")] = None,
+    timeout: Annotated[int | None, typer.Option(help="seconds [1200]")] = None,
+    lock_stake: Annotated[str | None, typer.Option(help="collateral tokens [5]")] = None,
+    index: Annotated[int | None, typer.Option(help="request index [next unused]")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait for the proof")] = False,
+    wait_timeout: Annotated[
+        float | None, typer.Option(help="seconds to wait [until the deadline]")
+    ] = None,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a proof request from a YAML file or from flags; prints its request ID."""
+    chain = settings(rpc_url, private_key, market_address, tx_timeout)
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    owner = client.signer.address
+    deploy_block = _from_block(client, None, chain.env)
+    now = client.block_timestamp()
+    extra: dict[str, Any] = {}
+
+    def allocate() -> int:
+        if index is not None:
+            return RequestId(owner, index).value
+        return RequestId(owner, next_index(client, from_block=deploy_block)).value
+
+    if request_file is not None:
+        if program or program_url or input_file or input_hex:
+            raise InvalidRequestError(
+                "a request file already names the program and input; drop the program/input flags"
+            )
+        document = load_request_document(request_file)
+        request = request_from_document(
+            document,
+            request_id=0 if document.get("id") else allocate(),
+            now=now + BIDDING_START_DELAY,
+        )
+        validate_request(request)
+    else:
+        elf, url = _load_program(program, program_url)
+        stdin = _read_input(input_file, input_hex)
+        journal: bytes | None = None
+        if preflight:
+            image_id, journal, cycles = _preflight(elf, stdin)
+            extra["cycles"] = cycles
+        else:
+            from proofmarket.zkvm import compute_image_id
+
+            image_id = compute_image_id(elf)
+        decimals = client.collateral_decimals()
+        offer = OfferParams(
+            min_price=None if min_price is None else parse_units(min_price, what="--min-price"),
+            max_price=None if max_price is None else parse_units(max_price, what="--max-price"),
+            ramp_up_period=ramp_up_period,
+            lock_timeout=lock_timeout,
+            timeout=timeout,
+            lock_collateral=(
+                5 * 10**decimals
+                if lock_stake is None
+                else parse_units(lock_stake, decimals, what="--lock-stake")
+            ),
+            bidding_start_delay=BIDDING_START_DELAY,
+        )
+        builder = RequestBuilder(storage=storage_from_env(chain.env))
+        request = builder.build(
+            request_id=RequestId.from_int(allocate()),
+            image_id=image_id,
+            now=now,
+            program=elf if url is None else None,
+            program_url=url,
+            stdin=stdin,
+            journal=journal,
+            offer=offer,
+        )
+    if request.client != owner:
+        raise InvalidRequestError(f"request ID belongs to {request.client} but the key is {owner}")
+    signature = client.sign_request(request)
+    shortfall = max(0, request.offer.max_price - client.balance_of())
+    result = client.submit_request(request, signature, value=shortfall)
+    data: dict[str, Any] = {
+        "requestId": request.request_id.hex(),
+        "requestDigest": "0x" + client.request_digest(request).hex(),
+        "imageUrl": request.image_url,
+        "imageId": _hex(request.requirements.image_id),
+        "predicateType": request.requirements.predicate.predicate_type.name,
+        "deposited": shortfall,
+        "txHash": result.tx_hash,
+        "blockNumber": result.block_number,
+        "lockDeadline": request.offer.lock_deadline,
+        "deadline": request.offer.deadline,
+        **extra,
+    }
+    lines = [
+        f"submitted request {data['requestId']}",
+        f"  image id:  {data['imageId']}",
+        f"  image url: {request.image_url}",
+        f"  max price: {format_units(request.offer.max_price)} ETH"
+        + (f" (deposited {format_units(shortfall)} ETH)" if shortfall else ""),
+        f"  deadline:  {request.offer.deadline} (lock by {request.offer.lock_deadline})",
+        f"  tx:        {result.tx_hash}",
+    ]
+    if wait:
+        limit = wait_timeout
+        if limit is None:
+            limit = max(1.0, request.offer.deadline - client.block_timestamp() + 30.0)
+        if not as_json:
+            typer.echo("\n".join(lines))
+            lines = []
+        delivered = client.wait_for_fulfillment(
+            request.id, from_block=result.block_number, timeout=limit
+        )
+        data["proof"] = _proof_json(delivered)
+        lines += _proof_lines(delivered)
+    emit(data, as_json, lines)
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else "0x" + value.hex()
+
+
+def _find_request(
+    client: MarketClient, rid: RequestId, from_block: int
+) -> ev.RequestSubmitted | None:
+    try:
+        return client.get_submitted_request(rid, from_block=from_block)
+    except RequestNotFoundError:
+        return None
+
+
+@request_app.command("status")
+@cli_errors
+def status(
+    request_id: RequestIdArg,
+    from_block: FromBlockOpt = None,
+    rpc_url: RpcUrlOpt = None,
+    market_address: MarketAddressOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Unknown / Locked / Fulfilled / Expired, with deadlines when known."""
+    chain = settings(rpc_url, None, market_address, None)
+    client = connect(rpc_url, None, market_address, None, need_key=False)
+    rid = RequestId.parse(request_id)
+    submitted = _find_request(client, rid, _from_block(client, from_block, chain.env))
+    expires_at = submitted.request.offer.deadline if submitted else None
+    state = client.get_status(rid, expires_at)
+    locked = client.request_is_locked(rid)
+    data: dict[str, Any] = {
+        "requestId": rid.hex(),
+        "status": state.value,
+        "locked": locked,
+        "fulfilled": client.request_is_fulfilled(rid),
+        "slashed": client.request_is_slashed(rid),
+        "submitted": submitted is not None,
+        "lockDeadline": submitted.request.offer.lock_deadline if submitted else None,
+        "deadline": expires_at,
+        "now": client.block_timestamp(),
+    }
+    if locked:
+        lock = client.request_lock(rid)
+        data.update(
+            lockedBy=lock.prover,
+            lockPrice=lock.price,
+            lockDeadline=lock.lock_deadline,
+            deadline=lock.deadline,
+        )
+    lines = [f"request {rid.hex()}: {state.value}"]
+    if data["deadline"] is not None:
+        lines.append(f"  lock deadline {data['lockDeadline']}, deadline {data['deadline']}")
+    if locked:
+        lines.append(f"  locked by {data['lockedBy']} at {format_units(data['lockPrice'])} ETH")
+    if data["slashed"]:
+        lines.append("  prover was slashed")
+    emit(data, as_json, lines)
+
+
+def _is_dev_seal(seal: bytes) -> bool:
+    return seal[:4] == MOCK_SELECTOR
+
+
+def _proof_json(event: ev.ProofDelivered) -> dict[str, Any]:
+    return {
+        "requestId": hex(event.request_id),
+        "prover": event.prover,
+        "imageId": "0x" + event.image_id.hex(),
+        "journal": "0x" + event.journal.hex(),
+        "seal": "0x" + event.seal.hex(),
+        "claimDigest": "0x" + event.claim_digest.hex(),
+        "fulfillmentDataType": event.fulfillment_data_type.name,
+        "devMode": _is_dev_seal(event.seal),
+        "txHash": event.meta.tx_hash,
+        "blockNumber": event.meta.block_number,
+    }
+
+
+def _proof_lines(event: ev.ProofDelivered) -> list[str]:
+    lines = [
+        f"proof for request {event.request_id:#x} delivered by {event.prover}",
+        f"  image id:     0x{event.image_id.hex()}",
+        f"  journal:      0x{event.journal.hex()}",
+        f"  seal:         0x{event.seal.hex()}",
+        f"  claim digest: 0x{event.claim_digest.hex()}",
+    ]
+    if _is_dev_seal(event.seal):
+        lines.append("  DEV MODE: mock-verifier seal, it proves nothing")
+    return lines
+
+
+@request_app.command("get-proof")
+@cli_errors
+def get_proof(
+    request_id: RequestIdArg,
+    from_block: FromBlockOpt = None,
+    rpc_url: RpcUrlOpt = None,
+    market_address: MarketAddressOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the journal and seal delivered for a request."""
+    chain = settings(rpc_url, None, market_address, None)
+    client = connect(rpc_url, None, market_address, None, need_key=False)
+    rid = RequestId.parse(request_id)
+    event = client.get_fulfillment(rid, from_block=_from_block(client, from_block, chain.env))
+    emit(_proof_json(event), as_json, _proof_lines(event))
+
+
+def _check_against_request(
+    request: ProofRequest, event: ev.ProofDelivered, checks: dict[str, bool]
+) -> None:
+    predicate = request.requirements.predicate
+    carries_journal = event.fulfillment_data_type == FulfillmentDataType.IMAGE_ID_AND_JOURNAL
+    if carries_journal:
+        checks["predicate"] = evaluate(predicate, event.image_id, event.journal)
+    elif predicate.predicate_type == PredicateType.PREFIX_MATCH:
+        checks["predicate"] = False
+    expected = expected_claim_digest(predicate, event.image_id, event.journal)
+    checks["claimDigestMatchesRequest"] = expected == event.claim_digest
+    named = predicate_image_id(predicate)
+    if named is not None and carries_journal:
+        checks["imageIdMatchesRequest"] = named == event.image_id
+
+
+@request_app.command("verify-proof")
+@cli_errors
+def verify_proof(
+    request_id: RequestIdArg,
+    image_id: Annotated[
+        str | None, typer.Option("--image-id", help="also require this image ID (hex)")
+    ] = None,
+    from_block: FromBlockOpt = None,
+    rpc_url: RpcUrlOpt = None,
+    market_address: MarketAddressOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a delivered proof: claim digest vs the request's predicate and image, and the
+    seal through the market's verifier router. Exit status 1 when any check fails."""
+    chain = settings(rpc_url, None, market_address, None)
+    client = connect(rpc_url, None, market_address, None, need_key=False)
+    rid = RequestId.parse(request_id)
+    start = _from_block(client, from_block, chain.env)
+    event = client.get_fulfillment(rid, from_block=start)
+    checks: dict[str, bool] = {}
+    if event.fulfillment_data_type == FulfillmentDataType.IMAGE_ID_AND_JOURNAL:
+        checks["claimDigestMatchesJournal"] = (
+            claim_digest(event.image_id, event.journal) == event.claim_digest
+        )
+    if image_id is not None:
+        checks["imageIdMatchesExpected"] = parse_hex(image_id, "--image-id") == event.image_id
+    submitted = _find_request(client, rid, start)
+    if submitted is not None:
+        _check_against_request(submitted.request, event, checks)
+    seal_error = ""
+    try:
+        client.verify_integrity(event.seal, event.claim_digest)
+        checks["sealVerifies"] = True
+    except MarketError as exc:
+        checks["sealVerifies"] = False
+        seal_error = str(exc)
+    verified = all(checks.values())
+    dev = _is_dev_seal(event.seal)
+    data = {
+        "requestId": rid.hex(),
+        "verified": verified,
+        "devMode": dev,
+        "checks": checks,
+        "requestFound": submitted is not None,
+        "sealError": seal_error or None,
+        "claimDigest": "0x" + event.claim_digest.hex(),
+        "imageId": "0x" + event.image_id.hex(),
+    }
+    lines = [f"{'ok  ' if ok else 'FAIL'} {name}" for name, ok in checks.items()]
+    if submitted is None:
+        lines.append("note: request not found in RequestSubmitted events; predicate not checked")
+    if seal_error:
+        lines.append(f"seal error: {seal_error}")
+    if dev:
+        lines.append("DEV MODE: the seal is a mock-verifier seal and proves nothing")
+    lines.append(f"request {rid.hex()}: {'VERIFIED' if verified else 'NOT VERIFIED'}")
+    emit(data, as_json, lines)
+    if not verified:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
-    del app
+    app.add_typer(request_app, name="request")
+
+
+__all__ = ["register"]

@@ -493,6 +493,22 @@ class MarketClient:
     def slashing_burn_bps(self) -> int:
         return int(self._call(self.contract.functions.SLASHING_BURN_BPS(), "SLASHING_BURN_BPS"))
 
+    def verifier_router_address(self) -> str:
+        return str(self._call(self.contract.functions.VERIFIER(), "VERIFIER"))
+
+    def verify_integrity(self, seal: bytes, claim_digest: bytes) -> None:
+        """Ask the market's verifier router whether ``seal`` proves ``claim_digest``.
+
+        Raises the typed revert (``VerificationFailed``, ``SelectorUnknown``...) if not.
+        """
+        from proofmarket.contracts.compile import load_artifact
+
+        router = self.w3.eth.contract(
+            address=to_checksum_address(self.verifier_router_address()),
+            abi=load_artifact("VerifierRouter").abi,
+        )
+        self._call(router.functions.verifyIntegrity((seal, claim_digest)), "verifyIntegrity")
+
     def domain_separator_onchain(self) -> bytes:
         fn = self.contract.functions.eip712DomainSeparator()
         return bytes(self._call(fn, "eip712DomainSeparator"))

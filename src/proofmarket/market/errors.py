@@ -201,6 +201,30 @@ class VerificationFailed(ContractRevert):
     error_name = "VerificationFailed"
 
 
+class PredicateNotSatisfied(ContractRevert):
+    """The journal, image ID or claim digest does not meet the request's predicate."""
+
+    error_name = "PredicateNotSatisfied"
+
+
+class BalanceExceedsLimit(ContractRevert):
+    """A balance would exceed 96 bits."""
+
+    error_name = "BalanceExceedsLimit"
+
+
+class SelectorUnknown(ContractRevert):
+    """No verifier is registered for the seal's selector (e.g. a dev seal on production)."""
+
+    error_name = "SelectorUnknown"
+
+
+class NotOwner(ContractRevert):
+    """An owner-only function was called by someone else."""
+
+    error_name = "NotOwner"
+
+
 KNOWN_REVERTS: dict[str, type[ContractRevert]] = {
     cls.error_name: cls
     for cls in (
@@ -223,6 +247,10 @@ KNOWN_REVERTS: dict[str, type[ContractRevert]] = {
         InsufficientGas,
         PartialPayment,
         VerificationFailed,
+        PredicateNotSatisfied,
+        BalanceExceedsLimit,
+        SelectorUnknown,
+        NotOwner,
     )
 }
 
