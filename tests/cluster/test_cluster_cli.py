@@ -58,6 +58,7 @@ def test_up_bench_status_job_status_down(detached_cluster):
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["supervisor"]["endpoint"] == endpoint
+    assert (data_dir / "cluster.pid").read_text().strip() == str(report["supervisor"]["pid"])
     assert {t: q["agents_alive"] for t, q in report["queues"].items()} == {
         "exec": 1,
         "prove": 1,

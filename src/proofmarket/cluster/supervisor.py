@@ -23,6 +23,7 @@ from proofmarket.cluster.config import WORKER_TYPES
 
 log = logging.getLogger(__name__)
 STATE_FILE = "cluster.json"
+PID_FILE = "cluster.pid"
 RESTART_BACKOFF_MAX = 30.0
 STOP_GRACE_SECS = 15.0
 
@@ -156,6 +157,7 @@ class Supervisor:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(path)
+        (self.opts.data_dir / PID_FILE).write_text(f"{os.getpid()}\n")
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("supervisor: signal %d, stopping the cluster", signum)
@@ -183,6 +185,7 @@ class Supervisor:
         finally:
             self.stop_children()
             state_path(self.opts.data_dir).unlink(missing_ok=True)
+            (self.opts.data_dir / PID_FILE).unlink(missing_ok=True)
 
     def _restart_dead(self, env: dict[str, str]) -> bool:
         """Restart children that died, each after its back-off; True if any restarted."""
@@ -240,4 +243,5 @@ def stop_cluster(data_dir: Path, timeout: float = STOP_GRACE_SECS + 10) -> bool:
             if child.get("pid") and pid_alive(int(child["pid"])):
                 os.kill(int(child["pid"]), signal.SIGKILL)
     state_path(data_dir).unlink(missing_ok=True)
+    (data_dir / PID_FILE).unlink(missing_ok=True)
     return True
