@@ -196,7 +196,7 @@ def submit(
         "requestDigest": "0x" + client.request_digest(request).hex(),
         "imageUrl": request.image_url,
         "imageId": _hex(request.requirements.image_id),
-        "predicateType": request.requirements.predicate.predicate_type.name,
+        "predicateType": _enum_text(request.requirements.predicate.predicate_type.name),
         "deposited": shortfall,
         "txHash": result.tx_hash,
         "blockNumber": result.block_number,
@@ -226,6 +226,10 @@ def submit(
         data["proof"] = _proof_json(delivered)
         lines += _proof_lines(delivered)
     emit(data, as_json, lines)
+
+
+def _enum_text(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def _hex(value: bytes | None) -> str | None:
@@ -299,7 +303,7 @@ def _proof_json(event: ev.ProofDelivered) -> dict[str, Any]:
         "journal": "0x" + event.journal.hex(),
         "seal": "0x" + event.seal.hex(),
         "claimDigest": "0x" + event.claim_digest.hex(),
-        "fulfillmentDataType": event.fulfillment_data_type.name,
+        "fulfillmentDataType": _enum_text(event.fulfillment_data_type.name),
         "devMode": _is_dev_seal(event.seal),
         "txHash": event.meta.tx_hash,
         "blockNumber": event.meta.block_number,
