@@ -11,6 +11,8 @@ keccak256(b"") = c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a47
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +66,9 @@ _U64 = np.uint64(64)
 _U1 = np.uint64(1)
 _U8 = np.uint64(8)
 _UFF = np.uint64(0xFF)
+_U32 = np.uint64(32)
+_U56 = np.uint64(56)
+_M32 = np.uint64(0xFFFFFFFF)
 
 
 def keccak256(data: bytes) -> bytes:
@@ -159,6 +164,101 @@ def keccak256_rows(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     if arr.shape[0]:
         _keccak_rows_kernel(arr, out)
     return out
+
+
+@numba.njit(cache=True, inline="always")
+def _u32_pair(row: Any, j: int, nwords: int) -> Any:  # pragma: no cover - compiled
+    """Little-endian u64 made of u32 words 2j and 2j+1 of ``row`` (zero past the end)."""
+    lo = row[2 * j] & _M32 if 2 * j < nwords else np.uint64(0)
+    hi = row[2 * j + 1] & _M32 if 2 * j + 1 < nwords else np.uint64(0)
+    return lo | (hi << _U32)
+
+
+@numba.njit(cache=True, inline="always")
+def _u64_word(row: Any, j: int, nwords: int) -> Any:  # pragma: no cover - compiled
+    return row[j] if j < nwords else np.uint64(0)
+
+
+@numba.njit(cache=True, inline="always")
+def _absorb_prefixed(
+    row: Any, nbytes: int, prefix: Any, use_u32: bool, a: Any, b: Any, c: Any
+) -> None:  # pragma: no cover - compiled
+    """Absorb ``prefix ‖ data`` where data is ``nbytes`` little-endian bytes of ``row``.
+
+    ``row`` holds u32 values in u64 slots (``use_u32``) or plain u64 words. Lane g of the
+    byte stream is ``(W[g−1] >> 56) | (W[g] << 8)`` with W the data as u64 words and
+    ``W[−1] >> 56`` the prefix byte, so no byte-wise assembly is needed.
+    """
+    length = nbytes + 1
+    nblocks = length // RATE_BYTES + 1
+    lanes_per_block = RATE_BYTES // 8
+    nwords = row.size
+    pad_lane = length // 8
+    pad_shift = np.uint64(8 * (length % 8))
+    prev_top = prefix
+    g = 0
+    for blk in range(nblocks):
+        for t in range(lanes_per_block):
+            w = _u32_pair(row, g, nwords) if use_u32 else _u64_word(row, g, nwords)
+            lane = prev_top | (w << _U8)
+            prev_top = w >> _U56
+            if g * 8 + 8 > length:  # mask bytes past the message (only the tail lane)
+                keep = length - g * 8
+                if keep <= 0:
+                    lane = np.uint64(0)
+                else:
+                    lane &= (np.uint64(1) << np.uint64(8 * keep)) - np.uint64(1)
+            if g == pad_lane:
+                lane ^= np.uint64(0x01) << pad_shift
+            if blk == nblocks - 1 and t == lanes_per_block - 1:
+                lane ^= np.uint64(0x80) << _U56
+            a[t] ^= lane
+            g += 1
+        _keccak_f(a, b, c)
+
+
+@numba.njit(parallel=True, cache=True)
+def _hash_rows_kernel(
+    rows: Any, nbytes: int, prefix: Any, use_u32: bool, out: Any
+) -> None:  # pragma: no cover - compiled
+    for r in numba.prange(rows.shape[0]):
+        a = np.zeros(25, dtype=np.uint64)
+        b = np.empty(25, dtype=np.uint64)
+        c = np.empty(5, dtype=np.uint64)
+        _absorb_prefixed(rows[r], nbytes, prefix, use_u32, a, b, c)
+        for w in range(4):
+            out[r, w] = a[w]
+
+
+def keccak256_prefixed_u32_rows(
+    rows: npt.NDArray[np.uint64], prefix: int
+) -> npt.NDArray[np.uint64]:
+    """keccak256(prefix ‖ le32(row[0]) ‖ … ) for every row of an (N, w) array of u32 values.
+
+    Returns digests as (N, 4) little-endian u64 lanes (``.view(np.uint8)`` gives the bytes
+    on little-endian hosts; use :func:`lanes_to_bytes` to be explicit).
+    """
+    arr = np.ascontiguousarray(rows, dtype=np.uint64)
+    out = np.empty((arr.shape[0], 4), dtype=np.uint64)
+    if arr.shape[0]:
+        _hash_rows_kernel(arr, 4 * arr.shape[1], np.uint64(prefix), True, out)
+    return out
+
+
+def keccak256_prefixed_u64_rows(
+    rows: npt.NDArray[np.uint64], prefix: int
+) -> npt.NDArray[np.uint64]:
+    """keccak256(prefix ‖ le64(row[0]) ‖ …) for every row; digests as (N, 4) u64 lanes."""
+    arr = np.ascontiguousarray(rows, dtype=np.uint64)
+    out = np.empty((arr.shape[0], 4), dtype=np.uint64)
+    if arr.shape[0]:
+        _hash_rows_kernel(arr, 8 * arr.shape[1], np.uint64(prefix), False, out)
+    return out
+
+
+def lanes_to_bytes(lanes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    """(N, 4) u64 digest lanes → (N, 32) digest bytes (explicitly little-endian)."""
+    return np.ascontiguousarray(lanes, dtype="<u8").view(np.uint8).reshape(-1, DIGEST_BYTES)
 
 
 @numba.njit(parallel=True, cache=True)

@@ -28,7 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .field import FieldError, P
-from .keccak import DIGEST_BYTES, keccak256, keccak256_rows
+from .keccak import (
+    DIGEST_BYTES,
+    keccak256,
+    keccak256_prefixed_u32_rows,
+    keccak256_prefixed_u64_rows,
+)
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -89,7 +94,8 @@ def leaf_messages(rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
 
 def hash_leaves(rows: Any) -> npt.NDArray[np.uint8]:
     """Leaf digests (N, 32) of a matrix's rows."""
-    return keccak256_rows(leaf_messages(_rows_u64(rows)))
+    lanes = keccak256_prefixed_u32_rows(_rows_u64(rows), LEAF_PREFIX[0])
+    return np.ascontiguousarray(lanes, dtype="<u8").view(np.uint8).reshape(-1, DIGEST_BYTES)
 
 
 def hash_leaf(row: Any) -> Digest:
@@ -103,20 +109,23 @@ def hash_node(left: Digest, right: Digest) -> Digest:
     return keccak256(NODE_PREFIX + left + right)
 
 
-def _hash_level(level: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    pairs = level.reshape(-1, 2 * DIGEST_BYTES)
-    msgs = np.empty((pairs.shape[0], 1 + 2 * DIGEST_BYTES), dtype=np.uint8)
-    msgs[:, 0] = NODE_PREFIX[0]
-    msgs[:, 1:] = pairs
-    return keccak256_rows(msgs)
+def _hash_level(level: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Parent digests of a level given as (k, 4) little-endian u64 lanes."""
+    return keccak256_prefixed_u64_rows(level.reshape(-1, 8), NODE_PREFIX[0])
+
+
+def _digest(level: npt.NDArray[np.uint64], i: int) -> Digest:
+    return np.ascontiguousarray(level[i], dtype="<u8").tobytes()
 
 
 class MerkleTree:
     """A committed matrix: its rows, every level of digests and the root."""
 
-    def __init__(self, rows: npt.NDArray[np.uint64], levels: list[npt.NDArray[np.uint8]]):
+    def __init__(self, rows: npt.NDArray[np.uint64], levels: list[npt.NDArray[np.uint64]]):
         self.rows = rows
-        self.levels = levels  # levels[0]: leaf digests (N, 32); levels[-1]: root (1, 32)
+        # levels[0]: leaf digests; levels[-1]: the root. Each digest is stored as four
+        # little-endian u64 lanes, shape (k, 4); ``digest(level, i)`` gives its 32 bytes.
+        self.levels = levels
 
     @classmethod
     def commit(cls, rows: Any) -> MerkleTree:
@@ -125,7 +134,7 @@ class MerkleTree:
         n = mat.shape[0]
         if n == 0 or n & (n - 1):
             raise MerkleError(f"number of Merkle leaves must be a power of two, got {n}")
-        levels = [keccak256_rows(leaf_messages(mat))]
+        levels = [keccak256_prefixed_u32_rows(mat, LEAF_PREFIX[0])]
         while levels[-1].shape[0] > 1:
             levels.append(_hash_level(levels[-1]))
         tree = cls(np.asarray(rows), levels)
@@ -134,7 +143,11 @@ class MerkleTree:
     @property
     def root(self) -> Digest:
         """The 32-byte Merkle root."""
-        return bytes(self.levels[-1][0])
+        return _digest(self.levels[-1], 0)
+
+    def digest(self, level: int, index: int) -> Digest:
+        """The 32-byte digest at ``index`` of ``level`` (0 = leaves)."""
+        return _digest(self.levels[level], index)
 
     @property
     def num_leaves(self) -> int:
@@ -170,7 +183,7 @@ class MerkleTree:
                 if idx % 2 == 0 and i + 1 < len(known) and known[i + 1] == idx + 1:
                     i += 2
                 else:
-                    siblings.append(bytes(level[idx ^ 1]))
+                    siblings.append(_digest(level, idx ^ 1))
                     i += 1
                 nxt.append(idx >> 1)
             known = nxt

@@ -58,9 +58,23 @@ def log2_exact(n: int) -> int:
     return n.bit_length() - 1
 
 
+_R_MOD_P = (1 << 32) % P
+_MU = np.uint64((-pow(P, -1, 1 << 32)) % (1 << 32))  # −P^{-1} mod 2^32
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_BLOCK = 1 << 11  # butterflies with h < _BLOCK run block by block (2^11 u64 = 16 KiB, in L1)
+_TILE = 64  # transpose tile
+
+
 @lru_cache(maxsize=64)
 def _stage_twiddles(log_n: int, inverse: bool) -> FieldArray:
-    """Concatenated per-stage twiddles: entry ``h − 1 + k`` is ``w_{2h}^k`` for ``k < h``."""
+    """Per-stage twiddles in Montgomery form: entry ``h − 1 + k`` is ``w_{2h}^k · 2^32 mod P``.
+
+    Multiplying a canonical value by a Montgomery-form twiddle with :func:`_mont_mul`
+    gives the plain product, so data never leaves canonical form; only the twiddles are
+    pre-scaled. Montgomery reduction needs only 32×32-bit products, which the compiler
+    vectorises (64-bit ``%`` does not vectorise).
+    """
     n = 1 << log_n
     root = two_adic_generator(log_n)
     if inverse:
@@ -68,7 +82,7 @@ def _stage_twiddles(log_n: int, inverse: bool) -> FieldArray:
     out = np.zeros(max(n - 1, 1), dtype=np.uint64)
     if n == 1:
         return out
-    full = powers(root, n // 2)  # w_n^k
+    full = powers(root, n // 2, start=_R_MOD_P)  # w_n^k · R
     h = 1
     while h < n:
         step = n // (2 * h)
@@ -90,46 +104,170 @@ def bit_reverse_indices(log_n: int) -> np.ndarray:
     return rev
 
 
+@numba.njit(cache=True, inline="always")
+def _mont_mul(a: Any, b_mont: Any) -> Any:  # pragma: no cover - compiled
+    """a · b for a < 2^32 and b_mont = b·2^32 mod P; result canonical."""
+    o = (a & _M32) * (b_mont & _M32)
+    q = ((o & _M32) * _MU) & _M32
+    t = (o + q * _PU) >> _S32
+    return t - _PU if t >= _PU else t
+
+
+@numba.njit(cache=True)
+def _dif_bfly(x: Any, y: Any, tw: Any) -> None:  # pragma: no cover - compiled
+    """x, y ← x + y, (x − y)·tw over whole slices (separate arrays, so LLVM vectorises)."""
+    for k in range(x.size):
+        u = x[k]
+        v = y[k]
+        s = u + v
+        x[k] = s - _PU if s >= _PU else s
+        y[k] = _mont_mul(u + _PU - v, tw[k])
+
+
+@numba.njit(cache=True)
+def _dit_bfly(x: Any, y: Any, tw: Any) -> None:  # pragma: no cover - compiled
+    """x, y ← x + y·tw, x − y·tw over whole slices."""
+    for k in range(x.size):
+        u = x[k]
+        v = _mont_mul(y[k], tw[k])
+        s = u + v
+        x[k] = s - _PU if s >= _PU else s
+        y[k] = u + _PU - v if u < v else u - v
+
+
+_VEC_MIN = 16  # below this half-size, slicing overhead beats SIMD gains
+
+
+@numba.njit(cache=True, inline="always")
+def _dif_stage(col: Any, lo: int, hi: int, h: int, tw: Any) -> None:  # pragma: no cover
+    base = h - 1
+    if h >= _VEC_MIN:
+        t = tw[base : base + h]
+        for start in range(lo, hi, 2 * h):
+            _dif_bfly(col[start : start + h], col[start + h : start + 2 * h], t)
+        return
+    for start in range(lo, hi, 2 * h):
+        for k in range(h):
+            i = start + k
+            u = col[i]
+            v = col[i + h]
+            s = u + v
+            col[i] = s - _PU if s >= _PU else s
+            col[i + h] = _mont_mul(u + _PU - v, tw[base + k])
+
+
+@numba.njit(cache=True, inline="always")
+def _dit_stage(col: Any, lo: int, hi: int, h: int, tw: Any) -> None:  # pragma: no cover
+    base = h - 1
+    if h >= _VEC_MIN:
+        t = tw[base : base + h]
+        for start in range(lo, hi, 2 * h):
+            _dit_bfly(col[start : start + h], col[start + h : start + 2 * h], t)
+        return
+    for start in range(lo, hi, 2 * h):
+        for k in range(h):
+            i = start + k
+            u = col[i]
+            v = _mont_mul(col[i + h], tw[base + k])
+            s = u + v
+            col[i] = s - _PU if s >= _PU else s
+            col[i + h] = u + _PU - v if u < v else u - v
+
+
 @numba.njit(parallel=True, cache=True)
-def _dif_columns(work: np.ndarray, tw: np.ndarray) -> None:  # pragma: no cover - compiled
-    """In-place DIF NTT of every row of ``work`` (shape (m, n)); output bit-reversed."""
+def _dif_columns(work: Any, tw: Any) -> None:  # pragma: no cover - compiled
+    """In-place DIF NTT of every row of ``work`` (m, n): natural in, bit-reversed out."""
     m, n = work.shape
+    bs = min(n, _BLOCK)
     for c in numba.prange(m):
         col = work[c]
         h = n // 2
-        while h >= 1:
-            base = h - 1
-            for start in range(0, n, 2 * h):
-                for k in range(h):
-                    i = start + k
-                    u = col[i]
-                    v = col[i + h]
-                    s = u + v
-                    if s >= _PU:
-                        s -= _PU
-                    d = u + _PU - v
-                    col[i] = s
-                    col[i + h] = (d * tw[base + k]) % _PU
+        while h >= bs:
+            _dif_stage(col, 0, n, h, tw)
             h //= 2
+        for blk in range(0, n, bs):
+            hh = bs // 2
+            while hh >= 1:
+                _dif_stage(col, blk, blk + bs, hh, tw)
+                hh //= 2
 
 
 @numba.njit(parallel=True, cache=True)
-def _to_cols_plain(src: np.ndarray, dst: np.ndarray) -> None:  # pragma: no cover - compiled
-    m = dst.shape[0]
-    n = src.shape[0]
-    for c in numba.prange(m):
-        for j in range(n):
-            dst[c, j] = src[j, c]
+def _dit_columns(work: Any, tw: Any, first_h: int) -> None:  # pragma: no cover - compiled
+    """In-place DIT NTT of every row of ``work``: bit-reversed in, natural out.
 
-
-@numba.njit(parallel=True, cache=True)
-def _from_cols_bitrev(work: np.ndarray, out: np.ndarray, rev: np.ndarray) -> None:
-    """out[j, c] = work[c, rev[j]] — undo the DIF bit-reversal while transposing back."""
+    Stages with ``h < first_h`` are skipped (used when the input is known to be
+    replicated in blocks of ``first_h``, as for a zero-padded LDE).
+    """
     m, n = work.shape
-    for j in numba.prange(n):
-        r = rev[j]
+    bs = min(n, _BLOCK)
+    for c in numba.prange(m):
+        col = work[c]
+        for blk in range(0, n, bs):
+            hh = first_h
+            while hh < bs:
+                _dit_stage(col, blk, blk + bs, hh, tw)
+                hh *= 2
+        h = max(bs, first_h)
+        while h < n:
+            _dit_stage(col, 0, n, h, tw)
+            h *= 2
+
+
+@numba.njit(parallel=True, cache=True)
+def _rows_to_cols(src: Any, dst: Any) -> None:  # pragma: no cover - compiled
+    """dst[c, j] = src[j, c] (tiled transpose)."""
+    n, m = src.shape
+    for jb in numba.prange((n + _TILE - 1) // _TILE):
+        j0 = jb * _TILE
+        j1 = min(n, j0 + _TILE)
         for c in range(m):
-            out[j, c] = work[c, r]
+            for j in range(j0, j1):
+                dst[c, j] = src[j, c]
+
+
+@numba.njit(parallel=True, cache=True)
+def _cols_to_rows(src: Any, dst: Any) -> None:  # pragma: no cover - compiled
+    """dst[j, c] = src[c, j] (tiled transpose)."""
+    m, n = src.shape
+    for jb in numba.prange((n + _TILE - 1) // _TILE):
+        j0 = jb * _TILE
+        j1 = min(n, j0 + _TILE)
+        for c in range(m):
+            for j in range(j0, j1):
+                dst[j, c] = src[c, j]
+
+
+@numba.njit(parallel=True, cache=True)
+def _bitrev_columns(work: Any, rev: Any) -> None:  # pragma: no cover - compiled
+    """Permute every row of ``work`` in place by the bit-reversal ``rev``."""
+    m, n = work.shape
+    for c in numba.prange(m):
+        col = work[c]
+        for i in range(n):
+            r = rev[i]
+            if i < r:
+                t = col[i]
+                col[i] = col[r]
+                col[r] = t
+
+
+@numba.njit(parallel=True, cache=True)
+def _spread_coeffs(work: Any, padded: Any, scale_br: Any, log_b: int) -> None:
+    """padded[c, p·B + t] = work[c, p] · scale_br[p] for t < B (B = 2^log_b).
+
+    ``work`` holds coefficients in bit-reversed order; in the bit-reversed order of the
+    size-N domain coefficient ``rev_n(p)`` sits at ``p·B`` and all other entries are zero,
+    and the first log B DIT stages would only copy each value across its block of B —
+    so the copies are made here and those stages are skipped.
+    """
+    m, n = work.shape
+    b = 1 << log_b
+    for c in numba.prange(m):
+        for p in range(n):
+            v = (work[c, p] * scale_br[p]) % _PU
+            for t in range(b):
+                padded[c, p * b + t] = v
 
 
 def _check_matrix(a: Any, what: str) -> np.ndarray:
@@ -148,10 +286,11 @@ def _transform(mat: np.ndarray, inverse: bool) -> FieldArray:
     if log_n > TWO_ADICITY:
         raise NttError(f"size 2^{log_n} exceeds the two-adicity 2^{TWO_ADICITY}")
     work = np.empty((m, n), dtype=np.uint64)
-    _to_cols_plain(np.ascontiguousarray(mat), work)
+    _rows_to_cols(np.ascontiguousarray(mat), work)
     _dif_columns(work, _stage_twiddles(log_n, inverse))
+    _bitrev_columns(work, bit_reverse_indices(log_n))
     out = np.empty((n, m), dtype=np.uint64)
-    _from_cols_bitrev(work, out, bit_reverse_indices(log_n))
+    _cols_to_rows(work, out)
     if inverse and n > 1:
         out = (out * np.uint64(inv_int(n))) % _PU
     return out
@@ -221,31 +360,19 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
     big_n = 1 << log_big
     # 1. interpolate: DIF with inverse twiddles leaves coefficients in bit-reversed order
     work = np.empty((m, n), dtype=np.uint64)
-    _to_cols_plain(np.ascontiguousarray(mat), work)
+    _rows_to_cols(np.ascontiguousarray(mat), work)
     _dif_columns(work, _stage_twiddles(log_n, True))
-    # 2. coefficient i ← coeff_i · n^{-1} · shift^i, zero-padded to N (fused with bitrev)
-    scale = powers(shift, n, start=inv_int(n))
+    # 2. coefficient i ← coeff_i · n^{-1} · shift^i, laid out in the bit-reversed order of
+    #    the size-N domain (replicated over the blocks the first DIT stages would fill)
+    scale_br = powers(shift, n, start=inv_int(n))[bit_reverse_indices(log_n)]
     padded = np.empty((m, big_n), dtype=np.uint64)
-    _scatter_coeffs(work, padded, bit_reverse_indices(log_n), scale)
+    _spread_coeffs(work, padded, scale_br, log_blowup)
     del work
-    # 3. evaluate over H' and undo the bit-reversal while transposing back to rows
-    _dif_columns(padded, _stage_twiddles(log_big, False))
+    # 3. DIT over H' from bit-reversed input gives natural order; transpose back to rows
+    _dit_columns(padded, _stage_twiddles(log_big, False), 1 << log_blowup)
     out = np.empty((big_n, m), dtype=np.uint64)
-    _from_cols_bitrev(padded, out, bit_reverse_indices(log_big))
+    _cols_to_rows(padded, out)
     return out
-
-
-@numba.njit(parallel=True, cache=True)
-def _scatter_coeffs(
-    work: np.ndarray, padded: np.ndarray, rev: np.ndarray, scale: np.ndarray
-) -> None:  # pragma: no cover - compiled
-    m, n = work.shape
-    big_n = padded.shape[1]
-    for c in numba.prange(m):
-        for i in range(n):
-            padded[c, i] = (work[c, rev[i]] * scale[i]) % _PU
-        for i in range(n, big_n):
-            padded[c, i] = 0
 
 
 # ---------------------------------------------------------------------------------------
