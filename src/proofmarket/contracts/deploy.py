@@ -154,14 +154,20 @@ def deploy_market_stack(
     mock_address: str | None = None
     if dev_mode:
         mock = deploy_contract(w3, deployer, "MockVerifier", MOCK_VERIFIER_SELECTOR)
-        send_transaction(w3, deployer, router.functions.addVerifier(MOCK_VERIFIER_SELECTOR, mock.address))
+        send_transaction(
+            w3, deployer, router.functions.addVerifier(MOCK_VERIFIER_SELECTOR, mock.address)
+        )
         mock_address = mock.address
-    set_verifier = deploy_contract(w3, deployer, "SetVerifier", router.address, image_id, set_builder_url)
+    set_verifier = deploy_contract(
+        w3, deployer, "SetVerifier", router.address, image_id, set_builder_url
+    )
     selector = bytes(set_verifier.functions.SELECTOR().call())
     if selector != set_verifier_selector(image_id):
         raise DeploymentError("set verifier selector differs from the Python computation")
     send_transaction(w3, deployer, router.functions.addVerifier(selector, set_verifier.address))
-    market = deploy_contract(w3, deployer, "ProofMarket", router.address, token_address, deployer_addr)
+    market = deploy_contract(
+        w3, deployer, "ProofMarket", router.address, token_address, deployer_addr
+    )
     if is_hp:
         send_transaction(w3, deployer, token.functions.grantAuthorizedTransferRole(market.address))
 

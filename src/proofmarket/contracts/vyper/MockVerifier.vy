@@ -22,7 +22,7 @@ def __init__(selector: bytes4):
 
 @view
 @external
-def verify(seal: Bytes[4096], imageId: bytes32, journalDigest: bytes32):
+def verify(seal: Bytes[1024], imageId: bytes32, journalDigest: bytes32):
     self._check(seal, receipt_claim.ok_digest(imageId, journalDigest))
 
 
@@ -34,7 +34,7 @@ def verifyIntegrity(receipt: IRiscZeroVerifier.Receipt):
 
 @view
 @internal
-def _check(seal: Bytes[4096], claim_digest: bytes32):
+def _check(seal: Bytes[1024], claim_digest: bytes32):
     assert len(seal) == 36, "VerificationFailed"
     assert convert(slice(seal, 0, 4), bytes4) == SELECTOR, "VerificationFailed"
     assert extract32(seal, 4) == claim_digest, "VerificationFailed"

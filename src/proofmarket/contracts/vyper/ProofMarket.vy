@@ -23,12 +23,12 @@ import receipt_claim
 
 # Vyper lays out memory by maximum sizes, and EVM memory costs grow quadratically, so these
 # bounds are kept modest: larger inputs go by URL (InputType.Url).
-MAX_IMAGE_URL: constant(uint256) = 512
-MAX_PREDICATE_DATA: constant(uint256) = 512
-MAX_INPUT_DATA: constant(uint256) = 4096
-MAX_JOURNAL: constant(uint256) = 4096
-MAX_SEAL: constant(uint256) = 2048
-MAX_BATCH: constant(uint256) = 256
+MAX_IMAGE_URL: constant(uint256) = 256
+MAX_PREDICATE_DATA: constant(uint256) = 256
+MAX_INPUT_DATA: constant(uint256) = 2048
+MAX_JOURNAL: constant(uint256) = 2048
+MAX_SEAL: constant(uint256) = 1024
+MAX_BATCH: constant(uint256) = 32
 MAX_CALLBACK_ERROR: constant(uint256) = 256
 
 # ---------------------------------------------------------------- types (ABI = Boundless v1)
@@ -107,8 +107,6 @@ event ProofDelivered:
     requestId: indexed(uint256)
     prover: indexed(address)
     requestDigest: bytes32
-    claimDigest: bytes32
-    fulfillmentDataType: uint8
     imageId: bytes32
     journal: Bytes[MAX_JOURNAL]
     seal: Bytes[MAX_SEAL]
@@ -664,8 +662,6 @@ def _fulfill(fill: Fulfillment):
         requestId=request_id,
         prover=msg.sender,
         requestDigest=digest,
-        claimDigest=claim_digest,
-        fulfillmentDataType=data_type,
         imageId=fill.imageId,
         journal=fill.journal,
         seal=fill.seal,

@@ -17,7 +17,7 @@ VERIFY_INTEGRITY: constant(bytes4) = method_id("verifyIntegrity((bytes,bytes32))
 
 event VerifiedRoot:
     root: bytes32
-    seal: Bytes[4096]
+    seal: Bytes[1024]
 
 # sha256("risc0.SetInclusionReceiptVerifierParameters")
 PARAMS_TAG: constant(bytes32) = 0x0d1598224cacaf2b74569b87801d8afe8d17210a4ea42c1e4f32ac6875276202
@@ -25,7 +25,6 @@ LEAF_TAG: constant(Bytes[8]) = b"LEAF_TAG"
 # GuestState encoding flag of a finalized set-builder MMR
 FINALIZED_FLAG: constant(bytes32) = 0x8000000000000000000000000000000000000000000000000000000000000000
 MAX_PATH: constant(uint256) = 32
-MAX_INLINE_ROOT_SEAL: constant(uint256) = 2048
 
 VERIFIER: public(immutable(address))
 IMAGE_ID: public(immutable(bytes32))
@@ -55,7 +54,7 @@ def containsRoot(root: bytes32) -> bool:
 
 
 @external
-def submitMerkleRoot(root: bytes32, seal: Bytes[4096]):
+def submitMerkleRoot(root: bytes32, seal: Bytes[1024]):
     """Verify `seal` vouches for `root` and remember the root for later inclusion proofs."""
     self._verify_root(root, seal)
     self.merkleRoots[root] = True
@@ -64,7 +63,7 @@ def submitMerkleRoot(root: bytes32, seal: Bytes[4096]):
 
 @view
 @external
-def verify(seal: Bytes[4096], imageId: bytes32, journalDigest: bytes32):
+def verify(seal: Bytes[1024], imageId: bytes32, journalDigest: bytes32):
     self._verify_inclusion(seal, receipt_claim.ok_digest(imageId, journalDigest))
 
 
@@ -76,7 +75,7 @@ def verifyIntegrity(receipt: IRiscZeroVerifier.Receipt):
 
 @view
 @internal
-def _verify_root(root: bytes32, root_seal: Bytes[4096]):
+def _verify_root(root: bytes32, root_seal: Bytes[1024]):
     journal: Bytes[96] = concat(IMAGE_ID, FINALIZED_FLAG, root)
     claim: bytes32 = receipt_claim.ok_digest(IMAGE_ID, sha256(journal))
     # raw_call: the verifier returns nothing and a revert (with its reason) bubbles up
@@ -92,21 +91,32 @@ def _verify_root(root: bytes32, root_seal: Bytes[4096]):
 
 @view
 @internal
-def _verify_inclusion(seal: Bytes[4096], claim_digest: bytes32):
-    assert len(seal) >= 4, "MalformedSeal"
+def _verify_inclusion(seal: Bytes[1024], claim_digest: bytes32):
+    # seal = SELECTOR || abi.encode(Seal{bytes32[] path; bytes rootSeal}): an offset word (0x20),
+    # then the tuple head (two offsets, relative to byte 36) and the two tails. Parsed in place.
+    seal_len: uint256 = len(seal)
+    assert seal_len >= 100, "MalformedSeal"
     assert convert(slice(seal, 0, 4), bytes4) == SELECTOR, "SelectorMismatch"
-    path: DynArray[bytes32, MAX_PATH] = []
-    root_seal: Bytes[MAX_INLINE_ROOT_SEAL] = b""
-    path, root_seal = abi_decode(
-        slice(seal, 4, len(seal) - 4), (DynArray[bytes32, MAX_PATH], Bytes[MAX_INLINE_ROOT_SEAL])
-    )
+    assert convert(extract32(seal, 4), uint256) == 32, "MalformedSeal"
+    path_at: uint256 = convert(extract32(seal, 36), uint256)
+    root_seal_at: uint256 = convert(extract32(seal, 68), uint256)
+    assert path_at <= seal_len and root_seal_at <= seal_len, "MalformedSeal"
+    path_at += 36
+    root_seal_at += 36
+    assert path_at + 32 <= seal_len and root_seal_at + 32 <= seal_len, "MalformedSeal"
+    path_len: uint256 = convert(extract32(seal, path_at), uint256)
+    assert path_len <= MAX_PATH and path_at + 32 + 32 * path_len <= seal_len, "MalformedSeal"
+    root_seal_len: uint256 = convert(extract32(seal, root_seal_at), uint256)
+    assert root_seal_len <= seal_len and root_seal_at + 32 + root_seal_len <= seal_len, "MalformedSeal"
+
     node: bytes32 = keccak256(concat(LEAF_TAG, claim_digest))
-    for sibling: bytes32 in path:
+    for i: uint256 in range(path_len, bound=MAX_PATH):
+        sibling: bytes32 = extract32(seal, path_at + 32 + 32 * i)
         if convert(node, uint256) < convert(sibling, uint256):
             node = keccak256(concat(node, sibling))
         else:
             node = keccak256(concat(sibling, node))
-    if len(root_seal) > 0:
-        self._verify_root(node, root_seal)
+    if root_seal_len > 0:
+        self._verify_root(node, slice(seal, root_seal_at + 32, root_seal_len))
     else:
         assert self.merkleRoots[node], "VerificationFailed"

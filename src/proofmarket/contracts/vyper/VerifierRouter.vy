@@ -71,7 +71,7 @@ def getVerifier(selector: bytes4) -> address:
 
 @view
 @external
-def verify(seal: Bytes[4096], imageId: bytes32, journalDigest: bytes32):
+def verify(seal: Bytes[1024], imageId: bytes32, journalDigest: bytes32):
     receipt: IRiscZeroVerifier.Receipt = IRiscZeroVerifier.Receipt(
         seal=seal, claimDigest=receipt_claim.ok_digest(imageId, journalDigest)
     )
@@ -94,7 +94,7 @@ def verifyIntegrity(receipt: IRiscZeroVerifier.Receipt):
 
 @view
 @internal
-def _route(seal: Bytes[4096]) -> address:
+def _route(seal: Bytes[1024]) -> address:
     assert len(seal) >= 4, "MalformedSeal"
     return self._get(convert(slice(seal, 0, 4), bytes4))
 
