@@ -199,6 +199,8 @@ END $$;
 
 -- Claim: streams in priority order; in each the oldest job's oldest ready task that no
 -- concurrent claimer holds (SKIP LOCKED); fall through to the next stream if all are held.
+-- The claim commits asynchronously (no wait for the WAL flush): if the server crashes
+-- right after, the claim may be lost and the task is simply ready again.
 CREATE FUNCTION request_work(p_worker_type text)
 RETURNS TABLE (r_job_id uuid, r_task_id text, r_task_def jsonb, r_prerequisites jsonb,
                r_max_retries integer)
@@ -206,6 +208,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_stream record;
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     FOR v_stream IN
         SELECT st.id
         FROM streams st

@@ -1,0 +1,267 @@
+"""TaskDB benchmark: claims per second and ready→claimed latency, SQLite and PostgreSQL.
+
+For each backend and each agent count (default 1, 4 and 16 agents, each agent a separate
+process with its own TaskDB, like real agents; ``--mode threads`` shares one TaskDB in
+one process instead) it runs three phases on a fresh database with empty tasks spread
+over ``--jobs`` jobs of one user:
+
+1. **claims** — ``--tasks`` ready tasks, agents call ``request_work`` until none is left
+   (no completion): claims/s = tasks / wall time, plus the latency of one claim call.
+2. **cycles** — the same with ``update_task_done`` after each claim (an agent's loop on
+   empty work): cycles/s.
+3. **latency** — agents idle in ``request_work(wait_secs=…)`` (long polling) while a
+   producer creates ``--latency-tasks`` tasks one at a time every ``--interval`` seconds;
+   latency = time the agent holds the task − time the producer started ``create_task``
+   (so it includes the producer's commit: an upper bound of ready→claimed).
+
+Usage::
+
+    python bench/taskdb_bench.py                   # both backends, 1/4/16 agents
+    python bench/taskdb_bench.py --backend postgres --agents 16 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import queue
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from proofmarket.cluster.taskdb import TaskDB, open_taskdb
+
+WORKER_TYPE = "prove"
+USER = "bench"
+
+
+@dataclass
+class Result:
+    backend: str
+    mode: str
+    agents: int
+    tasks: int
+    claims_per_sec: float
+    claim_call_p50_ms: float
+    claim_call_p99_ms: float
+    cycles_per_sec: float
+    latency_tasks: int
+    ready_to_claimed_p50_ms: float
+    ready_to_claimed_p99_ms: float
+    ready_to_claimed_max_ms: float
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def agent_loop(db: TaskDB, ready: Any, go: list[Any], stop: Any, out: Any) -> None:
+    """One agent: report ready, then run the three phases when told to."""
+    db.request_work("warmup")  # open a connection before the clock starts
+    ready.put(1)
+    # Phase 1: claims only.
+    go[0].wait()
+    calls: list[float] = []
+    while True:
+        started = time.perf_counter()
+        task = db.request_work(WORKER_TYPE)
+        if task is None:
+            break
+        calls.append(time.perf_counter() - started)
+    out.put(("claims", calls, time.time()))
+    # Phase 2: claim + done.
+    go[1].wait()
+    count = 0
+    while (task := db.request_work(WORKER_TYPE)) is not None:
+        db.update_task_done(task.job_id, task.task_id)
+        count += 1
+    out.put(("cycles", count, time.time()))
+    # Phase 3: long polling.
+    go[2].wait()
+    latencies: list[float] = []
+    while not stop.is_set():
+        task = db.request_work(WORKER_TYPE, wait_secs=0.5)
+        if task is not None:
+            latencies.append(time.time() - task.task_def["t"])
+            db.update_task_done(task.job_id, task.task_id)
+    out.put(("latency", latencies, time.time()))
+
+
+def agent_process(url: str, ready: Any, go: list[Any], stop: Any, out: Any) -> None:
+    db = open_taskdb(url)
+    try:
+        agent_loop(db, ready, go, stop, out)
+    finally:
+        db.close()
+
+
+def fill(db: TaskDB, stream: str, exec_stream: str, tasks: int, jobs: int, tag: str) -> list[str]:
+    job_ids = [db.create_job(exec_stream, {}, 0, 3600, USER) for _ in range(jobs)]
+    for i in range(tasks):
+        db.create_task(job_ids[i % jobs], f"{tag}{i}", stream, {}, [], 0, 3600)
+    return job_ids
+
+
+def collect(out: Any, kind: str, agents: int) -> list[tuple[Any, float]]:
+    got = []
+    while len(got) < agents:
+        item = out.get(timeout=600)
+        if item[0] != kind:
+            raise RuntimeError(f"expected {kind} report, got {item[0]}")
+        got.append((item[1], item[2]))
+    return got
+
+
+def run_one(url: str, backend: str, agents: int, args: argparse.Namespace) -> Result:
+    db = open_taskdb(url)
+    exec_stream = db.get_or_create_stream(USER, "exec")
+    stream = db.get_or_create_stream(USER, WORKER_TYPE)
+    claim_jobs = fill(db, stream, exec_stream, args.tasks, args.jobs, "c")
+    workers: list[Any]
+    shared: TaskDB | None = None
+    if args.mode == "processes":
+        ctx = multiprocessing.get_context("spawn")
+        ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+        go = [ctx.Event() for _ in range(3)]
+        workers = [
+            ctx.Process(target=agent_process, args=(url, ready, go, stop, out))
+            for _ in range(agents)
+        ]
+    else:
+        ready, out, stop = queue.Queue(), queue.Queue(), threading.Event()
+        go = [threading.Event() for _ in range(3)]
+        sep = "&" if "?" in url else "?"
+        shared = open_taskdb(url + (f"{sep}pool_max={agents + 1}" if backend == "postgres" else ""))
+        workers = [
+            threading.Thread(target=agent_loop, args=(shared, ready, go, stop, out))
+            for _ in range(agents)
+        ]
+    for worker in workers:
+        worker.start()
+    for _ in range(agents):
+        ready.get(timeout=300)
+
+    started = time.time()
+    go[0].set()
+    reports = collect(out, "claims", agents)
+    wall = max(end for _, end in reports) - started
+    calls = [c for chunk, _ in reports for c in chunk]
+    claims_per_sec = len(calls) / wall
+
+    for job in claim_jobs:  # their tasks stay "running" otherwise
+        db.delete_job(job)
+    cycle_jobs = fill(db, stream, exec_stream, args.tasks, args.jobs, "d")
+    started = time.time()
+    go[1].set()
+    reports = collect(out, "cycles", agents)
+    cycles_per_sec = sum(n for n, _ in reports) / (max(end for _, end in reports) - started)
+
+    for job in cycle_jobs:
+        db.delete_job(job)
+    go[2].set()
+    time.sleep(1.0)  # agents settle into long polling
+    job = db.create_job(exec_stream, {}, 0, 3600, USER)
+    for i in range(args.latency_tasks):
+        db.create_task(job, f"l{i}", stream, {"t": time.time()}, [], 0, 3600)
+        time.sleep(args.interval)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stats = next(s for s in db.stream_stats() if s.stream_id == stream)
+        if stats.ready == 0 and stats.running == 0:
+            break
+        time.sleep(0.05)
+    stop.set()
+    reports = collect(out, "latency", agents)
+    latencies = [x for chunk, _ in reports for x in chunk]
+    for worker in workers:
+        worker.join(60)
+    if shared is not None:
+        shared.close()
+    db.close()
+    return Result(
+        backend=backend,
+        mode=args.mode,
+        agents=agents,
+        tasks=args.tasks,
+        claims_per_sec=round(claims_per_sec, 1),
+        claim_call_p50_ms=round(percentile(calls, 50) * 1e3, 3),
+        claim_call_p99_ms=round(percentile(calls, 99) * 1e3, 3),
+        cycles_per_sec=round(cycles_per_sec, 1),
+        latency_tasks=len(latencies),
+        ready_to_claimed_p50_ms=round(percentile(latencies, 50) * 1e3, 3),
+        ready_to_claimed_p99_ms=round(percentile(latencies, 99) * 1e3, 3),
+        ready_to_claimed_max_ms=round(max(latencies, default=float("nan")) * 1e3, 3),
+    )
+
+
+def with_database(backend: str, args: argparse.Namespace, agents: int) -> Result:
+    """Run one configuration on a fresh database (deleted afterwards)."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_one(f"sqlite:///{tmp}/taskdb.sqlite", backend, agents, args)
+    import psycopg
+    from psycopg import sql
+
+    name = f"pm_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(args.pg_admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = args.pg_admin_url.rsplit("/", 1)[0]
+    try:
+        return run_one(f"{base}/{name}", backend, agents, args)
+    finally:
+        with psycopg.connect(args.pg_admin_url, autocommit=True) as admin:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
+    parser.add_argument("--agents", default="1,4,16", help="comma-separated agent counts")
+    parser.add_argument("--mode", choices=["processes", "threads"], default="processes")
+    parser.add_argument("--tasks", type=int, default=3000, help="tasks per throughput phase")
+    parser.add_argument("--jobs", type=int, default=8, help="jobs the tasks are spread over")
+    parser.add_argument("--latency-tasks", type=int, default=200)
+    parser.add_argument("--interval", type=float, default=0.01, help="seconds between tasks")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("PM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a database on the server where a temporary benchmark database is created",
+    )
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
+    results = []
+    for backend in backends:
+        for agents in (int(a) for a in args.agents.split(",")):
+            result = with_database(backend, args, agents)
+            results.append(result)
+            if not args.json:
+                print(
+                    f"{backend:8s} {args.mode:9s} agents={agents:2d}  "
+                    f"claims/s={result.claims_per_sec:8.1f}  "
+                    f"claim call p50/p99={result.claim_call_p50_ms:.2f}/"
+                    f"{result.claim_call_p99_ms:.2f} ms  "
+                    f"claim+done/s={result.cycles_per_sec:8.1f}  "
+                    f"ready->claimed p50/p99={result.ready_to_claimed_p50_ms:.2f}/"
+                    f"{result.ready_to_claimed_p99_ms:.2f} ms",
+                    flush=True,
+                )
+    if args.json:
+        meta = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+        print(json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
