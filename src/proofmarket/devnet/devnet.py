@@ -195,6 +195,11 @@ def devnet_up(
         restoring = paths.chain_state.is_file()
         if port is None:
             port = _read_int(paths.port_file) or DEFAULT_PORT
+        if rpc_ready(f"http://127.0.0.1:{port}", timeout=0.5) is not None:
+            raise DevnetError(
+                f"port {port} already answers JSON-RPC (another node or devnet); "
+                "pick another --port or stop that node"
+            )
         try:
             anvil = AnvilProcess.start(
                 port=port,
