@@ -38,6 +38,9 @@ S3Opt = typer.Option(None, "--s3-url", help="S3 endpoint for the object store [e
 StorageDirOpt = typer.Option(None, "--storage-dir", help="Filesystem stores (default: data dir)")
 BucketOpt = typer.Option(None, "--s3-bucket", help="S3 bucket [env S3_BUCKET]")
 RedisTtlOpt = typer.Option(None, "--redis-ttl", help="Segment key TTL in seconds (28800)")
+CreateBucketOpt = typer.Option(
+    True, "--s3-create-bucket/--no-s3-create-bucket", help="Create the S3 bucket if missing"
+)
 SegmentPo2Opt = typer.Option(None, "--segment-po2", "-s", help="log2 of segment size (13..24)")
 
 
@@ -73,10 +76,11 @@ def _config(
     segment_po2: int | None = None,
     join_stream: bool | None = None,
     limits: TaskLimits | None = None,
+    s3_create_bucket: bool = True,
 ) -> ClusterConfig:
     _check_po2(segment_po2)
     try:
-        return resolve_config(
+        config = resolve_config(
             data_dir=data_dir,
             database_url=database_url,
             redis_url=redis_url,
@@ -90,6 +94,7 @@ def _config(
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    return config.with_(s3_create_bucket=s3_create_bucket)
 
 
 @cluster_app.command("agent")
@@ -103,6 +108,7 @@ def agent_cmd(
     data_dir: Path = DataDirOpt,
     s3_bucket: str | None = BucketOpt,
     redis_ttl: int | None = RedisTtlOpt,
+    s3_create_bucket: bool = CreateBucketOpt,
     poll_time: float = typer.Option(1.0, "--poll-time", "-p", help="Long-poll wait (s)"),
     join_stream: bool | None = typer.Option(
         None, "--join-stream/--no-join-stream", help="Route joins to `join` agents [JOIN_STREAM]"
@@ -147,6 +153,7 @@ def agent_cmd(
         segment_po2,
         join_stream,
         limits,
+        s3_create_bucket,
     )
     try:
         settings = AgentSettings(
@@ -177,6 +184,7 @@ def api_cmd(
     storage_dir: Path | None = StorageDirOpt,
     data_dir: Path = DataDirOpt,
     s3_bucket: str | None = BucketOpt,
+    s3_create_bucket: bool = CreateBucketOpt,
     max_image_mib: int = typer.Option(64, "--max-image-mib", help="Image upload limit"),
     max_input_mib: int = typer.Option(64, "--max-input-mib", help="Input upload limit"),
     max_receipt_mib: int = typer.Option(256, "--max-receipt-mib", help="Receipt upload limit"),
@@ -188,7 +196,15 @@ def api_cmd(
 
     _setup_logging(log_level)
     del redis_url  # the API reads only the object store and the TaskDB
-    config = _config(data_dir, database_url, None, s3_url, storage_dir, s3_bucket)
+    config = _config(
+        data_dir,
+        database_url,
+        None,
+        s3_url,
+        storage_dir,
+        s3_bucket,
+        s3_create_bucket=s3_create_bucket,
+    )
     mib = 1 << 20
     settings = ApiSettings(
         max_image_bytes=max_image_mib * mib,
