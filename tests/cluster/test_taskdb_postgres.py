@@ -6,10 +6,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from taskdb_helpers import retrying
+from taskdb_helpers import TcpProxy, retrying
 
 from proofmarket.cluster.taskdb import DatabaseUnavailable, JobState, ReadyTask, TaskDB, open_taskdb
 
@@ -95,3 +96,28 @@ def test_pool_parameters_are_not_passed_to_libpq(pg_url: str) -> None:
         assert db.get_stream("u", "exec") == stream
     finally:
         db.close()
+
+
+def test_survives_a_database_outage(make_postgres_url: Callable[[], str]) -> None:
+    """The server goes away (connections dropped, new ones refused) and comes back."""
+    real = urlsplit(make_postgres_url())
+    proxy = TcpProxy(real.hostname or "127.0.0.1", real.port or 5432)
+    proxy.start()
+    url = real._replace(netloc=f"{real.username}@127.0.0.1:{proxy.port}").geturl()
+    db = open_taskdb(url + "&pool_timeout=1&connect_timeout=1")
+    try:
+        stream = db.get_or_create_stream("u", "exec")
+        job = db.create_job(stream, {}, 0, 60, "u")
+        proxy.stop()
+        with pytest.raises(DatabaseUnavailable):
+            db.get_job_state(job)
+        with pytest.raises(DatabaseUnavailable):
+            db.request_work("exec")
+        proxy.start()
+        status = retrying(lambda: db.get_job_state(job), attempts=60)
+        assert status is not None and status.state == JobState.RUNNING
+        task = retrying(lambda: db.request_work("exec"), attempts=60)
+        assert task is not None and task.job_id == job
+    finally:
+        db.close()
+        proxy.stop()
