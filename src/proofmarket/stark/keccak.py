@@ -52,22 +52,15 @@ _RC = np.array(
     dtype=np.uint64,
 )
 
-# rho rotation offsets indexed by lane x + 5y
-_ROT = np.array(
-    [0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14],
-    dtype=np.uint64,
-)
-# pi: lane x + 5y moves to lane y + 5·((2x + 3y) mod 5)
-_PI = np.array(
-    [(y + 5 * ((2 * x + 3 * y) % 5)) for y in range(5) for x in range(5)], dtype=np.int64
-)
+# The rho offsets and the pi lane permutation are written out in _keccak_f_unrolled
+# (generated from the Keccak reference tables: rho[x + 5y], pi: (x, y) → (y, 2x + 3y)).
 
-_U64 = np.uint64(64)
-_U1 = np.uint64(1)
 _U8 = np.uint64(8)
 _UFF = np.uint64(0xFF)
 _U32 = np.uint64(32)
 _U56 = np.uint64(56)
+_R1 = np.uint64(1)
+_R63 = np.uint64(63)
 _M32 = np.uint64(0xFFFFFFFF)
 
 
@@ -78,37 +71,179 @@ def keccak256(data: bytes) -> bytes:
     return h.digest()
 
 
-@numba.njit(cache=True, inline="always")
-def _rotl(v: np.uint64, n: np.uint64) -> np.uint64:  # pragma: no cover - compiled
-    if n == 0:
-        return v
-    return (v << n) | (v >> (_U64 - n))
+@numba.njit(cache=True)
+def _keccak_f_unrolled(s: Any) -> None:  # pragma: no cover - compiled
+    """Keccak-f[1600] on 25 lanes held in locals (generated straight-line round body)."""
+    (
+        a0,
+        a1,
+        a2,
+        a3,
+        a4,
+        a5,
+        a6,
+        a7,
+        a8,
+        a9,
+        a10,
+        a11,
+        a12,
+        a13,
+        a14,
+        a15,
+        a16,
+        a17,
+        a18,
+        a19,
+        a20,
+        a21,
+        a22,
+        a23,
+        a24,
+    ) = (
+        s[0],
+        s[1],
+        s[2],
+        s[3],
+        s[4],
+        s[5],
+        s[6],
+        s[7],
+        s[8],
+        s[9],
+        s[10],
+        s[11],
+        s[12],
+        s[13],
+        s[14],
+        s[15],
+        s[16],
+        s[17],
+        s[18],
+        s[19],
+        s[20],
+        s[21],
+        s[22],
+        s[23],
+        s[24],
+    )
+    for rnd in range(24):
+        c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20
+        c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21
+        c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22
+        c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23
+        c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24
+        d0 = c4 ^ ((c1 << _R1) | (c1 >> _R63))
+        d1 = c0 ^ ((c2 << _R1) | (c2 >> _R63))
+        d2 = c1 ^ ((c3 << _R1) | (c3 >> _R63))
+        d3 = c2 ^ ((c4 << _R1) | (c4 >> _R63))
+        d4 = c3 ^ ((c0 << _R1) | (c0 >> _R63))
+        b0 = a0 ^ d0
+        t = a1 ^ d1
+        b10 = (t << np.uint64(1)) | (t >> np.uint64(63))
+        t = a2 ^ d2
+        b20 = (t << np.uint64(62)) | (t >> np.uint64(2))
+        t = a3 ^ d3
+        b5 = (t << np.uint64(28)) | (t >> np.uint64(36))
+        t = a4 ^ d4
+        b15 = (t << np.uint64(27)) | (t >> np.uint64(37))
+        t = a5 ^ d0
+        b16 = (t << np.uint64(36)) | (t >> np.uint64(28))
+        t = a6 ^ d1
+        b1 = (t << np.uint64(44)) | (t >> np.uint64(20))
+        t = a7 ^ d2
+        b11 = (t << np.uint64(6)) | (t >> np.uint64(58))
+        t = a8 ^ d3
+        b21 = (t << np.uint64(55)) | (t >> np.uint64(9))
+        t = a9 ^ d4
+        b6 = (t << np.uint64(20)) | (t >> np.uint64(44))
+        t = a10 ^ d0
+        b7 = (t << np.uint64(3)) | (t >> np.uint64(61))
+        t = a11 ^ d1
+        b17 = (t << np.uint64(10)) | (t >> np.uint64(54))
+        t = a12 ^ d2
+        b2 = (t << np.uint64(43)) | (t >> np.uint64(21))
+        t = a13 ^ d3
+        b12 = (t << np.uint64(25)) | (t >> np.uint64(39))
+        t = a14 ^ d4
+        b22 = (t << np.uint64(39)) | (t >> np.uint64(25))
+        t = a15 ^ d0
+        b23 = (t << np.uint64(41)) | (t >> np.uint64(23))
+        t = a16 ^ d1
+        b8 = (t << np.uint64(45)) | (t >> np.uint64(19))
+        t = a17 ^ d2
+        b18 = (t << np.uint64(15)) | (t >> np.uint64(49))
+        t = a18 ^ d3
+        b3 = (t << np.uint64(21)) | (t >> np.uint64(43))
+        t = a19 ^ d4
+        b13 = (t << np.uint64(8)) | (t >> np.uint64(56))
+        t = a20 ^ d0
+        b14 = (t << np.uint64(18)) | (t >> np.uint64(46))
+        t = a21 ^ d1
+        b24 = (t << np.uint64(2)) | (t >> np.uint64(62))
+        t = a22 ^ d2
+        b9 = (t << np.uint64(61)) | (t >> np.uint64(3))
+        t = a23 ^ d3
+        b19 = (t << np.uint64(56)) | (t >> np.uint64(8))
+        t = a24 ^ d4
+        b4 = (t << np.uint64(14)) | (t >> np.uint64(50))
+        a0 = b0 ^ (~b1 & b2)
+        a1 = b1 ^ (~b2 & b3)
+        a2 = b2 ^ (~b3 & b4)
+        a3 = b3 ^ (~b4 & b0)
+        a4 = b4 ^ (~b0 & b1)
+        a5 = b5 ^ (~b6 & b7)
+        a6 = b6 ^ (~b7 & b8)
+        a7 = b7 ^ (~b8 & b9)
+        a8 = b8 ^ (~b9 & b5)
+        a9 = b9 ^ (~b5 & b6)
+        a10 = b10 ^ (~b11 & b12)
+        a11 = b11 ^ (~b12 & b13)
+        a12 = b12 ^ (~b13 & b14)
+        a13 = b13 ^ (~b14 & b10)
+        a14 = b14 ^ (~b10 & b11)
+        a15 = b15 ^ (~b16 & b17)
+        a16 = b16 ^ (~b17 & b18)
+        a17 = b17 ^ (~b18 & b19)
+        a18 = b18 ^ (~b19 & b15)
+        a19 = b19 ^ (~b15 & b16)
+        a20 = b20 ^ (~b21 & b22)
+        a21 = b21 ^ (~b22 & b23)
+        a22 = b22 ^ (~b23 & b24)
+        a23 = b23 ^ (~b24 & b20)
+        a24 = b24 ^ (~b20 & b21)
+        a0 ^= _RC[rnd]
+    s[0] = a0
+    s[1] = a1
+    s[2] = a2
+    s[3] = a3
+    s[4] = a4
+    s[5] = a5
+    s[6] = a6
+    s[7] = a7
+    s[8] = a8
+    s[9] = a9
+    s[10] = a10
+    s[11] = a11
+    s[12] = a12
+    s[13] = a13
+    s[14] = a14
+    s[15] = a15
+    s[16] = a16
+    s[17] = a17
+    s[18] = a18
+    s[19] = a19
+    s[20] = a20
+    s[21] = a21
+    s[22] = a22
+    s[23] = a23
+    s[24] = a24
 
 
 @numba.njit(cache=True)
 def _keccak_f(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:  # pragma: no cover
-    """Keccak-f[1600] in place on 25 lanes; b (25) and c (5) are scratch."""
-    for rnd in range(24):
-        for x in range(5):
-            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20]
-        for x in range(5):
-            d = c[(x + 4) % 5] ^ _rotl(c[(x + 1) % 5], _U1)
-            for y in range(0, 25, 5):
-                a[x + y] ^= d
-        for i in range(25):
-            b[_PI[i]] = _rotl(a[i], _ROT[i])
-        for y in range(0, 25, 5):
-            b0 = b[y]
-            b1 = b[y + 1]
-            b2 = b[y + 2]
-            b3 = b[y + 3]
-            b4 = b[y + 4]
-            a[y] = b0 ^ (~b1 & b2)
-            a[y + 1] = b1 ^ (~b2 & b3)
-            a[y + 2] = b2 ^ (~b3 & b4)
-            a[y + 3] = b3 ^ (~b4 & b0)
-            a[y + 4] = b4 ^ (~b0 & b1)
-        a[0] ^= _RC[rnd]
+    """Keccak-f[1600] in place on 25 lanes (b, c: unused scratch kept for the call sites)."""
+    _keccak_f_unrolled(a)
 
 
 @numba.njit(cache=True)
