@@ -160,3 +160,38 @@ def lincomb_rows(mat: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
         return out
     _lincomb_kernel(m, c, out)
     return out
+
+
+@numba.njit(cache=True)
+def _lincomb_cols_kernel(mat: np.ndarray, coeffs: np.ndarray, out: np.ndarray) -> None:
+    w, n = mat.shape
+    k = coeffs.shape[1]
+    for j in range(k):
+        acc = out[j]
+        for r in range(n):
+            acc[r] = 0
+        for c in range(w):
+            cj = coeffs[c, j]
+            row = mat[c]
+            for r in range(n):
+                acc[r] += row[r] * cj
+            if (c & 3) == 3:
+                for r in range(n):
+                    acc[r] %= _PU
+        for r in range(n):
+            acc[r] %= _PU
+
+
+def lincomb_cols(mat: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """``out[j, r] = Σ_c mat[c, r]·coeffs[c, j] mod P`` for column-major ``mat`` (w, n).
+
+    Single-threaded on purpose: it runs on cache-sized blocks inside a Python loop, where
+    thread start-up would cost more than the work.
+    """
+    m = np.ascontiguousarray(mat, dtype=np.uint64)
+    c = np.ascontiguousarray(coeffs, dtype=np.uint64)
+    if m.shape[0] != c.shape[0]:
+        raise ValueError(f"lincomb_cols: {m.shape} and {c.shape} do not match")
+    out = np.empty((c.shape[1], m.shape[1]), dtype=np.uint64)
+    _lincomb_cols_kernel(m, c, out)
+    return out
