@@ -53,8 +53,9 @@ from proofmarket.cluster.taskdb.types import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: SQLSTATEs after which the server has certainly not committed our statement.
-SESSION_TERMINATED = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001"}
+#: SQLSTATEs of a session the server terminated (admin/crash shutdown, restart): the
+#: statement was aborted, barring a vanishingly rare race right after its commit.
+SESSION_TERMINATED = {"57P01", "57P02", "57P03"}
 RETRY_CONFLICT = {"40P01", "40001"}
 RECHECK_SECS = 1.0
 FALLBACK_POLL_SECS = 0.05
@@ -155,8 +156,19 @@ class PostgresTaskDB:
         finally:
             conn.close()
 
-    def _call(self, fn: Callable[[psycopg.Connection[Any]], T], *, idempotent: bool) -> T:
-        """Run ``fn`` on a pooled connection, mapping and (where safe) retrying errors."""
+    def _call(
+        self,
+        fn: Callable[[psycopg.Connection[Any]], T],
+        *,
+        idempotent: bool,
+        retry_terminated: bool = True,
+    ) -> T:
+        """Run ``fn`` on a pooled connection, mapping and (where safe) retrying errors.
+
+        ``idempotent`` calls are repeated once after any connection error;
+        others only when the server reported that it terminated the session (and
+        ``retry_terminated``: not for ``create_job``, whose repeat would make a second job).
+        """
         if self._closed:
             raise TaskDBError("TaskDB is closed")
         attempt = 0
@@ -176,7 +188,8 @@ class PostgresTaskDB:
                 if state in RETRY_CONFLICT:
                     raise TaskDBError(f"TaskDB {self._display}: {exc}") from exc
                 self._drop_dead_connections()
-                if attempt < 2 and (idempotent or state in SESSION_TERMINATED):
+                terminated = retry_terminated and state in SESSION_TERMINATED
+                if attempt < 2 and (idempotent or terminated):
                     continue
                 raise DatabaseUnavailable(
                     f"lost the connection to TaskDB {self._display}: {exc}"
@@ -204,8 +217,19 @@ class PostgresTaskDB:
             return TaskDBError(f"invalid value: {detail}")
         return TaskDBError(f"TaskDB query failed ({state}): {detail}")
 
-    def _one(self, query: str, params: Sequence[Any] = (), *, idempotent: bool) -> Any:
-        return self._call(lambda c: c.execute(query, params).fetchone(), idempotent=idempotent)
+    def _one(
+        self,
+        query: str,
+        params: Sequence[Any] = (),
+        *,
+        idempotent: bool,
+        retry_terminated: bool = True,
+    ) -> Any:
+        return self._call(
+            lambda c: c.execute(query, params).fetchone(),
+            idempotent=idempotent,
+            retry_terminated=retry_terminated,
+        )
 
     def _all(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._call(lambda c: c.execute(query, params).fetchall(), idempotent=True)
@@ -291,6 +315,7 @@ class PostgresTaskDB:
             "SELECT create_job(%s, %s::jsonb, %s, %s, %s)",
             (stream_key, task_json, max_retries, timeout_secs, user_id),
             idempotent=False,
+            retry_terminated=False,
         )
         return str(row[0])
 
