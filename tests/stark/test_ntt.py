@@ -50,6 +50,9 @@ def test_coset_lde_matches_naive_evaluation(log_n: int, log_blowup: int) -> None
     # rows j·B of the LDE lie over trace row j shifted by the coset
     assert (N.coset_intt(lde, GENERATOR)[:n] == coeffs).all()
     assert (N.coset_intt(lde, GENERATOR)[n:] == 0).all()
+    lde2, coeffs2 = N.coset_lde_and_coeffs(evals, log_blowup)
+    assert (lde2 == lde).all()
+    assert (coeffs2 == coeffs).all()
 
 
 @settings(max_examples=25, deadline=None)

@@ -349,7 +349,26 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
     arr = np.asarray(evals)
     if arr.ndim == 1:
         return coset_lde(arr[:, None], log_blowup, shift)[:, 0]
-    mat = _check_matrix(arr, "coset_lde")
+    return _coset_lde(_check_matrix(arr, "coset_lde"), log_blowup, shift, False)[0]
+
+
+def coset_lde_and_coeffs(
+    evals: Any, log_blowup: int, shift: int = GENERATOR
+) -> tuple[FieldArray, FieldArray]:
+    """:func:`coset_lde` plus the columns' coefficients (as :func:`intt` would give them).
+
+    Saves the prover a separate interpolation: the coefficients are a by-product.
+    Returns ``(lde (n·2^log_blowup, m), coeffs (n, m))``.
+    """
+    mat = _check_matrix(np.asarray(evals), "coset_lde_and_coeffs")
+    lde, coeffs = _coset_lde(mat, log_blowup, shift, True)
+    assert coeffs is not None
+    return lde, coeffs
+
+
+def _coset_lde(
+    mat: np.ndarray, log_blowup: int, shift: int, want_coeffs: bool
+) -> tuple[FieldArray, FieldArray | None]:
     if log_blowup < 0:
         raise NttError(f"log_blowup must be ≥ 0, got {log_blowup}")
     n, m = mat.shape
@@ -362,6 +381,15 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
     work = np.empty((m, n), dtype=np.uint64)
     _rows_to_cols(np.ascontiguousarray(mat), work)
     _dif_columns(work, _stage_twiddles(log_n, True))
+    coeffs = None
+    if want_coeffs:
+        natural = work.copy()
+        _bitrev_columns(natural, bit_reverse_indices(log_n))
+        coeffs = np.empty((n, m), dtype=np.uint64)
+        _cols_to_rows(natural, coeffs)
+        del natural
+        if n > 1:
+            coeffs = (coeffs * np.uint64(inv_int(n))) % _PU
     # 2. coefficient i ← coeff_i · n^{-1} · shift^i, laid out in the bit-reversed order of
     #    the size-N domain (replicated over the blocks the first DIT stages would fill)
     scale_br = powers(shift, n, start=inv_int(n))[bit_reverse_indices(log_n)]
@@ -372,7 +400,7 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
     _dit_columns(padded, _stage_twiddles(log_big, False), 1 << log_blowup)
     out = np.empty((big_n, m), dtype=np.uint64)
     _cols_to_rows(padded, out)
-    return out
+    return out, coeffs
 
 
 # ---------------------------------------------------------------------------------------
