@@ -198,3 +198,40 @@ def test_agent_process_stops_cleanly_on_sigterm(tmp_path):
     output = proc.stdout.read().decode()
     assert code == 0, output
     assert "stopped" in output
+
+
+def test_agent_process_killed_mid_task_its_task_is_requeued(tmp_path):
+    """A real prove agent process claims a task and is SIGKILLed while running it; its
+    heartbeats stop, aux requeues the task after the prove timeout and a fresh prove agent
+    finishes the job."""
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2).with_(
+        limits=TaskLimits(prove_timeout=2, join_timeout=5, finalize_timeout=5)
+    )
+    marker = tmp_path / "claimed"
+    helper = os.path.join(os.path.dirname(__file__), "slow_agent.py")
+    victim = subprocess.Popen(
+        [sys.executable, helper, config.database_url, str(tmp_path), str(marker)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    group = AgentThreads()
+    try:
+        with api_server(config) as (url, ctx):
+            group.start(config, "exec")
+            session = submit_iter(url)
+            wait_for(marker.exists, timeout=60, what="the victim to claim a task")
+            job_id, task_id = marker.read_text().split()
+            assert job_id == session
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=10)
+            for worker_type in ("prove", "join", "aux"):
+                group.start(config, worker_type)
+            status = wait_session(url, session)
+            tasks = {t.task_id: t for t in ctx.taskdb.get_job_tasks(session)}
+            group.stop()
+    finally:
+        group.stop()
+        if victim.poll() is None:
+            victim.kill()
+    assert status.status == "SUCCEEDED", status.error_msg
+    assert tasks[task_id].retries == 1 and tasks[task_id].state == "done"
