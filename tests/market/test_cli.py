@@ -11,12 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from proofmarket.cli.main import app
+from proofmarket.contracts.seals import mock_seal
 from proofmarket.devnet.anvil import dev_keys
 from proofmarket.market import events as ev
 from proofmarket.market.builder import OfferParams
 from proofmarket.market.client import MarketClient
 from proofmarket.market.predicates import claim_digest
 from proofmarket.market.request_id import RequestId
+from proofmarket.market.types import Fulfillment, FulfillmentDataType
 from proofmarket.zkvm.guests import example_elf_path
 
 from .conftest import MarketChain
@@ -149,7 +151,9 @@ def test_submit_fulfil_get_and_verify_proof(
     assert code == 1 and "NOT VERIFIED" in output
 
 
-def test_submit_from_yaml(cli_env: dict, tmp_path: Path) -> None:
+def test_submit_from_yaml_and_claim_digest_fulfilment(
+    cli_env: dict, tmp_path: Path, prover: MarketClient
+) -> None:
     image_id = secrets.token_bytes(32)
     request_yaml = tmp_path / "request.yaml"
     request_yaml.write_text(
@@ -178,6 +182,23 @@ offer:
     )
     assert first["predicateType"] == "ClaimDigestMatch"
     assert run_json(cli_env, "request", "status", first["requestId"])["submitted"] is True
+
+    # a fill without journal (ClaimDigestMatch): the CLI takes the claim from the request
+    rid = RequestId.parse(first["requestId"])
+    event = prover.get_submitted_request(rid)
+    claim = claim_digest(image_id, b"out")
+    prover.fulfill(
+        Fulfillment(
+            request=event.request,
+            client_signature=event.client_signature,
+            fulfillment_data_type=FulfillmentDataType.NONE,
+            seal=mock_seal(claim),
+        )
+    )
+    proof = run_json(cli_env, "request", "get-proof", rid.hex())
+    assert proof["journal"] is None and proof["claimDigest"] == "0x" + claim.hex()
+    verdict = run_json(cli_env, "request", "verify-proof", rid.hex())
+    assert verdict["verified"] and verdict["checks"]["predicate"] and verdict["devMode"]
 
 
 @pytest.mark.parametrize(

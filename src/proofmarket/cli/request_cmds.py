@@ -32,7 +32,7 @@ from proofmarket.market.predicates import (
 from proofmarket.market.request_file import load_request_document, request_from_document
 from proofmarket.market.request_id import RequestId
 from proofmarket.market.storage import fetch_url, storage_from_env
-from proofmarket.market.types import FulfillmentDataType, PredicateType, ProofRequest, parse_hex
+from proofmarket.market.types import PredicateType, ProofRequest, parse_hex
 from proofmarket.market.units import format_units, parse_units
 from proofmarket.market.validation import validate_request
 
@@ -223,8 +223,9 @@ def submit(
         delivered = client.wait_for_fulfillment(
             request.id, from_block=result.block_number, timeout=limit
         )
-        data["proof"] = _proof_json(delivered)
-        lines += _proof_lines(delivered)
+        claim = _claim_of(delivered, request)
+        data["proof"] = _proof_json(delivered, claim)
+        lines += _proof_lines(delivered, claim)
     emit(data, as_json, lines)
 
 
@@ -295,29 +296,46 @@ def _is_dev_seal(seal: bytes) -> bool:
     return seal[:4] == MOCK_SELECTOR
 
 
-def _proof_json(event: ev.ProofDelivered) -> dict[str, Any]:
+def _claim_of(event: ev.ProofDelivered, request: ProofRequest | None) -> bytes | None:
+    """The claim digest the delivered seal proves: from the journal when the fill carries
+    one, else what the request's predicate names (None if unknown)."""
+    if event.carries_journal:
+        return claim_digest(event.image_id, event.journal)
+    if request is None:
+        return None
+    predicate = request.requirements.predicate
+    if predicate.predicate_type == PredicateType.PREFIX_MATCH:
+        return None
+    return expected_claim_digest(predicate, event.image_id, event.journal)
+
+
+def _proof_json(event: ev.ProofDelivered, claim: bytes | None) -> dict[str, Any]:
     return {
         "requestId": hex(event.request_id),
         "prover": event.prover,
-        "imageId": "0x" + event.image_id.hex(),
-        "journal": "0x" + event.journal.hex(),
+        "requestDigest": "0x" + event.request_digest.hex(),
+        "imageId": "0x" + event.image_id.hex() if event.carries_journal else None,
+        "journal": "0x" + event.journal.hex() if event.carries_journal else None,
         "seal": "0x" + event.seal.hex(),
-        "claimDigest": "0x" + event.claim_digest.hex(),
-        "fulfillmentDataType": _enum_text(event.fulfillment_data_type.name),
+        "claimDigest": _hex(claim),
         "devMode": _is_dev_seal(event.seal),
         "txHash": event.meta.tx_hash,
         "blockNumber": event.meta.block_number,
     }
 
 
-def _proof_lines(event: ev.ProofDelivered) -> list[str]:
-    lines = [
-        f"proof for request {event.request_id:#x} delivered by {event.prover}",
-        f"  image id:     0x{event.image_id.hex()}",
-        f"  journal:      0x{event.journal.hex()}",
-        f"  seal:         0x{event.seal.hex()}",
-        f"  claim digest: 0x{event.claim_digest.hex()}",
-    ]
+def _proof_lines(event: ev.ProofDelivered, claim: bytes | None) -> list[str]:
+    lines = [f"proof for request {event.request_id:#x} delivered by {event.prover}"]
+    if event.carries_journal:
+        lines += [
+            f"  image id:     0x{event.image_id.hex()}",
+            f"  journal:      0x{event.journal.hex()}",
+        ]
+    else:
+        lines.append("  (no journal delivered: claim-digest fulfilment)")
+    lines.append(f"  seal:         0x{event.seal.hex()}")
+    if claim is not None:
+        lines.append(f"  claim digest: 0x{claim.hex()}")
     if _is_dev_seal(event.seal):
         lines.append("  DEV MODE: mock-verifier seal, it proves nothing")
     return lines
@@ -336,24 +354,25 @@ def get_proof(
     chain = settings(rpc_url, None, market_address, None)
     client = connect(rpc_url, None, market_address, None, need_key=False)
     rid = RequestId.parse(request_id)
-    event = client.get_fulfillment(rid, from_block=_from_block(client, from_block, chain.env))
-    emit(_proof_json(event), as_json, _proof_lines(event))
+    start = _from_block(client, from_block, chain.env)
+    event = client.get_fulfillment(rid, from_block=start)
+    submitted = None if event.carries_journal else _find_request(client, rid, start)
+    claim = _claim_of(event, submitted.request if submitted else None)
+    emit(_proof_json(event, claim), as_json, _proof_lines(event, claim))
 
 
 def _check_against_request(
-    request: ProofRequest, event: ev.ProofDelivered, checks: dict[str, bool]
+    request: ProofRequest, event: ev.ProofDelivered, claim: bytes, checks: dict[str, bool]
 ) -> None:
     predicate = request.requirements.predicate
-    carries_journal = event.fulfillment_data_type == FulfillmentDataType.IMAGE_ID_AND_JOURNAL
-    if carries_journal:
+    if event.carries_journal:
         checks["predicate"] = evaluate(predicate, event.image_id, event.journal)
-    elif predicate.predicate_type == PredicateType.PREFIX_MATCH:
-        checks["predicate"] = False
-    expected = expected_claim_digest(predicate, event.image_id, event.journal)
-    checks["claimDigestMatchesRequest"] = expected == event.claim_digest
-    named = predicate_image_id(predicate)
-    if named is not None and carries_journal:
-        checks["imageIdMatchesRequest"] = named == event.image_id
+        named = predicate_image_id(predicate)
+        if named is not None:
+            checks["imageIdMatchesRequest"] = named == event.image_id
+    else:
+        expected = _claim_of(event, request)
+        checks["predicate"] = expected is not None and expected == claim
 
 
 @request_app.command("verify-proof")
@@ -368,26 +387,30 @@ def verify_proof(
     market_address: MarketAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a delivered proof: claim digest vs the request's predicate and image, and the
-    seal through the market's verifier router. Exit status 1 when any check fails."""
+    """Check a delivered proof: the claim (image ID + journal) against the request's
+    predicate and the seal through the market's verifier router. Exit status 1 when any
+    check fails; DEV MODE seals are labelled."""
     chain = settings(rpc_url, None, market_address, None)
     client = connect(rpc_url, None, market_address, None, need_key=False)
     rid = RequestId.parse(request_id)
     start = _from_block(client, from_block, chain.env)
     event = client.get_fulfillment(rid, from_block=start)
-    checks: dict[str, bool] = {}
-    if event.fulfillment_data_type == FulfillmentDataType.IMAGE_ID_AND_JOURNAL:
-        checks["claimDigestMatchesJournal"] = (
-            claim_digest(event.image_id, event.journal) == event.claim_digest
+    submitted = _find_request(client, rid, start)
+    request = submitted.request if submitted else None
+    claim = _claim_of(event, request)
+    if claim is None:
+        raise InvalidRequestError(
+            f"cannot tell which claim request {rid.hex()} proves: the fulfilment carries no "
+            "journal and its RequestSubmitted event was not found (try --from-block)"
         )
+    checks: dict[str, bool] = {}
     if image_id is not None:
         checks["imageIdMatchesExpected"] = parse_hex(image_id, "--image-id") == event.image_id
-    submitted = _find_request(client, rid, start)
-    if submitted is not None:
-        _check_against_request(submitted.request, event, checks)
+    if request is not None:
+        _check_against_request(request, event, claim, checks)
     seal_error = ""
     try:
-        client.verify_integrity(event.seal, event.claim_digest)
+        client.verify_integrity(event.seal, claim)
         checks["sealVerifies"] = True
     except MarketError as exc:
         checks["sealVerifies"] = False
@@ -399,13 +422,13 @@ def verify_proof(
         "verified": verified,
         "devMode": dev,
         "checks": checks,
-        "requestFound": submitted is not None,
+        "requestFound": request is not None,
         "sealError": seal_error or None,
-        "claimDigest": "0x" + event.claim_digest.hex(),
-        "imageId": "0x" + event.image_id.hex(),
+        "claimDigest": "0x" + claim.hex(),
+        "imageId": "0x" + event.image_id.hex() if event.carries_journal else None,
     }
     lines = [f"{'ok  ' if ok else 'FAIL'} {name}" for name, ok in checks.items()]
-    if submitted is None:
+    if request is None:
         lines.append("note: request not found in RequestSubmitted events; predicate not checked")
     if seal_error:
         lines.append(f"seal error: {seal_error}")

@@ -219,6 +219,12 @@ class SelectorUnknown(ContractRevert):
     error_name = "SelectorUnknown"
 
 
+class InvalidFulfillment(ContractRevert):
+    """A fulfilment's data type is unknown."""
+
+    error_name = "InvalidFulfillment"
+
+
 class NotOwner(ContractRevert):
     """An owner-only function was called by someone else."""
 
@@ -251,6 +257,7 @@ KNOWN_REVERTS: dict[str, type[ContractRevert]] = {
         BalanceExceedsLimit,
         SelectorUnknown,
         NotOwner,
+        InvalidFulfillment,
     )
 }
 

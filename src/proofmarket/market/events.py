@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from eth_utils import to_checksum_address
 
-from proofmarket.market.types import FulfillmentDataType, ProofRequest, to_plain
+from proofmarket.market.types import ProofRequest, to_plain
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,6 @@ class MarketEvent:
                 out[key] = "0x" + value.hex()
             elif isinstance(value, ProofRequest):
                 out[key] = value.to_json_dict()
-            elif isinstance(value, FulfillmentDataType):
-                out[key] = value.name
             elif key == "request_id":
                 out[key] = hex(value)
             else:
@@ -83,11 +81,14 @@ class ProofDelivered(MarketEvent):
     request_id: int
     prover: str
     request_digest: bytes
-    claim_digest: bytes
-    fulfillment_data_type: FulfillmentDataType
     image_id: bytes
     journal: bytes
     seal: bytes
+
+    @property
+    def carries_journal(self) -> bool:
+        """False for fills without data (ClaimDigestMatch): image ID zero, journal empty."""
+        return self.image_id != bytes(32)
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,6 @@ def decode_event(log: Any) -> MarketEvent:
         field = _snake(key)
         if field == "request":
             fields[field] = request_from_abi(value)
-        elif field == "fulfillment_data_type":
-            fields[field] = FulfillmentDataType(int(value))
         elif isinstance(value, str) and value.startswith("0x") and len(value) == 42:
             fields[field] = to_checksum_address(value)
         elif isinstance(value, bytes | bytearray):

@@ -16,7 +16,7 @@ from proofmarket.market.errors import InvalidRequestError
 from proofmarket.market.types import Predicate, PredicateType
 from proofmarket.zkvm.claim import SYSTEM_STATE_ZERO, ExitCode, Output, ReceiptClaim
 
-MAX_PREDICATE_DATA = 1024
+MAX_PREDICATE_DATA = 256
 
 
 def _check32(value: bytes, what: str) -> bytes:

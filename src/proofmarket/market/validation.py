@@ -11,10 +11,11 @@ from proofmarket.market.predicates import predicate_problems
 from proofmarket.market.pricing import offer_problems
 from proofmarket.market.types import ProofRequest
 
-MAX_IMAGE_URL_BYTES = 1024
-MAX_INPUT_BYTES = 16384
-MAX_JOURNAL_BYTES = 16384
-MAX_SEAL_BYTES = 4096
+MAX_IMAGE_URL_BYTES = 256
+MAX_INPUT_BYTES = 2048
+MAX_JOURNAL_BYTES = 2048
+MAX_SEAL_BYTES = 1024
+MAX_BATCH_FILLS = 32
 _ID_RESERVED_BITS = 192
 
 
