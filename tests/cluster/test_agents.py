@@ -8,10 +8,11 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
-from cluster_helpers import AgentThreads, api_server, fs_config, wait_for
+from cluster_helpers import AgentThreads, api_server, free_port, fs_config, wait_for
 
 from proofmarket.cluster.agent import AgentSettings, InvalidWorkerType
 from proofmarket.cluster.client import ClusterClient
@@ -235,3 +236,21 @@ def test_agent_process_killed_mid_task_its_task_is_requeued(tmp_path):
             victim.kill()
     assert status.status == "SUCCEEDED", status.error_msg
     assert tasks[task_id].retries == 1 and tasks[task_id].state == "done"
+
+
+def test_agent_waits_out_an_unreachable_object_store(tmp_path):
+    config = fs_config(tmp_path).with_(object_store_url=f"http://127.0.0.1:{free_port()}")
+    group = AgentThreads()
+    agent = group.start(config, "prove")
+    try:
+        from proofmarket.cluster.taskdb import open_taskdb
+
+        db = open_taskdb(config.database_url)
+        wait_for(lambda: any(w["type"] == "prove" for w in db.list_workers()), 30, "register")
+        db.close()
+        time.sleep(1.0)
+        assert group.threads[0].is_alive()  # still retrying, not crashed
+    finally:
+        agent.request_stop()
+        group.threads[0].join(timeout=60)
+    assert not group.threads[0].is_alive()

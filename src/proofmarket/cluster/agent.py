@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from proofmarket.cluster.config import AUX_WORK_TYPE, WORKER_TYPES, ClusterConfig
-from proofmarket.cluster.storage import ObjectStore, SegmentStore
+from proofmarket.cluster.storage import ObjectStore, SegmentStore, StorageError
 from proofmarket.cluster.taskdb import (
     DatabaseUnavailable,
     ReadyTask,
@@ -190,8 +190,11 @@ class Agent:
             )
         except DatabaseUnavailable:
             return
-        self._segments = self.config.open_segment_store()
-        self._objects = self.config.open_object_store()
+        if not self._open_stores():
+            if self._db is not None:
+                self._db.close()
+            return
+        assert self._segments is not None and self._objects is not None
         maintenance = None
         if worker_type == AUX_WORK_TYPE and self.settings.maintenance is not None:
             maintenance = Maintenance(self._db_proxy(), self._segments, self.settings.maintenance)
@@ -219,6 +222,20 @@ class Agent:
                 self._db.close()
             log.info("agent %s stopped", self.worker_id)
 
+    def _open_stores(self) -> bool:
+        """Open both stores, waiting out an unreachable Redis/S3; False if stopped first."""
+        delay = self.settings.backoff_initial
+        while not self.stopping:
+            try:
+                self._segments = self.config.open_segment_store()
+                self._objects = self.config.open_object_store()
+                return True
+            except StorageError as exc:
+                log.warning("cannot open the stores (%s); retrying in %.1fs", exc, delay)
+                self._sleep(delay)
+                delay = min(delay * 2, self.settings.backoff_max)
+        return False
+
     def _db_proxy(self) -> TaskDB:
         assert self._db is not None
         return self._db
@@ -231,7 +248,7 @@ class Agent:
         except DatabaseUnavailable as exc:
             log.warning("request_work: database unavailable (%s)", exc)
             self._sleep(self.settings.backoff_initial * 4)
-        except TaskDBError as exc:
+        except Exception as exc:  # a daemon never dies on one bad call
             log.error("request_work failed: %s", exc)
             self._sleep(self.settings.backoff_initial * 4)
         return None

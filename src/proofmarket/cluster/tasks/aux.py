@@ -72,3 +72,5 @@ class Maintenance:
             log.warning("maintenance skipped, database unavailable: %s", exc)
         except StorageError as exc:
             log.warning("segment store cleanup failed: %s", exc)
+        except Exception:  # maintenance must never take the agent down
+            log.exception("maintenance failed")
