@@ -9,6 +9,7 @@ import pytest
 from taskdb_helpers import drain, make_job_with_tasks, raw_execute
 
 from proofmarket.cluster.taskdb import (
+    DatabaseUnavailable,
     InvalidArgument,
     InvalidTaskDBURL,
     JobState,
@@ -117,6 +118,10 @@ def test_diamond_graph_runs_in_dependency_order(taskdb: TaskDB, streams: dict[st
     assert taskdb.get_task_output(job, "b") is None
     rows = {r.task_id: r for r in taskdb.get_job_tasks(job)}
     assert rows["d"].progress == 1.0 and rows["d"].output == {"root": True}
+    assert list(rows) == ["init", "a", "b", "c", "d"], "creation order"
+    for row in rows.values():
+        assert row.started_at is not None and row.updated_at is not None
+        assert row.created_at <= row.started_at <= row.updated_at <= time.time() + 1
 
 
 def test_task_with_finished_prerequisites_is_ready_at_once(
@@ -204,6 +209,15 @@ def test_bad_stream_and_worker_arguments_are_refused(taskdb: TaskDB) -> None:
         taskdb.clear_completed_jobs(-5)
     with pytest.raises(InvalidArgument, match="limit"):
         taskdb.requeue_timed_out_tasks(0)
+
+
+def test_unusable_sqlite_path_is_unavailable(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(DatabaseUnavailable, match="directory"):
+        open_taskdb(f"sqlite:///{blocker}/inner/taskdb.sqlite")
+    with pytest.raises(DatabaseUnavailable):
+        open_taskdb(f"sqlite:///{blocker}")
 
 
 def test_bad_urls_are_refused(tmp_path) -> None:
