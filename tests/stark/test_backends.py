@@ -43,6 +43,9 @@ def test_transforms_match_reference(name: str, log_n: int) -> None:
     for log_b in (1, 2):
         got = be.to_numpy(be.coset_lde(be.asarray(x), log_b, 7))
         assert (got == N.coset_lde(x, log_b, 7)).all()
+    lde, coeffs = be.coset_lde_and_coeffs(be.asarray(x), 1)
+    assert (be.to_numpy(lde) == N.coset_lde(x, 1)).all()
+    assert (be.to_numpy(coeffs) == N.intt(x)).all()
 
 
 @pytest.mark.parametrize("name", _backends())

@@ -85,6 +85,12 @@ class Backend(ABC):
     def coset_lde(self, evals: Any, log_blowup: int, shift: int = GENERATOR) -> Any:
         """Coset low-degree extension (see ntt.coset_lde)."""
 
+    def coset_lde_and_coeffs(
+        self, evals: Any, log_blowup: int, shift: int = GENERATOR
+    ) -> tuple[Any, Any]:
+        """(coset LDE, coefficients) of the columns; backends may fuse the two."""
+        return self.coset_lde(evals, log_blowup, shift), self.intt(evals)
+
     # -- hashing ------------------------------------------------------------------------
     def hash_leaves(self, rows: Any) -> npt.NDArray[np.uint8]:
         """Merkle leaf digests (N, 32) of a matrix's rows (CPU keccak by default)."""

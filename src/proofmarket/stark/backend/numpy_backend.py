@@ -49,3 +49,8 @@ class NumpyBackend(Backend):
 
     def coset_lde(self, evals: Any, log_blowup: int, shift: int = GENERATOR) -> Any:
         return ntt.coset_lde(evals, log_blowup, shift)
+
+    def coset_lde_and_coeffs(
+        self, evals: Any, log_blowup: int, shift: int = GENERATOR
+    ) -> tuple[Any, Any]:
+        return ntt.coset_lde_and_coeffs(evals, log_blowup, shift)
