@@ -95,8 +95,9 @@ def _verify_inclusion(seal: Bytes[1024], claim_digest: bytes32):
     # seal = SELECTOR || abi.encode(Seal{bytes32[] path; bytes rootSeal}): an offset word (0x20),
     # then the tuple head (two offsets, relative to byte 36) and the two tails. Parsed in place.
     seal_len: uint256 = len(seal)
-    assert seal_len >= 100, "MalformedSeal"
+    assert seal_len >= 4, "MalformedSeal"
     assert convert(slice(seal, 0, 4), bytes4) == SELECTOR, "SelectorMismatch"
+    assert seal_len >= 100, "MalformedSeal"
     assert convert(extract32(seal, 4), uint256) == 32, "MalformedSeal"
     path_at: uint256 = convert(extract32(seal, 36), uint256)
     root_seal_at: uint256 = convert(extract32(seal, 68), uint256)
