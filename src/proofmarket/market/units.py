@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 
 from proofmarket.market.errors import MarketError
 
+UINT256_MAX = (1 << 256) - 1
+
 
 class BadAmountError(MarketError, ValueError):
     """An amount is not a non-negative decimal number representable in base units."""
@@ -22,10 +24,15 @@ def parse_units(text: str | int | Decimal, decimals: int = 18, *, what: str = "a
         raise BadAmountError(f"{what} {text!r} is not a finite number")
     if value < 0:
         raise BadAmountError(f"{what} {text!r} must not be negative")
+    if value.adjusted() + decimals > 78:
+        raise BadAmountError(f"{what} {text!r} is too large")
     scaled = value.scaleb(decimals)
     if scaled != scaled.to_integral_value():
         raise BadAmountError(f"{what} {text!r} has more than {decimals} decimal places")
-    return int(scaled)
+    units = int(scaled)
+    if units > UINT256_MAX:
+        raise BadAmountError(f"{what} {text!r} is too large")
+    return units
 
 
 def format_units(value: int, decimals: int = 18) -> str:
