@@ -24,6 +24,8 @@ from proofmarket.stark import field as F
 from proofmarket.stark.air import Air, check_trace, generate_aux_trace
 from proofmarket.stark.backend import Backend, get_backend
 from proofmarket.stark.backend.numpy_backend import NumpyBackend
+from proofmarket.stark.constraint_vm import Recorder, Reg, allocate
+from proofmarket.stark.constraint_vm import run as run_vm
 from proofmarket.stark.domain import Domain, ext_powers_ints, lincomb_cols, lincomb_rows
 from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
 from proofmarket.stark.fri import fri_prove
@@ -184,18 +186,25 @@ def prove(
 
     with _Timer(timings, "quotient"):
         alpha = ext_tuple(t.sample_ext())
-        q_evals = quotient_on_lde(
-            air,
-            domain,
-            main_c.native,
-            _native_pre(pre, be),
-            aux_c.native if aux_c else None,
-            pub,
-            challenges,
-            alpha,
-            ops,
-            be,
-        )
+        pre_lde = pre.lde if pre else None
+        aux_lde = aux_c.lde if aux_c else None
+        if isinstance(be, NumpyBackend):
+            q_evals = quotient_compiled(
+                air, domain, main_c.lde, pre_lde, aux_lde, pub, challenges, alpha
+            )
+        else:
+            q_evals = quotient_on_lde(
+                air,
+                domain,
+                main_c.native,
+                _native_pre(pre, be),
+                aux_c.native if aux_c else None,
+                pub,
+                challenges,
+                alpha,
+                ops,
+                be,
+            )
         quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks)
         t.observe_digest(quot_c.tree.root)
 
@@ -336,6 +345,65 @@ def quotient_on_lde(
             c = comps[k]
             out[start:stop, k] = c if isinstance(c, int) or not native else be.to_numpy(c)
     return out
+
+
+def quotient_compiled(
+    air: Air,
+    domain: Domain,
+    main_lde: np.ndarray,
+    pre_lde: np.ndarray | None,
+    aux_lde: np.ndarray | None,
+    public_inputs: Sequence[int],
+    challenges: Sequence[ExtValue],
+    alpha: ExtValue,
+) -> np.ndarray:
+    """Same result as :func:`quotient_on_lde`, via the lowered instruction program.
+
+    The DAG, the α-combination and the vanishing factors are recorded as base-field
+    instructions (:mod:`proofmarket.stark.constraint_vm`) and run by the compiled
+    interpreter over all LDE rows (NumPy arrays only).
+    """
+    system = air.system
+    b = domain.blowup
+    groups = constraint_groups(system, domain.n)
+    group_of = [0] * len(system.constraints)
+    for gi, (_, members) in enumerate(groups):
+        for i in members:
+            group_of[i] = gi
+    alpha_pows = ext_powers_ints(alpha, len(system.constraints))
+    rec = Recorder()
+    alg = Algebra(rec)
+    loads: dict[tuple[int, int, int], Reg] = {}
+    pub = [int(v) for v in public_inputs]
+    mat_id = {Group.MAIN: 0, Group.PREPROCESSED: 1, Group.AUX: 2}
+
+    def load(mat: int, col: int, offset: int) -> Reg:
+        key = (mat, col, offset)
+        if key not in loads:
+            loads[key] = rec.load(mat, col, offset)
+        return loads[key]
+
+    def leaf(node: Expr) -> Value:
+        if node.op == "col":
+            group, j, nxt = node.data
+            off = b if nxt else 0
+            if group is Group.AUX:
+                return tuple(load(2, 4 * j + k, off) for k in range(4))
+            return load(mat_id[group], j, off)
+        if node.op == "pub":
+            return pub[node.data]
+        return challenges[node.data]
+
+    sink = _GroupSink(alg, group_of, alpha_pows, len(groups), False)
+    system.program.evaluate(alg, leaf, sink, {})
+    total: Value = (0, 0, 0, 0)
+    for g, acc in enumerate(sink.finish()):
+        total = alg.add(total, alg.mul(load(3, g, 0), acc))
+    for k, comp in enumerate(alg.to_ext(total)):
+        rec.store(rec.scalar(comp) if isinstance(comp, int) else comp, k)
+    program = allocate(rec)
+    factors = np.stack([domain.vanishing_factor(key) for key, _ in groups], axis=1)
+    return run_vm(program, [main_lde, pre_lde, aux_lde, factors], domain.lde_size, 4)
 
 
 class _LdeBlock:
