@@ -1,10 +1,11 @@
 """Embedded TaskDB on SQLite: one machine, any number of threads and processes.
 
 Concurrency: WAL journal (readers never block the writer), every write runs in
-``BEGIN IMMEDIATE`` so claims are serialised by SQLite's write lock across processes. The
-lock is retried here with short jittered sleeps (SQLite's own busy handler sleeps up to
-100 ms at a time, which ruins tail latency). Each thread of each process uses its own
-connection.
+``BEGIN IMMEDIATE`` so claims are serialised by SQLite's write lock across processes.
+Threads of one process first queue on a per-file Python lock; between processes the
+SQLite lock is retried here with short jittered sleeps (SQLite's own busy handler sleeps
+up to 100 ms at a time, which ruins tail latency). Each thread of each process uses its
+own connection.
 
 Long polling: a waiting ``request_work`` polls ``PRAGMA data_version`` (a counter in the
 shared WAL index that changes when another connection commits; reading it costs
@@ -23,8 +24,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from proofmarket.cluster.taskdb import validation as v
@@ -63,6 +64,26 @@ _TASK_COLUMNS = (
 )
 
 
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _process_write_lock(path: str) -> threading.Lock:
+    """One lock per database file per process: threads queue here for the write lock
+    instead of all spinning on SQLite's (which, with the GIL, stalls the holder)."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(path, threading.Lock())
+
+
+def _reset_write_locks_after_fork() -> None:
+    global _WRITE_LOCKS_GUARD
+    _WRITE_LOCKS_GUARD = threading.Lock()
+    _WRITE_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_reset_write_locks_after_fork)
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
@@ -84,6 +105,8 @@ class SqliteTaskDB:
         self._closed = False
         self._wake = threading.Condition()
         self._wake_gen = 0
+        self._write_lock = _process_write_lock(self._path)
+        self._write_lock_pid = os.getpid()
         parent = os.path.dirname(self._path)
         try:
             os.makedirs(parent, exist_ok=True)
@@ -142,7 +165,17 @@ class SqliteTaskDB:
                 raise
 
         try:
-            return self._retry_busy(attempt)
+            if not write:
+                return self._retry_busy(attempt)
+            if self._write_lock_pid != os.getpid():  # forked: the parent's lock is stale
+                self._write_lock = _process_write_lock(self._path)
+                self._write_lock_pid = os.getpid()
+            if not self._write_lock.acquire(timeout=self._lock_timeout):
+                raise sqlite3.OperationalError("database is locked (by this process)")
+            try:
+                return self._retry_busy(attempt)
+            finally:
+                self._write_lock.release()
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise DatabaseUnavailable(
@@ -836,8 +869,3 @@ class SqliteTaskDB:
             )
         )
         return int(cur.rowcount)
-
-    @contextmanager
-    def raw_connection(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection, for diagnostics and tests that inject faults."""
-        yield self._conn()
