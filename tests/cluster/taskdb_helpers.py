@@ -181,3 +181,13 @@ class TcpProxy:
         finally:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
+
+
+def wait_for_work(url: str, worker_type: str, out: Any) -> None:
+    """Process entry point: report that it is about to long-poll, then report the claim."""
+    db = open_taskdb(url)
+    db.request_work("warmup")  # connected (and migrated) before reporting
+    out.put("waiting")
+    task = db.request_work(worker_type, wait_secs=TIMEOUT)
+    out.put(None if task is None else (task.job_id, task.task_id))
+    db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 
 import pytest
@@ -220,11 +221,34 @@ def test_unusable_sqlite_path_is_unavailable(tmp_path) -> None:
         open_taskdb(f"sqlite:///{blocker}")
 
 
+def test_sqlite_lock_held_too_long_is_unavailable(tmp_path) -> None:
+    path = tmp_path / "taskdb.sqlite"
+    db = open_taskdb(f"sqlite:///{path}?lock_timeout=0.3")
+    try:
+        stream = db.get_or_create_stream("u", "exec")
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # fault injection: a writer that never commits
+        try:
+            with pytest.raises(DatabaseUnavailable, match="locked"):
+                db.create_job(stream, {}, 0, 60, "u")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        job = db.create_job(stream, {}, 0, 60, "u")
+        assert db.get_job_state(job) is not None
+    finally:
+        db.close()
+
+
 def test_bad_urls_are_refused(tmp_path) -> None:
     with pytest.raises(InvalidTaskDBURL, match="unsupported"):
         open_taskdb("mysql://localhost/db")
     with pytest.raises(InvalidTaskDBURL, match="no file"):
         open_taskdb("sqlite:///")
+    with pytest.raises(InvalidTaskDBURL, match="lock_timeout"):
+        open_taskdb(f"sqlite:///{tmp_path}/t.sqlite?lock_timeout=soon")
+    with pytest.raises(InvalidTaskDBURL, match="unknown"):
+        open_taskdb(f"sqlite:///{tmp_path}/t.sqlite?journal=off")
     with pytest.raises(InvalidTaskDBURL, match="pool_max"):
         open_taskdb("postgresql://postgres@127.0.0.1/x?pool_max=lots")
 

@@ -118,6 +118,24 @@ def test_long_poll_returns_work_created_while_waiting(taskdb: TaskDB, taskdb_url
         agent_db.close()
 
 
+def test_long_poll_in_another_process(taskdb: TaskDB, taskdb_url: str) -> None:
+    exec_stream = taskdb.get_or_create_stream("u", "exec")
+    prove = taskdb.get_or_create_stream("u", "prove")
+    job = taskdb.create_job(exec_stream, {}, 0, 60, "u")
+    out = SPAWN.Queue()
+    agent = SPAWN.Process(target=h.wait_for_work, args=(taskdb_url, "prove", out))
+    agent.start()
+    try:
+        assert out.get(timeout=120) == "waiting"
+        time.sleep(0.5)
+        taskdb.create_task(job, "0", prove, {}, [], 0, 60)
+        assert out.get(timeout=60) == (job, "0")
+    finally:
+        agent.join(30)
+        if agent.is_alive():
+            agent.kill()
+
+
 def test_long_poll_wakes_on_dependency_completion(taskdb: TaskDB) -> None:
     exec_stream = taskdb.get_or_create_stream("u", "exec")
     prove = taskdb.get_or_create_stream("u", "prove")

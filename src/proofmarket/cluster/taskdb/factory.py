@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from proofmarket.cluster.taskdb.errors import InvalidTaskDBURL
 from proofmarket.cluster.taskdb.interface import TaskDB
 
@@ -13,7 +15,8 @@ def open_taskdb(url: str) -> TaskDB:
     """Open a TaskDB and apply pending migrations.
 
     * ``sqlite:///relative/path.sqlite`` or ``sqlite:////absolute/path.sqlite`` — embedded,
-      one machine (several processes are fine).
+      one machine (several processes are fine). ``?lock_timeout=30`` (seconds) bounds the
+      wait for the write lock before ``DatabaseUnavailable``.
     * ``postgresql://user@host:5432/dbname`` — the cluster backend. Extra query parameters
       ``pool_min``, ``pool_max`` (connections per process, default 1 and 8) and
       ``pool_timeout`` (seconds to wait for a connection, default 10) are read by the
@@ -24,10 +27,20 @@ def open_taskdb(url: str) -> TaskDB:
     if url.startswith(SQLITE_PREFIX):
         from proofmarket.cluster.taskdb.sqlite_backend import SqliteTaskDB
 
-        path = url[len(SQLITE_PREFIX) :]
+        path, _, query = url[len(SQLITE_PREFIX) :].partition("?")
         if not path:
             raise InvalidTaskDBURL(f"SQLite TaskDB URL {url!r} names no file")
-        return SqliteTaskDB(path)
+        options = dict(parse_qsl(query, keep_blank_values=True))
+        lock_timeout = options.pop("lock_timeout", "30")
+        if options:
+            raise InvalidTaskDBURL(f"unknown SQLite TaskDB URL parameters: {sorted(options)}")
+        try:
+            timeout = float(lock_timeout)
+        except ValueError:
+            timeout = -1.0
+        if not timeout > 0:
+            raise InvalidTaskDBURL(f"lock_timeout={lock_timeout!r} must be a positive number")
+        return SqliteTaskDB(path, lock_timeout_secs=timeout)
     if url.startswith(POSTGRES_SCHEMES):
         from proofmarket.cluster.taskdb.postgres_backend import PostgresTaskDB
 
