@@ -22,16 +22,24 @@ import numpy as np
 from proofmarket.stark import DEFAULT, MerkleTree, Transcript, fri_prove
 from proofmarket.stark.field import P, ext_mul, mul
 from proofmarket.stark.keccak import grind_search
-from proofmarket.stark.ntt import coset_lde, intt, ntt
+from proofmarket.stark.ntt import coset_lde, coset_lde_and_coeffs, intt, ntt
+
+CPU_SECONDS: dict[str, float] = {}
 
 
-def _time(fn: Callable[[], Any], repeat: int) -> float:
+def _time(fn: Callable[[], Any], repeat: int, name: str = "") -> float:
+    """Median wall seconds over ``repeat`` runs; the median process CPU seconds go to
+    CPU_SECONDS[name] (all threads summed — useful when other work shares the machine)."""
     fn()  # warm-up / JIT
-    runs = []
+    runs, cpus = [], []
     for _ in range(repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    if name:
+        CPU_SECONDS[name] = statistics.median(cpus)
     return statistics.median(runs)
 
 
@@ -56,22 +64,28 @@ def main() -> None:
         "seconds": {},
     }
     s = results["seconds"]
-    s["ntt_trace"] = _time(lambda: ntt(trace), args.repeat)
-    s["intt_trace"] = _time(lambda: intt(trace), args.repeat)
-    s["coset_lde"] = _time(lambda: coset_lde(trace, lb), args.repeat)
-    s["merkle_commit_lde"] = _time(lambda: MerkleTree.commit(lde), args.repeat)
+    s["ntt_trace"] = _time(lambda: ntt(trace), args.repeat, "ntt_trace")
+    s["intt_trace"] = _time(lambda: intt(trace), args.repeat, "intt_trace")
+    s["coset_lde"] = _time(lambda: coset_lde(trace, lb), args.repeat, "coset_lde")
+    s["merkle_commit_lde"] = _time(lambda: MerkleTree.commit(lde), args.repeat, "merkle_commit_lde")
     s["lde_plus_commit"] = s["coset_lde"] + s["merkle_commit_lde"]
+    CPU_SECONDS["lde_plus_commit"] = CPU_SECONDS["coset_lde"] + CPU_SECONDS["merkle_commit_lde"]
+    s["coset_lde_and_coeffs"] = _time(
+        lambda: coset_lde_and_coeffs(trace, lb), args.repeat, "coset_lde_and_coeffs"
+    )
     a = lde[:, 0].copy()
-    s["base_mul_per_1M"] = _time(lambda: mul(a, a), args.repeat) * 1e6 / big
+    s["base_mul_per_1M"] = _time(lambda: mul(a, a), args.repeat, "base_mul_per_1M") * 1e6 / big
     ea = lde[:, :4].copy()
-    s["ext_mul_per_1M"] = _time(lambda: ext_mul(ea, ea), args.repeat) * 1e6 / big
+    s["ext_mul_per_1M"] = _time(lambda: ext_mul(ea, ea), args.repeat, "ext_mul_per_1M") * 1e6 / big
     codeword = np.ascontiguousarray(lde[:, :4])
 
     def run_fri() -> None:
         fri_prove(codeword, Transcript(b"bench"), DEFAULT.with_(pow_bits=0))
 
-    s["fri_prove_no_pow"] = _time(run_fri, args.repeat)
-    s["grind_16_bits"] = _time(lambda: grind_search(os.urandom(33), 16), args.repeat)
+    s["fri_prove_no_pow"] = _time(run_fri, args.repeat, "fri_prove_no_pow")
+    s["grind_16_bits"] = _time(
+        lambda: grind_search(os.urandom(33), 16), args.repeat, "grind_16_bits"
+    )
     if args.torch:
         from proofmarket.stark.backend import get_backend
 
@@ -82,13 +96,21 @@ def main() -> None:
         same = (be.to_numpy(be.coset_lde(tt, lb)) == lde).all()
         results["torch_matches_numpy"] = bool(same)
 
+    for key in ("base_mul_per_1M", "ext_mul_per_1M"):
+        CPU_SECONDS[key] *= 1e6 / big
+    results["cpu_seconds"] = CPU_SECONDS
+    results["load_average"] = os.getloadavg()
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         print(results["shape"], f"({results['cpu_count']} CPUs)")
+        print(f"  load average {results['load_average']}")
+        print(f"  {'':28s} {'wall':>8s} {'cpu':>8s}")
         for k, v in s.items():
             unit = "s" if not k.endswith("per_1M") else "s per 1M elements"
-            print(f"  {k:28s} {v:8.3f} {unit}")
+            cpu = CPU_SECONDS.get(k)
+            cpu_txt = f"{cpu:8.3f}" if cpu is not None else " " * 8
+            print(f"  {k:28s} {v:8.3f} {cpu_txt} {unit}")
         if "torch_device" in results:
             print(
                 f"  torch backend {results['torch_device']} matches numpy:",
