@@ -6,7 +6,7 @@ the token contract) for the stake.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,8 +20,10 @@ from proofmarket.cli.chain_options import (
     connect,
     emit,
 )
-from proofmarket.market.client import MarketClient, TxResult
 from proofmarket.market.units import format_units, parse_units
+
+if TYPE_CHECKING:
+    from proofmarket.market.client import MarketClient, TxResult
 
 account_app = typer.Typer(
     help="Deposit, withdraw and inspect market balances.", no_args_is_help=True

@@ -13,14 +13,17 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
 from proofmarket.devnet.env import EnvFileError, find_devnet_env, read_env_file
-from proofmarket.market.client import DEFAULT_TX_TIMEOUT, MarketClient
-from proofmarket.market.errors import ConfigError, MarketError
-from proofmarket.zkvm.errors import ZkvmError
+from proofmarket.market.errors import ConfigError, ContractRevert, MarketError
+
+if TYPE_CHECKING:
+    from proofmarket.market.client import MarketClient
+
+DEFAULT_TX_TIMEOUT = 45.0
 
 RpcUrlOpt = Annotated[
     str | None, typer.Option("--rpc-url", help="JSON-RPC URL [env RPC_URL, .env.devnet]")
@@ -101,6 +104,8 @@ def connect(
     need_key: bool,
 ) -> MarketClient:
     """A connected :class:`MarketClient`; ``need_key`` makes a missing key an error."""
+    from proofmarket.market.client import MarketClient
+
     chain = settings(rpc_url, private_key, market_address, tx_timeout)
     if need_key and not chain.private_key:
         raise ConfigError("no private key: pass --private-key, set PRIVATE_KEY or use .env.devnet")
@@ -135,7 +140,9 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except (MarketError, ZkvmError, OSError, ValueError) as exc:
+        except Exception as exc:
+            if not _expected(exc):
+                raise
             typer.echo(f"error: {_describe(exc)}", err=True)
             sys.stderr.flush()
             raise typer.Exit(1) from exc
@@ -143,15 +150,17 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _expected(exc: BaseException) -> bool:
+    """Errors that are the user's input or environment, reported without a traceback."""
+    if isinstance(exc, MarketError | OSError | ValueError):
+        return True
+    # zkvm errors (bad ELF, guest panic...) without importing the zkvm at start-up
+    return type(exc).__module__.startswith("proofmarket.zkvm")
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return f"no such file: {exc.filename}"
     if isinstance(exc, MarketError):
-        return f"the contract reverted: {exc}" if _is_revert(exc) else str(exc)
+        return f"the contract reverted: {exc}" if isinstance(exc, ContractRevert) else str(exc)
     return str(exc)
-
-
-def _is_revert(exc: BaseException) -> bool:
-    from proofmarket.market.errors import ContractRevert
-
-    return isinstance(exc, ContractRevert)

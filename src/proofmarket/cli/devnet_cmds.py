@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from proofmarket.cli.chain_options import JsonOpt, emit
 from proofmarket.devnet.config import DEFAULT_ENV_FILE, DEFAULT_STATE_DIR, DevnetPaths
-from proofmarket.devnet.devnet import (
-    DevnetError,
-    DevnetStatus,
-    devnet_down,
-    devnet_status,
-    devnet_up,
-)
 from proofmarket.devnet.tools import ToolError
+
+if TYPE_CHECKING:
+    from proofmarket.devnet.devnet import DevnetStatus
 
 devnet_app = typer.Typer(
     help="Run a local anvil devnet with the market deployed.", no_args_is_help=True
@@ -68,6 +64,8 @@ def up(
 ) -> None:
     """Start anvil (installing it if needed), deploy the dev-mode stack, fund dev accounts
     and write the env file. Running it again reuses what is there."""
+    from proofmarket.devnet.devnet import DevnetError, devnet_up
+
     try:
         status = devnet_up(DevnetPaths.of(state_dir, env_file), port, block_time=block_time)
     except (DevnetError, ToolError, OSError) as exc:
@@ -86,6 +84,8 @@ def down(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop the devnet; its state is kept for the next `up` unless --purge."""
+    from proofmarket.devnet.devnet import devnet_down
+
     actions = devnet_down(DevnetPaths.of(state_dir, env_file), purge=purge)
     emit({"actions": actions}, as_json, actions)
 
@@ -97,6 +97,8 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Show whether the devnet runs and where its contracts are."""
+    from proofmarket.devnet.devnet import devnet_status
+
     current = devnet_status(DevnetPaths.of(state_dir, env_file))
     emit(current.to_dict(), as_json, _status_lines(current))
 

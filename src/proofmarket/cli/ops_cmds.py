@@ -16,8 +16,6 @@ from proofmarket.cli.chain_options import (
     connect,
     emit,
 )
-from proofmarket.market import events as ev
-from proofmarket.market.request_id import RequestId
 
 ops_app = typer.Typer(help="Market operations open to anyone.", no_args_is_help=True)
 
@@ -37,6 +35,9 @@ def slash(
     Half the collateral is burned; the rest goes to the prover who fulfilled after the lock
     lapsed, or to the market treasury (and the client gets its lock price back).
     """
+    from proofmarket.market import events as ev
+    from proofmarket.market.request_id import RequestId
+
     rid = RequestId.parse(request_id)
     client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
     result = client.slash(rid)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,21 +20,16 @@ from proofmarket.cli.chain_options import (
 )
 from proofmarket.market import events as ev
 from proofmarket.market.builder import OfferParams, RequestBuilder
-from proofmarket.market.client import MarketClient
 from proofmarket.market.errors import InvalidRequestError, MarketError, RequestNotFoundError
-from proofmarket.market.ids import next_index
-from proofmarket.market.predicates import (
-    claim_digest,
-    evaluate,
-    expected_claim_digest,
-    predicate_image_id,
-)
 from proofmarket.market.request_file import load_request_document, request_from_document
 from proofmarket.market.request_id import RequestId
 from proofmarket.market.storage import fetch_url, storage_from_env
 from proofmarket.market.types import PredicateType, ProofRequest, parse_hex
 from proofmarket.market.units import format_units, parse_units
 from proofmarket.market.validation import validate_request
+
+if TYPE_CHECKING:
+    from proofmarket.market.client import MarketClient
 
 request_app = typer.Typer(
     help="Submit proof requests and fetch their proofs.", no_args_is_help=True
@@ -132,6 +127,8 @@ def submit(
     deploy_block = _from_block(client, None, chain.env)
     now = client.block_timestamp()
     extra: dict[str, Any] = {}
+
+    from proofmarket.market.ids import next_index
 
     def allocate() -> int:
         if index is not None:
@@ -299,6 +296,8 @@ def _is_dev_seal(seal: bytes) -> bool:
 def _claim_of(event: ev.ProofDelivered, request: ProofRequest | None) -> bytes | None:
     """The claim digest the delivered seal proves: from the journal when the fill carries
     one, else what the request's predicate names (None if unknown)."""
+    from proofmarket.market.predicates import claim_digest, expected_claim_digest
+
     if event.carries_journal:
         return claim_digest(event.image_id, event.journal)
     if request is None:
@@ -364,6 +363,8 @@ def get_proof(
 def _check_against_request(
     request: ProofRequest, event: ev.ProofDelivered, claim: bytes, checks: dict[str, bool]
 ) -> None:
+    from proofmarket.market.predicates import evaluate, predicate_image_id
+
     predicate = request.requirements.predicate
     if event.carries_journal:
         checks["predicate"] = evaluate(predicate, event.image_id, event.journal)

@@ -1,1 +1,1 @@
-"""proofmarket.devnet."""
+"""proofmarket.devnet: local chain (anvil), deployment, funding and env files."""
