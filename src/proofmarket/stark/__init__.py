@@ -10,6 +10,15 @@ The forward transform is ``proofmarket.stark.ntt.ntt`` (not re-exported here, so
 
 from __future__ import annotations
 
+from .air import (
+    Air,
+    AirBuilder,
+    AirError,
+    Constraint,
+    ConstraintSystem,
+    TraceCheckError,
+    check_trace,
+)
 from .backend import Backend, BackendError, NumpyBackend, TorchBackend, get_backend
 from .field import (
     EXT_DEGREE,
@@ -44,6 +53,7 @@ from .field import (
 )
 from .fri import FriError, FriLayerOpening, FriProof, fri_commit_phase, fri_prove, fri_verify
 from .keccak import keccak256, keccak256_rows
+from .logup import LogUpError
 from .merkle import MerkleBatchProof, MerkleError, MerkleTree, verify_batch
 from .ntt import (
     NttError,
@@ -59,22 +69,32 @@ from .ntt import (
     vanishing_on_coset,
 )
 from .params import CONSERVATIVE, DEFAULT, PROFILES, TEST, ParamsError, StarkParams, get_profile
+from .proof import FORMAT_VERSION, ProofFormatError, StarkProof
+from .prover import ProverError, ProverTimings, prove
 from .transcript import Transcript, TranscriptError
+from .verifier import VerificationError, verify
 
 __all__ = [
     "CONSERVATIVE",
     "DEFAULT",
     "EXT_DEGREE",
+    "FORMAT_VERSION",
     "GENERATOR",
     "PROFILES",
     "TEST",
     "TWO_ADICITY",
+    "Air",
+    "AirBuilder",
+    "AirError",
     "Backend",
     "BackendError",
+    "Constraint",
+    "ConstraintSystem",
     "FieldError",
     "FriError",
     "FriLayerOpening",
     "FriProof",
+    "LogUpError",
     "MerkleBatchProof",
     "MerkleError",
     "MerkleTree",
@@ -82,12 +102,19 @@ __all__ = [
     "NumpyBackend",
     "P",
     "ParamsError",
+    "ProofFormatError",
+    "ProverError",
+    "ProverTimings",
     "StarkParams",
+    "StarkProof",
     "TorchBackend",
+    "TraceCheckError",
     "Transcript",
     "TranscriptError",
+    "VerificationError",
     "add",
     "batch_inv",
+    "check_trace",
     "coset_intt",
     "coset_lde",
     "coset_lde_and_coeffs",
@@ -122,10 +149,12 @@ __all__ = [
     "mul",
     "neg",
     "pow_",
+    "prove",
     "sub",
     "to_bytes",
     "two_adic_generator",
     "vanishing_at",
     "vanishing_on_coset",
+    "verify",
     "verify_batch",
 ]

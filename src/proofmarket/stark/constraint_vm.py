@@ -14,7 +14,7 @@ NumPy path and the verifier use: the same expression objects drive all three.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +316,3 @@ def run(
         min(block_rows, rows),
     )
     return out
-
-
-LeafLoader = Callable[[Recorder], Any]

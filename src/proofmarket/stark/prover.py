@@ -30,7 +30,7 @@ from proofmarket.stark.domain import Domain, ext_powers_ints, lincomb_cols, linc
 from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
 from proofmarket.stark.fri import fri_prove
 from proofmarket.stark.merkle import MerkleTree
-from proofmarket.stark.ntt import coset_intt, coset_lde, coset_ntt, evaluate_at, intt
+from proofmarket.stark.ntt import coset_intt, coset_lde_and_coeffs, coset_ntt, evaluate_at
 from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.stark.proof import Openings, StarkProof, TreeOpening
 from proofmarket.stark.verifier import (
@@ -87,8 +87,8 @@ class _Committed:
 
 def _commit_trace(trace: np.ndarray, domain: Domain, backend: Backend) -> _Committed:
     if isinstance(backend, NumpyBackend):
-        lde = coset_lde(trace, domain.log_blowup, domain.shift)
-        return _Committed(intt(trace), lde, MerkleTree.commit(lde), lde)
+        lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
+        return _Committed(coeffs, lde, MerkleTree.commit(lde), lde)
     native = backend.coset_lde(backend.asarray(trace), domain.log_blowup, domain.shift)
     lde = backend.to_numpy(native)
     coeffs = backend.to_numpy(backend.intt(backend.asarray(trace)))

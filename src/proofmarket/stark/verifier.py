@@ -30,7 +30,7 @@ from proofmarket.stark.domain import Domain, ext_pow_ints, ext_powers_ints
 from proofmarket.stark.expr import Algebra, Expr, ExtValue, Group, Value, ext_mul_ints
 from proofmarket.stark.fri import FriError, fri_verify
 from proofmarket.stark.merkle import MerkleTree, verify_batch
-from proofmarket.stark.ntt import coset_lde, intt
+from proofmarket.stark.ntt import coset_lde_and_coeffs
 from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.stark.proof import Openings, ProofFormatError, StarkProof, TreeOpening
 from proofmarket.stark.transcript import Transcript
@@ -85,8 +85,8 @@ def preprocessed_data(air: Air, domain: Domain) -> PreprocessedData | None:
             f"{air.name}: preprocessed trace has shape {trace.shape}, "
             f"expected ({domain.n}, {air.preprocessed_width})"
         )
-    lde = coset_lde(trace, domain.log_blowup, domain.shift)
-    data = PreprocessedData(trace, intt(trace), lde, MerkleTree.commit(lde))
+    lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
+    data = PreprocessedData(trace, coeffs, lde, MerkleTree.commit(lde))
     with _PRE_LOCK:
         _PRE_CACHE[key] = data
         while len(_PRE_CACHE) > _PRE_CACHE_SIZE:
