@@ -75,7 +75,9 @@ def _measure(env: ChainEnv, market: Market, batch: int, runs: int) -> dict[str, 
             items = []
             for i in range(batch):
                 journal = f"batch {run}/{with_root}/{i}".encode()
-                req, sig = market.request(client, start_in=0, predicate=digest_match(IMAGE_ID, journal))
+                req, sig = market.request(
+                    client, start_in=0, predicate=digest_match(IMAGE_ID, journal)
+                )
                 market.lock(req, sig, prover)
                 items.append((req, sig, journal))
             digests = [claim_digest(IMAGE_ID, j) for _, _, j in items]

@@ -6,14 +6,23 @@ import pytest
 from web3.exceptions import ContractLogicError
 
 from proofmarket.contracts.deploy import deploy_contract
-from proofmarket.contracts.testing import DATA_NONE, IMAGE_ID, JOURNAL, ChainEnv, Market, fulfillment
+from proofmarket.contracts.testing import (
+    DATA_NONE,
+    IMAGE_ID,
+    JOURNAL,
+    ChainEnv,
+    Market,
+    fulfillment,
+)
 
 from .conftest import PROVER_STAKE
 
 
 @pytest.fixture
 def callback(funded: ChainEnv):
-    return deploy_contract(funded.w3, funded.deployer.address, "TestCallback", funded.deployment.market)
+    return deploy_contract(
+        funded.w3, funded.deployer.address, "TestCallback", funded.deployment.market
+    )
 
 
 def _request(m: Market, env: ChainEnv, callback, gas_limit: int = 300_000):
@@ -32,13 +41,13 @@ def test_callback_receives_the_proof(funded: ChainEnv, m: Market, callback) -> N
 
 
 @pytest.mark.parametrize("mode", [1, 2], ids=["reverts", "burns-gas"])
-def test_failing_callback_does_not_block_payment(funded: ChainEnv, m: Market, callback, mode: int) -> None:
+def test_failing_callback_does_not_block_payment(
+    funded: ChainEnv, m: Market, callback, mode: int
+) -> None:
     funded.send(callback.functions.setMode(mode), funded.deployer)
     req, sig = _request(m, funded, callback, gas_limit=50_000)
     m.lock(req, sig, funded.provers[0])
-    receipt = funded.send(
-        funded.market.functions.fulfill(fulfillment(req, sig)), funded.provers[0]
-    )
+    receipt = funded.send(funded.market.functions.fulfill(fulfillment(req, sig)), funded.provers[0])
     (failed,) = m.events(receipt, "CallbackFailed")
     assert failed["callback"] == callback.address
     if mode == 1:

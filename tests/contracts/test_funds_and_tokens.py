@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from web3.exceptions import ContractLogicError
 
-from proofmarket.contracts.testing import ChainEnv, Market, fulfillment
 from fixtures.chain import PROVER_HP, PROVER_USDC
+from proofmarket.contracts.testing import ChainEnv, Market, fulfillment
 
 
 def test_eth_deposit_withdraw(chain: ChainEnv, m: Market) -> None:
@@ -26,7 +26,9 @@ def test_eth_deposit_withdraw(chain: ChainEnv, m: Market) -> None:
 def test_submit_request_broadcasts_and_deposits(chain: ChainEnv, m: Market) -> None:
     client = chain.clients[0]
     req, sig = m.request(client, start_in=0)
-    receipt = chain.send(chain.market.functions.submitRequest(req.as_tuple(), sig), client, value=777)
+    receipt = chain.send(
+        chain.market.functions.submitRequest(req.as_tuple(), sig), client, value=777
+    )
     (event,) = m.events(receipt, "RequestSubmitted")
     assert event["requestId"] == req.id
     assert event["clientSignature"] == sig
@@ -84,7 +86,11 @@ def test_hit_points_roles(chain: ChainEnv) -> None:
     chain.send(token.revokeAuthorizedTransferRole(outsider.address), owner)
     with pytest.raises(ContractLogicError, match="UnauthorizedTransfer"):
         chain.send(token.transfer(chain.others[1].address, 1), outsider)
-    assert (token.name().call(), token.symbol().call(), token.decimals().call()) == ("HitPoints", "HP", 18)
+    assert (token.name().call(), token.symbol().call(), token.decimals().call()) == (
+        "HitPoints",
+        "HP",
+        18,
+    )
 
 
 def test_usdc_like_collateral_full_cycle(usdc_chain: ChainEnv) -> None:
@@ -105,7 +111,12 @@ def test_usdc_like_collateral_full_cycle(usdc_chain: ChainEnv) -> None:
     assert env.stake(locker.address) == 100 * 10**6
 
     lapsed, lapsed_sig = m.request(
-        client, start_in=0, lock_collateral=3 * 10**6 + 1, lock_timeout=20, timeout=60, ramp_up_period=10
+        client,
+        start_in=0,
+        lock_collateral=3 * 10**6 + 1,
+        lock_timeout=20,
+        timeout=60,
+        ramp_up_period=10,
     )
     m.lock(lapsed, lapsed_sig, locker)
     env.mine(lapsed.offer.lock_deadline + 1)
@@ -114,7 +125,9 @@ def test_usdc_like_collateral_full_cycle(usdc_chain: ChainEnv) -> None:
     env.send(env.market.functions.slash(lapsed.id), client)
     burn = (3 * 10**6 + 1) * 5000 // 10000
     assert env.stake(second.address) == 100 * 10**6 + (3 * 10**6 + 1 - burn)
-    assert env.token.functions.balanceOf("0x000000000000000000000000000000000000dEaD").call() == burn
+    assert (
+        env.token.functions.balanceOf("0x000000000000000000000000000000000000dEaD").call() == burn
+    )
     held = env.token.functions.balanceOf(env.deployment.market).call()
     assert held == env.stake(locker.address) + env.stake(second.address)
     assert env.token.functions.balanceOf(locker.address).call() == PROVER_USDC - 100 * 10**6 - 1

@@ -28,7 +28,9 @@ def test_compile_cache_roundtrip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     load_artifact.cache_clear()
     try:
         fresh = load_artifact("MockVerifier")
-        cached_file = tmp_path / "contracts" / compile_mod.sources_fingerprint() / "MockVerifier.json"
+        cached_file = (
+            tmp_path / "contracts" / compile_mod.sources_fingerprint() / "MockVerifier.json"
+        )
         assert cached_file.is_file()
         assert json.loads(cached_file.read_text())["bytecode"] == fresh.bytecode
         # a corrupt cache entry is ignored and rewritten
@@ -70,7 +72,9 @@ def test_anvil_state_dir_persists_and_stops(tmp_path: Path) -> None:
         w3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
         assert w3.eth.chain_id == 4242
         before = w3.eth.get_balance(receiver)
-        tx = w3.eth.send_transaction({"from": dev_accounts()[0].address, "to": receiver, "value": 12345})
+        tx = w3.eth.send_transaction(
+            {"from": dev_accounts()[0].address, "to": receiver, "value": 12345}
+        )
         w3.eth.wait_for_transaction_receipt(tx)
         port = anvil.port
     assert not anvil.is_running()

@@ -50,7 +50,9 @@ def test_locked_in_time_pays_locker(funded: ChainEnv, m: Market) -> None:
 
     # a second delivery is accepted as a proof but pays nothing
     again = m.fulfill(fulfillment(req, sig), prover)
-    assert [e["reason"] for e in m.events(again, "PaymentRequirementsFailed")] == ["RequestIsFulfilled"]
+    assert [e["reason"] for e in m.events(again, "PaymentRequirementsFailed")] == [
+        "RequestIsFulfilled"
+    ]
     assert m.events(again, "RequestFulfilled") == []
     assert funded.balance(prover.address) == eth_before + 10**15
 
@@ -60,7 +62,9 @@ def test_other_prover_during_lock_is_not_paid(funded: ChainEnv, m: Market) -> No
     req, sig = m.request(client, start_in=0)
     m.lock(req, sig, locker)
     receipt = m.fulfill(fulfillment(req, sig), other)
-    assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == ["RequestIsLocked"]
+    assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
+        "RequestIsLocked"
+    ]
     assert funded.balance(other.address) == 0
     assert funded.market.functions.requestIsFulfilled(req.id).call()
     # the locker can still be paid during its lock
@@ -75,7 +79,9 @@ def test_same_id_different_request_is_not_paid(funded: ChainEnv, m: Market) -> N
     m.lock(req, sig, prover)
     twin, twin_sig = m.request(client, index=req.id & 0xFFFFFFFF, start_in=0, min_price=7)
     receipt = m.fulfill(fulfillment(twin, twin_sig), prover)
-    assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == ["RequestIsLocked"]
+    assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
+        "RequestIsLocked"
+    ]
     assert funded.stake(prover.address) == PROVER_STAKE - req.offer.lock_collateral
 
 
@@ -95,12 +101,16 @@ def test_lapsed_lock_anyone_fulfils_client_refunded(funded: ChainEnv, m: Market)
     assert _flags(funded, req.id) == 1 | 2 | 8  # LOCKED | FULFILLED | PAID_AFTER_LOCK
     # a third prover gets nothing
     third = m.fulfill(fulfillment(req, sig), funded.provers[2])
-    assert [e["reason"] for e in m.events(third, "PaymentRequirementsFailed")] == ["RequestIsFulfilled"]
+    assert [e["reason"] for e in m.events(third, "PaymentRequirementsFailed")] == [
+        "RequestIsFulfilled"
+    ]
 
 
 def test_never_locked_paid_at_current_price(funded: ChainEnv, m: Market) -> None:
     client, prover = funded.clients[0], funded.provers[0]
-    req, sig = m.request(client, start_in=10, min_price=10**15, max_price=2 * 10**15, ramp_up_period=100)
+    req, sig = m.request(
+        client, start_in=10, min_price=10**15, max_price=2 * 10**15, ramp_up_period=100
+    )
     at = req.offer.ramp_up_start + 40
     expected = funded.market.functions.priceAt(req.offer.as_tuple(), at).call()
     assert expected == 10**15 + 40 * 10**15 // 100
@@ -126,7 +136,9 @@ def test_never_locked_insufficient_client_balance(chain: ChainEnv, m: Market) ->
     client, prover = chain.clients[0], chain.provers[0]
     req, sig = m.request(client, start_in=0, min_price=10**15, max_price=10**15)
     receipt = m.fulfill(fulfillment(req, sig), prover)
-    assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == ["InsufficientBalance"]
+    assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
+        "InsufficientBalance"
+    ]
     assert len(m.events(receipt, "ProofDelivered")) == 1
     assert chain.market.functions.requestIsFulfilled(req.id).call()
     assert chain.balance(prover.address) == 0
@@ -135,12 +147,16 @@ def test_never_locked_insufficient_client_balance(chain: ChainEnv, m: Market) ->
 def test_expired_request_not_delivered(funded: ChainEnv, m: Market) -> None:
     client, prover = funded.clients[0], funded.provers[0]
     req, sig = m.request(client, start_in=0, lock_timeout=20, timeout=40, ramp_up_period=10)
-    locked, locked_sig = m.request(client, start_in=0, lock_timeout=20, timeout=40, ramp_up_period=10)
+    locked, locked_sig = m.request(
+        client, start_in=0, lock_timeout=20, timeout=40, ramp_up_period=10
+    )
     m.lock(locked, locked_sig, prover)
     funded.mine(req.offer.deadline + 5)
     for r, s in ((req, sig), (locked, locked_sig)):
         receipt = m.fulfill(fulfillment(r, s), prover)
-        assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == ["RequestIsExpired"]
+        assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
+            "RequestIsExpired"
+        ]
         assert m.events(receipt, "ProofDelivered") == []
         assert not funded.market.functions.requestIsFulfilled(r.id).call()
     with pytest.raises(ContractLogicError, match="RequestIsExpired"):
@@ -156,7 +172,7 @@ def test_price_request_view(funded: ChainEnv, m: Market) -> None:
 
 
 def test_fill_with_forged_signature_reverts(funded: ChainEnv, m: Market) -> None:
-    req, sig = m.request(funded.clients[0], start_in=0)
+    req, _ = m.request(funded.clients[0], start_in=0)
     forged = m.sign(req, funded.others[0])
     with pytest.raises(ContractLogicError, match="InvalidSignature"):
         m.fulfill(fulfillment(req, forged), funded.provers[0])
@@ -167,8 +183,12 @@ def test_fill_with_forged_signature_reverts(funded: ChainEnv, m: Market) -> None
     [
         pytest.param({"journal": b"other journal"}, "PredicateNotSatisfied", id="journal"),
         pytest.param({"image_id": b"\x07" * 32}, "PredicateNotSatisfied", id="image"),
-        pytest.param({"seal": mock_seal(b"\x01" * 32)}, "VerificationFailed", id="seal-other-claim"),
-        pytest.param({"seal": b"\x12\x34\x56\x78" + claim_digest()}, "SelectorUnknown", id="unknown-selector"),
+        pytest.param(
+            {"seal": mock_seal(b"\x01" * 32)}, "VerificationFailed", id="seal-other-claim"
+        ),
+        pytest.param(
+            {"seal": b"\x12\x34\x56\x78" + claim_digest()}, "SelectorUnknown", id="unknown-selector"
+        ),
         pytest.param({"seal": b"\xff\xff"}, "MalformedSeal", id="short-seal"),
         pytest.param({"data_type": 2}, "InvalidFulfillment", id="data-type"),
     ],
@@ -190,7 +210,9 @@ def test_digest_match_without_journal(funded: ChainEnv, m: Market) -> None:
 
 def test_prefix_match(funded: ChainEnv, m: Market) -> None:
     journal = b"prefix:and the rest"
-    req, sig = m.request(funded.clients[0], start_in=0, predicate=(PREFIX_MATCH, IMAGE_ID + b"prefix:"))
+    req, sig = m.request(
+        funded.clients[0], start_in=0, predicate=(PREFIX_MATCH, IMAGE_ID + b"prefix:")
+    )
     with pytest.raises(ContractLogicError, match="PredicateNotSatisfied"):
         m.fulfill(fulfillment(req, sig, journal=b"prefiX:and the rest"), funded.provers[0])
     with pytest.raises(ContractLogicError, match="PredicateNotSatisfied"):

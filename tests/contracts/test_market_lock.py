@@ -109,14 +109,18 @@ def test_lock_twice_rejected(funded: ChainEnv, m: Market) -> None:
     with pytest.raises(ContractLogicError, match="RequestIsLocked"):
         m.lock(req, sig, funded.provers[1])
     # a different request reusing the same id is refused too: the locked bit is per id
-    other, other_sig = m.request(funded.clients[0], index=req.id & 0xFFFFFFFF, start_in=0, min_price=1)
+    other, other_sig = m.request(
+        funded.clients[0], index=req.id & 0xFFFFFFFF, start_in=0, min_price=1
+    )
     assert other.id == req.id
     with pytest.raises(ContractLogicError, match="RequestIsLocked"):
         m.lock(other, other_sig, funded.provers[1])
 
 
 def test_lock_after_lock_deadline_rejected(funded: ChainEnv, m: Market) -> None:
-    req, sig = m.request(funded.clients[0], start_in=0, lock_timeout=50, timeout=500, ramp_up_period=10)
+    req, sig = m.request(
+        funded.clients[0], start_in=0, lock_timeout=50, timeout=500, ramp_up_period=10
+    )
     funded.mine(req.offer.lock_deadline + 1)
     with pytest.raises(ContractLogicError, match="RequestLockIsExpired"):
         m.lock(req, sig, funded.provers[0])
@@ -147,7 +151,9 @@ def test_lock_needs_prover_stake(funded: ChainEnv, m: Market) -> None:
         pytest.param({"min_price": 2, "max_price": 1}, id="min>max"),
         pytest.param({"ramp_up_period": 301, "lock_timeout": 300}, id="ramp>lockTimeout"),
         pytest.param({"lock_timeout": 601, "timeout": 600}, id="lockTimeout>timeout"),
-        pytest.param({"lock_timeout": 10, "timeout": 10 + 2**24, "ramp_up_period": 5}, id="delta>uint24"),
+        pytest.param(
+            {"lock_timeout": 10, "timeout": 10 + 2**24, "ramp_up_period": 5}, id="delta>uint24"
+        ),
     ],
 )
 def test_invalid_offers_rejected(funded: ChainEnv, m: Market, offer: dict[str, int]) -> None:
@@ -157,7 +163,9 @@ def test_invalid_offers_rejected(funded: ChainEnv, m: Market, offer: dict[str, i
 
 
 def test_deadline_beyond_uint40_rejected(funded: ChainEnv, m: Market) -> None:
-    req, sig = m.request(funded.clients[0], ramp_up_start=2**40 - 100, timeout=200, lock_timeout=150)
+    req, sig = m.request(
+        funded.clients[0], ramp_up_start=2**40 - 100, timeout=200, lock_timeout=150
+    )
     with pytest.raises(ContractLogicError, match="InvalidRequest"):
         m.lock(req, sig, funded.provers[0])
 

@@ -1,4 +1,4 @@
-"""slash(): the treasury and secondary-fulfiller splits, burn, freeze/unfreeze, treasury withdrawals."""
+"""slash(): treasury and secondary-fulfiller splits, burn, freeze/unfreeze, treasury."""
 
 from __future__ import annotations
 

@@ -20,15 +20,26 @@ from proofmarket.contracts.seals import (
     set_inclusion_seal,
     set_root_claim_digest,
 )
-from proofmarket.contracts.testing import IMAGE_ID, ChainEnv, Market, claim_digest, digest_match, fulfillment
+from proofmarket.contracts.testing import (
+    IMAGE_ID,
+    ChainEnv,
+    Market,
+    claim_digest,
+    digest_match,
+    fulfillment,
+)
 from proofmarket.zkvm.claim import ReceiptClaim
 
 digests32 = st.binary(min_size=32, max_size=32)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(image_id=digests32, journal=st.binary(max_size=300))
-def test_on_chain_claim_digest_matches_python(chain: ChainEnv, image_id: bytes, journal: bytes) -> None:
+def test_on_chain_claim_digest_matches_python(
+    chain: ChainEnv, image_id: bytes, journal: bytes
+) -> None:
     """verify(seal, imageId, sha256(journal)) recomputes ReceiptClaim.ok on chain."""
     digest = ReceiptClaim.ok(image_id, journal).digest()
     journal_digest = hashlib.sha256(journal).digest()
@@ -41,9 +52,14 @@ def test_on_chain_claim_digest_matches_python(chain: ChainEnv, image_id: bytes, 
 def test_mock_verifier_is_labelled_dev_mode(chain: ChainEnv) -> None:
     assert chain.mock_verifier.functions.DEV_MODE().call() is True
     assert bytes(chain.mock_verifier.functions.SELECTOR().call()) == MOCK_VERIFIER_SELECTOR
-    assert chain.router.functions.getVerifier(MOCK_VERIFIER_SELECTOR).call() == chain.deployment.mock_verifier
+    assert (
+        chain.router.functions.getVerifier(MOCK_VERIFIER_SELECTOR).call()
+        == chain.deployment.mock_verifier
+    )
     with pytest.raises(ContractLogicError, match="VerificationFailed"):
-        chain.mock_verifier.functions.verifyIntegrity((mock_seal(claim_digest()) + b"\x00", claim_digest())).call()
+        chain.mock_verifier.functions.verifyIntegrity(
+            (mock_seal(claim_digest()) + b"\x00", claim_digest())
+        ).call()
 
 
 def test_router_selector_management(chain: ChainEnv) -> None:
@@ -115,12 +131,16 @@ def test_set_inclusion_bad_paths(chain: ChainEnv) -> None:
     router = chain.router.functions
     path = merkle_path(digests, 1)
     with pytest.raises(ContractLogicError, match="VerificationFailed"):  # path of another leaf
-        router.verifyIntegrity((set_inclusion_seal(selector, merkle_path(digests, 2)), digests[1])).call()
+        router.verifyIntegrity(
+            (set_inclusion_seal(selector, merkle_path(digests, 2)), digests[1])
+        ).call()
     with pytest.raises(ContractLogicError, match="VerificationFailed"):  # tampered node
         bad = [path[0][:-1] + bytes([path[0][-1] ^ 1]), *path[1:]]
         router.verifyIntegrity((set_inclusion_seal(selector, bad), digests[1])).call()
     with pytest.raises(ContractLogicError, match="VerificationFailed"):  # claim not in the set
-        router.verifyIntegrity((set_inclusion_seal(selector, path), claim_digest(IMAGE_ID, b"x"))).call()
+        router.verifyIntegrity(
+            (set_inclusion_seal(selector, path), claim_digest(IMAGE_ID, b"x"))
+        ).call()
     with pytest.raises(ContractLogicError, match="MalformedSeal"):
         router.verifyIntegrity((selector + b"\x00" * 40, digests[1])).call()
     with pytest.raises(ContractLogicError, match="SelectorMismatch"):
@@ -141,7 +161,9 @@ def test_set_inclusion_unknown_root_and_inline_root_seal(chain: ChainEnv) -> Non
             (set_inclusion_seal(selector, merkle_path(digests, 0), wrong_root_seal), digests[0])
         ).call()
     with pytest.raises(ContractLogicError, match="VerificationFailed"):
-        chain.send(chain.set_verifier.functions.submitMerkleRoot(root, wrong_root_seal), chain.provers[0])
+        chain.send(
+            chain.set_verifier.functions.submitMerkleRoot(root, wrong_root_seal), chain.provers[0]
+        )
 
 
 def test_batch_fulfil_through_set_verifier(funded: ChainEnv, m: Market) -> None:
@@ -153,7 +175,7 @@ def test_batch_fulfil_through_set_verifier(funded: ChainEnv, m: Market) -> None:
         m.lock(req, sig, prover)
         items.append((req, sig, j))
     digests = [claim_digest(IMAGE_ID, j) for j in journals]
-    _, root, selector, root_seal = _batch(funded, 1)
+    selector = bytes.fromhex(funded.deployment.set_verifier_selector[2:])
     root = merkle_root(digests)
     image_id = bytes.fromhex(funded.deployment.set_builder_image_id[2:])
     fills = [
