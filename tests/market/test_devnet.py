@@ -30,7 +30,9 @@ def devnet_dirs(tmp_path: Path):
     runner.invoke(app, ["devnet", "down", "--state-dir", str(state), "--env-file", str(env_file)])
 
 
-def test_devnet_up_is_idempotent_and_survives_restart(devnet_dirs) -> None:
+def test_devnet_up_is_idempotent_and_survives_restart(
+    devnet_dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state, env_opt, env_file = devnet_dirs
     port = free_port()
     first = _json("devnet", "up", "--port", str(port), *state, *env_opt)
@@ -47,6 +49,13 @@ def test_devnet_up_is_idempotent_and_survives_restart(devnet_dirs) -> None:
         client.balance_of_stake(client.w3.eth.account.from_key(env["PROVER_PRIVATE_KEY"]).address)
         == 100 * 10**18
     )
+
+    # the chain commands find .env.devnet in the working directory
+    monkeypatch.chdir(tmp_path)
+    unset = {"RPC_URL": None, "PRIVATE_KEY": None, "PROOFMARKET_MARKET_ADDRESS": None}
+    shown = runner.invoke(app, ["account", "balance-of-stake", "--json"], env=unset)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["stake"] == "100"
 
     second = _json("devnet", "up", *state, *env_opt)
     assert second["deployment"]["market"] == market
