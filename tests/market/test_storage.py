@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +116,32 @@ def test_s3_plain_url_fetch_uses_env_credentials(s3_env: dict[str, str]) -> None
         fetch_url(url, max_bytes=3, env=env)
     with pytest.raises(FetchError):
         fetch_url(f"s3://{env['S3_BUCKET']}/programs/absent", env=env)
+
+
+def test_s3_public_url(s3_env: dict[str, str]) -> None:
+    base = f"{s3_env['S3_URL']}/{s3_env['S3_BUCKET']}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{s3_env['S3_BUCKET']}/*",
+            }
+        ],
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=s3_env["S3_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).put_bucket_policy(Bucket=s3_env["S3_BUCKET"], Policy=json.dumps(policy))
+    provider = storage_from_env(dict(s3_env, S3_PUBLIC_URL=base + "/"))
+    url = provider.upload_program(b"public elf")
+    assert url == f"{base}/programs/" + hashlib.sha256(b"public elf").hexdigest()
+    assert fetch_url(url, env={}) == b"public elf"
 
 
 def test_s3_upload_to_missing_bucket_fails(s3_env: dict[str, str]) -> None:

@@ -106,6 +106,8 @@ class S3Settings:
     secret_key: str | None = None
     presigned: bool = True
     presign_expiry: int = DEFAULT_PRESIGN_EXPIRY
+    public_url: str | None = None
+    """Base of a public (anonymous-read) URL for the bucket, e.g. a CDN; wins over presigning."""
 
     def client(self) -> Any:
         import boto3
@@ -122,7 +124,8 @@ class S3Settings:
 
 
 class S3StorageProvider(StorageProvider):
-    """An S3 bucket. Returns presigned GET URLs, or ``s3://bucket/key`` when not presigning."""
+    """An S3 bucket. Returns presigned GET URLs, a public URL under ``public_url``, or
+    ``s3://bucket/key`` when neither is wanted."""
 
     def __init__(self, settings: S3Settings, *, client: Any = None) -> None:
         self.settings = settings
@@ -133,6 +136,8 @@ class S3StorageProvider(StorageProvider):
 
         try:
             self._client.put_object(Bucket=self.settings.bucket, Key=key, Body=data)
+            if self.settings.public_url:
+                return f"{self.settings.public_url.rstrip('/')}/{key}"
             if not self.settings.presigned:
                 return f"s3://{self.settings.bucket}/{key}"
             url: str = self._client.generate_presigned_url(
@@ -168,7 +173,8 @@ class HttpStorageProvider(StorageProvider):
 
 def s3_settings_from_env(env: Mapping[str, str]) -> S3Settings:
     """``S3_BUCKET`` (required), ``S3_URL`` (endpoint), ``AWS_REGION``, ``S3_ACCESS_KEY`` /
-    ``S3_SECRET_KEY`` (else the usual AWS chain), ``S3_NO_PRESIGNED``, ``S3_PRESIGN_EXPIRY``."""
+    ``S3_SECRET_KEY`` (else the usual AWS chain), ``S3_NO_PRESIGNED``, ``S3_PRESIGN_EXPIRY``,
+    ``S3_PUBLIC_URL`` (public base URL of the bucket)."""
     bucket = env.get("S3_BUCKET")
     if not bucket:
         raise ConfigError("S3 storage needs S3_BUCKET")
@@ -185,6 +191,7 @@ def s3_settings_from_env(env: Mapping[str, str]) -> S3Settings:
         secret_key=env.get("S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY") or None,
         presigned=env.get("S3_NO_PRESIGNED", "").lower() not in ("1", "true", "yes"),
         presign_expiry=expiry,
+        public_url=env.get("S3_PUBLIC_URL") or None,
     )
 
 
