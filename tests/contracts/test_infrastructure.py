@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,43 @@ def test_anvil_port_in_use_and_detached_stop(anvil: AnvilProcess) -> None:
     assert not detached.is_running()
     with pytest.raises(AnvilError, match="block_time"):
         AnvilProcess.start(block_time=0)
+
+
+def test_concurrent_compiles_share_one_cache(tmp_path: Path) -> None:
+    """Two processes filling the same empty cache both succeed and agree."""
+    import subprocess
+    import sys
+
+    script = (
+        "from proofmarket.contracts.compile import load_artifact;"
+        "print(load_artifact('MockVerifier').bytecode)"
+    )
+    env = {**os.environ, "PROOFMARKET_CACHE_DIR": str(tmp_path)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outputs[0] == outputs[1] == load_artifact("MockVerifier").bytecode
+    assert len(list((tmp_path / "contracts").rglob("MockVerifier.json"))) == 1
+
+
+def test_deploy_with_separate_owner(chain) -> None:
+    from proofmarket.contracts.deploy import contract_at, deploy_market_stack
+
+    owner = dev_accounts()[8].address
+    deployment = deploy_market_stack(chain.w3, dev_accounts()[0], dev_mode=True, owner=owner)
+    assert deployment.owner == owner
+    for name, address in (
+        ("ProofMarket", deployment.market),
+        ("VerifierRouter", deployment.verifier_router),
+        ("HitPoints", deployment.collateral_token),
+    ):
+        assert contract_at(chain.w3, name, address).functions.owner().call() == owner
+    token = contract_at(chain.w3, "HitPoints", deployment.collateral_token)
+    assert token.functions.isMinter(owner).call()
+    with pytest.raises(DeploymentError, match="has no code"):
+        deploy_market_stack(
+            chain.w3, dev_accounts()[0], dev_mode=True, collateral_token=dev_accounts()[7].address
+        )
