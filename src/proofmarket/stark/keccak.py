@@ -62,6 +62,7 @@ _U56 = np.uint64(56)
 _R1 = np.uint64(1)
 _R63 = np.uint64(63)
 _M32 = np.uint64(0xFFFFFFFF)
+_CHUNK = 256  # rows per parallel work item
 
 
 def keccak256(data: bytes) -> bytes:
@@ -279,15 +280,18 @@ def _absorb_row(msg: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) ->
 @numba.njit(parallel=True, cache=True)
 def _keccak_rows_kernel(data: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     n = data.shape[0]
-    for r in numba.prange(n):
-        a = np.zeros(25, dtype=np.uint64)
+    nchunks = (n + _CHUNK - 1) // _CHUNK
+    for ch in numba.prange(nchunks):
+        a = np.empty(25, dtype=np.uint64)
         b = np.empty(25, dtype=np.uint64)
         c = np.empty(5, dtype=np.uint64)
-        _absorb_row(data[r], a, b, c)
-        for w in range(4):
-            lane = a[w]
-            for t in range(8):
-                out[r, 8 * w + t] = np.uint8((lane >> np.uint64(8 * t)) & _UFF)
+        for r in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            a[:] = 0
+            _absorb_row(data[r], a, b, c)
+            for w in range(4):
+                lane = a[w]
+                for t in range(8):
+                    out[r, 8 * w + t] = np.uint8((lane >> np.uint64(8 * t)) & _UFF)
 
 
 def keccak256_rows(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -356,13 +360,19 @@ def _absorb_prefixed(
 def _hash_rows_kernel(
     rows: Any, nbytes: int, prefix: Any, use_u32: bool, out: Any
 ) -> None:  # pragma: no cover - compiled
-    for r in numba.prange(rows.shape[0]):
-        a = np.zeros(25, dtype=np.uint64)
+    n = rows.shape[0]
+    nchunks = (n + _CHUNK - 1) // _CHUNK
+    for ch in numba.prange(nchunks):
+        # scratch is allocated once per chunk: per-row allocation costs as much as a
+        # permutation for short (node) messages
+        a = np.empty(25, dtype=np.uint64)
         b = np.empty(25, dtype=np.uint64)
         c = np.empty(5, dtype=np.uint64)
-        _absorb_prefixed(rows[r], nbytes, prefix, use_u32, a, b, c)
-        for w in range(4):
-            out[r, w] = a[w]
+        for r in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            a[:] = 0
+            _absorb_prefixed(rows[r], nbytes, prefix, use_u32, a, b, c)
+            for w in range(4):
+                out[r, w] = a[w]
 
 
 def keccak256_prefixed_u32_rows(
