@@ -221,9 +221,11 @@ class AnvilProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                tail = self.log_tail()
+                self.stop()  # removes a temporary log
                 raise AnvilError(
                     f"anvil exited with code {self.process.returncode} before it was ready "
-                    f"(port {self.port}): {self.log_tail()}"
+                    f"(port {self.port}): {tail}"
                 )
             answered = rpc_ready(self.rpc_url, timeout=0.5)
             if answered is not None:
