@@ -47,7 +47,7 @@ def api_server(
         config.open_object_store(),
         settings or ApiSettings(limits=config.limits),
     )
-    server = ApiServerThread(create_app(ctx), port=free_port())
+    server = ApiServerThread(create_app(ctx), port=0)
     server.start()
     try:
         yield server.url, ctx

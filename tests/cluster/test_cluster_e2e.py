@@ -119,3 +119,20 @@ def test_cycle_limit_fails_the_job(tmp_path):
         status = client.wait(session, poll_secs=0.2, timeout_secs=60)
     assert status.status == "FAILED"
     assert status.error_msg.startswith("Session limit exceeded")
+
+
+def test_without_join_stream_joins_run_on_prove_agents(tmp_path):
+    """Bento's default routing: no JOIN_STREAM → Join and resolve go to the prove stream."""
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2, join_stream=False)
+    with running_cluster(config, types=("exec", "prove", "aux")) as (url, ctx, _):
+        result = run_bench(url, 2, timeout_secs=120)
+        tasks = ctx.taskdb.get_job_tasks(result.session_id)
+    assert result.status == "SUCCEEDED"
+    by_kind = {next(iter(t.task_def)): t.worker_type for t in tasks}
+    assert by_kind == {
+        "Executor": "exec",
+        "Prove": "prove",
+        "Join": "prove",
+        "Resolve": "prove",
+        "Finalize": "aux",
+    }

@@ -5,6 +5,7 @@ Used by ``proofmarket cluster bench`` and the tests; the broker can use it as it
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,15 @@ class ClusterClient:
             headers[API_KEY_HEADER] = api_key
         self.endpoint = endpoint.rstrip("/")
         self._http = httpx.Client(base_url=self.endpoint, headers=headers, timeout=timeout)
+
+    @classmethod
+    def from_env(cls, *, timeout: float = 60.0) -> ClusterClient:
+        """Bonsai SDK convention: ``BONSAI_API_URL`` and ``BONSAI_API_KEY``."""
+        return cls(
+            os.environ.get("BONSAI_API_URL", DEFAULT_ENDPOINT),
+            api_key=os.environ.get("BONSAI_API_KEY") or None,
+            timeout=timeout,
+        )
 
     def __enter__(self) -> ClusterClient:
         return self

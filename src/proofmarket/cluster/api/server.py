@@ -56,6 +56,12 @@ class ApiServerThread:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def _bound_port(self) -> int:
+        for server in getattr(self._server, "servers", []):
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self.port
+
     def start(self, timeout: float = 20.0) -> None:
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -63,6 +69,7 @@ class ApiServerThread:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"API server did not start on {self.url}")
             time.sleep(0.02)
+        self.port = self._bound_port()  # port 0 asks the OS for a free one
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from proofmarket.cluster.config import ClusterConfig
 from proofmarket.cluster.storage import ObjectMissing, ObjectStore, SegmentStore
-from proofmarket.cluster.taskdb import ReadyTask, TaskDB
+from proofmarket.cluster.taskdb import DatabaseUnavailable, ReadyTask, TaskDB
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DB_RETRY_SECS = 60.0
 
 
 class TaskError(Exception):
@@ -37,6 +45,23 @@ class TaskContext:
     @property
     def task_id(self) -> str:
         return self.task.task_id
+
+    def db(self, what: str, fn: Callable[[TaskDB], T], max_wait: float = DB_RETRY_SECS) -> T:
+        """Call the TaskDB from inside a task, waiting out a short outage (a lock storm or
+        a database restart) instead of failing the task; the calls used are idempotent."""
+        delay = 0.2
+        deadline = time.monotonic() + max_wait
+        while True:
+            try:
+                return fn(self.taskdb)
+            except DatabaseUnavailable as exc:
+                if time.monotonic() > deadline:
+                    raise TaskError(
+                        f"{what}: database unavailable for {max_wait:.0f}s: {exc}"
+                    ) from exc
+                log.warning("%s: database unavailable (%s); retrying in %.1fs", what, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def read_segment_store(self, key: str, what: str) -> bytes:
         """Read intermediate data; a missing key means an upstream task's output is gone

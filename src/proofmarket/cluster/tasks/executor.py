@@ -47,10 +47,16 @@ class _TaskCreator:
 
     def __init__(self, ctx: TaskContext, user_id: str) -> None:
         self.ctx = ctx
-        db, limits = ctx.taskdb, ctx.config.limits
-        prove = db.get_or_create_stream(user_id, PROVE_WORK_TYPE)
-        join = db.get_or_create_stream(user_id, ctx.config.join_worker_type)
-        aux = db.get_or_create_stream(user_id, AUX_WORK_TYPE)
+        limits = ctx.config.limits
+
+        def stream(worker_type: str) -> str:
+            return ctx.db(
+                "get_or_create_stream", lambda db: db.get_or_create_stream(user_id, worker_type)
+            )
+
+        prove = stream(PROVE_WORK_TYPE)
+        join = stream(ctx.config.join_worker_type)
+        aux = stream(AUX_WORK_TYPE)
         self.routes: dict[TaskKind, tuple[str, int, int]] = {
             TaskKind.PROVE: (prove, limits.prove_retries, limits.prove_timeout),
             TaskKind.JOIN: (join, limits.join_retries, limits.join_timeout),
@@ -60,14 +66,17 @@ class _TaskCreator:
 
     def create(self, planned: PlannedTask) -> None:
         stream, retries, timeout = self.routes[planned.kind]
-        self.ctx.taskdb.create_task(
-            self.ctx.job_id,
-            planned.task_id,
-            stream,
-            planned.task_def,
-            planned.prerequisites,
-            retries,
-            timeout,
+        self.ctx.db(
+            f"create task {planned.task_id}",
+            lambda db: db.create_task(
+                self.ctx.job_id,
+                planned.task_id,
+                stream,
+                planned.task_def,
+                planned.prerequisites,
+                retries,
+                timeout,
+            ),
         )
 
 
@@ -109,7 +118,7 @@ def run_executor(ctx: TaskContext, req: ExecutorReq) -> dict[str, Any]:
         for planned in planner.enqueue_segment(segment.index):
             creator.create(planned)
         if (segment.index + 1) % JOB_STATE_CHECK_EVERY == 0:
-            state = ctx.taskdb.get_job_state(job_id)
+            state = ctx.db("get_job_state", lambda db: db.get_job_state(job_id))
             if state is not None and state.state != JobState.RUNNING:
                 raise JobNotRunning(f"job {job_id} is {state.state}; execution stopped")
 
