@@ -171,8 +171,9 @@ def prove(
     domain = Domain(log_n, params.log_blowup)
     total_start = time.perf_counter()
 
+    with _Timer(timings, "preprocessed"):
+        pre = preprocessed_data(air, domain)  # cached: once per AIR, size and blowup
     with _Timer(timings, "commit"):
-        pre = preprocessed_data(air, domain)
         t = begin_transcript(air, log_n, params, pub, pre.root if pre else None)
         main_c = _commit_trace(main, domain, be)
         t.observe_digest(main_c.tree.root)

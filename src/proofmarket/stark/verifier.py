@@ -94,6 +94,12 @@ def preprocessed_data(air: Air, domain: Domain) -> PreprocessedData | None:
     return data
 
 
+def clear_preprocessed_cache() -> None:
+    """Forget cached preprocessed commitments (benchmarks measure a cold verifier)."""
+    with _PRE_LOCK:
+        _PRE_CACHE.clear()
+
+
 def begin_transcript(
     air: Air,
     log_n: int,
