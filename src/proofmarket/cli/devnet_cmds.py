@@ -64,10 +64,14 @@ def up(
 ) -> None:
     """Start anvil (installing it if needed), deploy the dev-mode stack, fund dev accounts
     and write the env file. Running it again reuses what is there."""
+    from rich.console import Console
+
     from proofmarket.devnet.devnet import DevnetError, devnet_up
 
+    console = Console(stderr=True, quiet=as_json)
     try:
-        status = devnet_up(DevnetPaths.of(state_dir, env_file), port, block_time=block_time)
+        with console.status("starting the devnet (anvil, deployment, funding)..."):
+            status = devnet_up(DevnetPaths.of(state_dir, env_file), port, block_time=block_time)
     except (DevnetError, ToolError, OSError) as exc:
         _fail(exc)
         return

@@ -217,9 +217,13 @@ def submit(
         if not as_json:
             typer.echo("\n".join(lines))
             lines = []
-        delivered = client.wait_for_fulfillment(
-            request.id, from_block=result.block_number, timeout=limit
-        )
+        from rich.console import Console
+
+        console = Console(stderr=True, quiet=as_json)
+        with console.status(f"waiting up to {limit:.0f} s for a proof..."):
+            delivered = client.wait_for_fulfillment(
+                request.id, from_block=result.block_number, timeout=limit
+            )
         claim = _claim_of(delivered, request)
         data["proof"] = _proof_json(delivered, claim)
         lines += _proof_lines(delivered, claim)
