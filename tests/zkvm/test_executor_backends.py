@@ -14,7 +14,7 @@ from proofmarket.zkvm.guests import example_elf, example_source
 from zkvm.native import build_native, run_native
 
 CASES = [
-    ("fib", struct.pack("<I", 300)),
+    ("fib", struct.pack("<I", 3000)),
     ("sha256", bytes(range(256)) * 3),
     ("iter", struct.pack("<I", 1)),
     ("panic", struct.pack("<I", 9)),

@@ -59,7 +59,6 @@ USER_START = 0x0001_0000
 USER_END = 0xC000_0000
 PAGE_IN_CYCLES = 1130
 PAGE_OUT_CYCLES = 1130
-MAX_INSN_CYCLES = 1 + 2 * PAGE_IN_CYCLES + PAGE_OUT_CYCLES
 MASK = 0xFFFF_FFFF
 SIGN = 0x8000_0000
 
@@ -80,20 +79,18 @@ def run(
 ) -> int:
     pc = st[ST_PC]
     ucyc = st[ST_UCYC]
-    budget = st[ST_LIMIT] - MAX_INSN_CYCLES
+    limit = st[ST_LIMIT]
     climit = st[ST_CLIMIT]
     strict = st[ST_STRICT]
     gen = st[ST_GEN]
     nslots = slot_page.shape[0]
+    # Paging cycles of this segment so far: page-ins done plus page-outs owed.
+    paging = st[ST_NTOUCH] * PAGE_IN_CYCLES + st[ST_NDIRTY] * PAGE_OUT_CYCLES
     code_page = np.int64(-1)
     code_base = np.int64(0)
     status = 0
     while True:
-        paging = st[ST_NTOUCH] * PAGE_IN_CYCLES
-        if ucyc + paging + st[ST_NDIRTY] * PAGE_OUT_CYCLES > budget:
-            status = RUN_SPLIT
-            break
-        if ucyc + paging + 1 > climit:
+        if ucyc + st[ST_NTOUCH] * PAGE_IN_CYCLES + 1 > climit:
             status = RUN_LIMIT
             break
         if strict == 0 and st[ST_NUSED] + 2 > nslots:
@@ -107,6 +104,10 @@ def run(
                 status = RUN_FAULT
                 break
             slot = np.int64(pt[page])
+            fetch_cost = 0 if slot >= 0 and slot_touch[slot] == gen else PAGE_IN_CYCLES
+            if ucyc + paging + fetch_cost + 1 > limit:
+                status = RUN_SPLIT
+                break
             if slot < 0:
                 if strict != 0:
                     st[ST_FAULT] = F_MISSING_PAGE
@@ -123,8 +124,12 @@ def run(
                 touched[k] = page
                 snap[k << 10 : (k + 1) << 10] = mem8[slot << 10 : (slot + 1) << 10]
                 st[ST_NTOUCH] = k + 1
+                paging += PAGE_IN_CYCLES
             code_page = page
             code_base = slot << 8
+        elif ucyc + paging + 1 > limit:
+            status = RUN_SPLIT
+            break
         w = np.int64(mem32[code_base + ((pc >> 2) & 255)])
         op = w & 0x7F
         rd = (w >> 7) & 31
@@ -260,6 +265,14 @@ def run(
                 break
             dpage = addr >> 10
             slot = np.int64(pt[dpage])
+            data_cost = 0
+            if slot < 0 or slot_touch[slot] != gen:
+                data_cost = PAGE_IN_CYCLES
+            if write and (slot < 0 or slot_dirty[slot] != gen):
+                data_cost += PAGE_OUT_CYCLES
+            if data_cost != 0 and ucyc + paging + data_cost + 1 > limit:
+                status = RUN_SPLIT
+                break
             if slot < 0:
                 if strict != 0:
                     st[ST_FAULT] = F_MISSING_PAGE
@@ -276,6 +289,7 @@ def run(
                 touched[k] = dpage
                 snap[k << 10 : (k + 1) << 10] = mem8[slot << 10 : (slot + 1) << 10]
                 st[ST_NTOUCH] = k + 1
+            paging += data_cost
             if write:
                 if slot_dirty[slot] != gen:
                     slot_dirty[slot] = gen

@@ -32,10 +32,6 @@ REG_PAGE_OFFSET = REGS_ADDR & (PAGE_BYTES - 1)
 PAGE_IN_CYCLES = 1130
 PAGE_OUT_CYCLES = 1130
 INSN_CYCLES = 1
-# Worst case one instruction can add: itself, a page-in for its fetch and for its data
-# access, and a page-out for the page it dirties. A segment is cut before an instruction
-# if this worst case might not fit, so no segment ever exceeds 2^po2 cycles.
-MAX_INSN_CYCLES = INSN_CYCLES + 2 * PAGE_IN_CYCLES + PAGE_OUT_CYCLES
 
 DEFAULT_SEGMENT_PO2 = 20
 MIN_SEGMENT_PO2 = 13

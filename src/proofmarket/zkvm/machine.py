@@ -214,18 +214,6 @@ class Machine:
             self.st[ic.ST_NDIRTY] += 1
         return slot
 
-    def _paging_cost(self, addr: int, n: int, write: bool) -> int:
-        """Extra paging cycles that touching ``[addr, addr+n)`` would add now."""
-        gen = self.st[ic.ST_GEN]
-        cost = 0
-        for page in range(addr >> PAGE_SHIFT, ((addr + n - 1) >> PAGE_SHIFT) + 1):
-            slot = int(self.pt[page])
-            if slot < 0 or self.slot_touch[slot] != gen:
-                cost += PAGE_IN_CYCLES
-            if write and (slot < 0 or self.slot_dirty[slot] != gen):
-                cost += PAGE_OUT_CYCLES
-        return cost
-
     def _segment_cycles(self) -> int:
         """Cycles so far in this segment, including page-outs of the pages dirtied so far."""
         st = self.st
@@ -238,24 +226,39 @@ class Machine:
 
         A transfer that does not fit is moved to a fresh segment; one that does not fit
         even there is shortened to the longest prefix that does (at least one byte).
+        Costs: 1 + ceil(bytes / 4) cycles plus a page-in for each untouched page and,
+        when writing guest memory, a page-out for each page not yet dirty.
         """
-        room = self._seg_limit - self._segment_cycles()
-
-        def fits(k: int) -> bool:
-            return 1 + (k + 3) // 4 + self._paging_cost(addr, k, write) <= room
-
-        if n == 0 or fits(n):
+        if n == 0:
+            return 0
+        room = self._seg_limit - self._segment_cycles() - 1
+        gen = self.st[ic.ST_GEN]
+        paging = 0
+        best = 0
+        page = addr >> PAGE_SHIFT
+        done = 0  # bytes covered by the pages examined so far
+        while done < n:
+            slot = int(self.pt[page])
+            if slot < 0 or self.slot_touch[slot] != gen:
+                paging += PAGE_IN_CYCLES
+            if write and (slot < 0 or self.slot_dirty[slot] != gen):
+                paging += PAGE_OUT_CYCLES
+            end = min(n, ((page + 1) << PAGE_SHIFT) - addr)
+            most = min(end, (room - paging) * 4)  # ceil(k / 4) <= room - paging
+            if most <= done:
+                break
+            best = most
+            if most < end:
+                break
+            done = end
+            page += 1
+        if best == n:
             return n
         if self.st[ic.ST_UCYC] > 0:
             return -1
-        lo, hi = 1, n  # fits(1) holds in a fresh segment for every allowed po2
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if fits(mid):
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        if best == 0:
+            raise RuntimeError("a fresh segment cannot hold a one-byte transfer")
+        return best
 
     def _write_bytes(self, addr: int, data: bytes) -> None:
         pos = 0

@@ -23,24 +23,22 @@ from collections.abc import Iterable, Mapping
 from proofmarket.zkvm.errors import SegmentError
 from proofmarket.zkvm.layout import NUM_PAGES, PAGE_BYTES, TREE_DEPTH
 
-_LEAF_PREFIX = hashlib.sha256(b"proofmarket.zkvm.page\x00")
-_NODE_PREFIX = hashlib.sha256(b"proofmarket.zkvm.node\x00")
+_LEAF_TAG = b"proofmarket.zkvm.page\x00"
+_NODE_TAG = b"proofmarket.zkvm.node\x00"
+_sha256 = hashlib.sha256
 
 
 def page_digest(page: bytes | bytearray | memoryview) -> bytes:
     """Leaf digest of one 1 KiB page."""
     if len(page) != PAGE_BYTES:
         raise ValueError(f"a page is {PAGE_BYTES} bytes, got {len(page)}")
-    h = _LEAF_PREFIX.copy()
+    h = _sha256(_LEAF_TAG)
     h.update(page)
     return h.digest()
 
 
 def node_digest(left: bytes, right: bytes) -> bytes:
-    h = _NODE_PREFIX.copy()
-    h.update(left)
-    h.update(right)
-    return h.digest()
+    return _sha256(_NODE_TAG + left + right).digest()
 
 
 def _zero_digests() -> list[bytes]:
@@ -66,26 +64,23 @@ def leaf_node(page: int) -> int:
     return NUM_PAGES + page
 
 
-def _ancestors(nodes: Iterable[int]) -> set[int]:
-    """All strict ancestors of the given nodes (the root included)."""
-    out: set[int] = set()
-    for n in nodes:
-        n >>= 1
-        while n >= 1 and n not in out:
-            out.add(n)
-            n >>= 1
+def _proof_levels(pages: Iterable[int]) -> list[list[int]]:
+    """Per level (leaves first), the sibling nodes a multiproof for ``pages`` carries.
+
+    These are the siblings of the nodes on the paths from the pages to the root that are
+    not themselves on one of those paths.
+    """
+    level = {leaf_node(p) for p in pages}
+    out: list[list[int]] = []
+    for _ in range(TREE_DEPTH):
+        out.append(sorted(n ^ 1 for n in level if n ^ 1 not in level))
+        level = {n >> 1 for n in level}
     return out
 
 
 def proof_nodes(pages: Iterable[int]) -> list[int]:
-    """Sibling nodes a multiproof for ``pages`` must carry, in increasing node order.
-
-    These are the siblings of every node on the paths from the pages to the root that
-    are not themselves on one of those paths.
-    """
-    leaves = {leaf_node(p) for p in pages}
-    on_path = leaves | _ancestors(leaves)
-    return sorted({n ^ 1 for n in on_path if n > 1} - on_path)
+    """Sibling nodes of a multiproof for ``pages``, in increasing node order."""
+    return [n for level in reversed(_proof_levels(pages)) for n in level]
 
 
 def root_from_proof(leaf_digests: Mapping[int, bytes], siblings: list[bytes]) -> bytes:
@@ -95,18 +90,20 @@ def root_from_proof(leaf_digests: Mapping[int, bytes], siblings: list[bytes]) ->
     """
     if not leaf_digests:
         raise SegmentError("a multiproof needs at least one page")
-    leaves = {leaf_node(p): d for p, d in leaf_digests.items()}
-    known: dict[int, bytes] = dict(leaves)
     wanted = proof_nodes(leaf_digests)
     if len(wanted) != len(siblings):
         raise SegmentError(
             f"multiproof has {len(siblings)} sibling digests, the pages need {len(wanted)}"
         )
-    known.update(zip(wanted, siblings, strict=True))
-    # Inner nodes have smaller indices than their children, so a descending sweep
-    # computes every child before its parent.
-    for n in sorted(_ancestors(leaves), reverse=True):
-        known[n] = node_digest(known[2 * n], known[2 * n + 1])
+    known: dict[int, bytes] = dict(zip(wanted, siblings, strict=True))
+    level = {}
+    for p, d in leaf_digests.items():
+        known[leaf_node(p)] = d
+        level[leaf_node(p) >> 1] = True
+    for _ in range(TREE_DEPTH):
+        for n in level:
+            known[n] = node_digest(known[2 * n], known[2 * n + 1])
+        level = {n >> 1: True for n in level}
     return known[1]
 
 
@@ -134,13 +131,26 @@ class PageTree:
         return self.node(leaf_node(page))
 
     def update(self, leaf_digests: Mapping[int, bytes]) -> None:
-        """Set page digests and recompute every affected inner node."""
-        leaves = {leaf_node(p): d for p, d in leaf_digests.items()}
-        for n, d in leaves.items():
-            self._nodes[n] = d
-        for n in sorted(_ancestors(leaves), reverse=True):
-            self._nodes[n] = node_digest(self.node(2 * n), self.node(2 * n + 1))
+        """Set page digests and recompute every affected inner node, level by level."""
+        nodes = self._nodes
+        level: set[int] = set()
+        for p, d in leaf_digests.items():
+            n = leaf_node(p)
+            nodes[n] = d
+            level.add(n >> 1)
+        get = nodes.get
+        for h in range(1, TREE_DEPTH + 1):
+            zero = ZERO_SUBTREE[h - 1]
+            for n in level:
+                nodes[n] = node_digest(get(2 * n, zero), get(2 * n + 1, zero))
+            level = {n >> 1 for n in level}
 
     def multiproof(self, pages: Iterable[int]) -> list[bytes]:
-        """Sibling digests proving ``pages`` against :attr:`root`."""
-        return [self.node(n) for n in proof_nodes(pages)]
+        """Sibling digests proving ``pages`` against :attr:`root` (``proof_nodes`` order)."""
+        get = self._nodes.get
+        out: list[bytes] = []
+        levels = _proof_levels(pages)
+        for h in range(TREE_DEPTH - 1, -1, -1):
+            zero = ZERO_SUBTREE[h]
+            out.extend(get(n, zero) for n in levels[h])
+        return out
