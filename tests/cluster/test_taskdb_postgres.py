@@ -85,8 +85,9 @@ def test_long_poll_survives_terminated_listener(pg: TaskDB, pg_url: str) -> None
 
 
 def test_unreachable_server_raises_database_unavailable() -> None:
-    with pytest.raises(DatabaseUnavailable, match="cannot connect"):
-        open_taskdb("postgresql://postgres@127.0.0.1:1/taskdb?connect_timeout=2")
+    with pytest.raises(DatabaseUnavailable, match="cannot connect") as caught:
+        open_taskdb("postgresql://postgres:hunter2@127.0.0.1:1/taskdb?connect_timeout=2")
+    assert "hunter2" not in str(caught.value), "no password in messages"
 
 
 def test_pool_parameters_are_not_passed_to_libpq(pg_url: str) -> None:

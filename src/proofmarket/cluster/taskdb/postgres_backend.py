@@ -90,6 +90,16 @@ def split_url(url: str) -> tuple[str, dict[str, float]]:
     return urlunsplit(parts._replace(query=urlencode(rest))), own
 
 
+def display_url(url: str) -> str:
+    """The URL without password and query, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = (f"{parts.username}@" if parts.username else "") + host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class PostgresTaskDB:
     """TaskDB in a PostgreSQL database (see the module docstring for the design)."""
 
@@ -98,7 +108,7 @@ class PostgresTaskDB:
         self._connect_kwargs: dict[str, Any] = {}
         if "connect_timeout" not in self._conninfo:
             self._connect_kwargs["connect_timeout"] = 5
-        self._display = urlsplit(self._conninfo)._replace(query="").geturl()
+        self._display = display_url(self._conninfo)
         self._migrate()
         max_size = int(own.get("pool_max", 8))
         self._pool = ConnectionPool(
