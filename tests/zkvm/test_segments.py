@@ -22,7 +22,14 @@ from proofmarket.zkvm import (
 )
 from proofmarket.zkvm.guests import example_elf
 from proofmarket.zkvm.isa import asm, load_imm
-from proofmarket.zkvm.layout import MIN_SEGMENT_PO2, REG_PAGE
+from proofmarket.zkvm.layout import (
+    MIN_SEGMENT_PO2,
+    NUM_PAGES,
+    PAGE_IN_CYCLES,
+    PAGE_OUT_CYCLES,
+    REG_PAGE,
+)
+from proofmarket.zkvm.memory import node_digest, page_digest, proof_nodes
 from proofmarket.zkvm.segment import SEGMENT_VERSION
 from zkvm.programs import BACKENDS, DATA, counting_loop, halt, make_elf
 
@@ -227,3 +234,36 @@ def test_malformed_segment_bytes(iter_session: Session) -> None:
         Segment.from_bytes(wrong_version)
     with pytest.raises(SegmentError, match=r"corrupt|truncated"):
         Segment.from_bytes(blob[:-5])
+
+
+def _reprove(seg: Segment, pages: dict[int, bytes]) -> list[bytes]:
+    """A valid multiproof for a subset of ``seg``'s pages, derived from its own proof."""
+    known = dict(zip(proof_nodes(seg.pages), seg.proof, strict=True))
+    level = set()
+    for p, data in seg.pages.items():
+        known[NUM_PAGES + p] = page_digest(data)
+        level.add((NUM_PAGES + p) >> 1)
+    while level:
+        for n in level:
+            known[n] = node_digest(known[2 * n], known[2 * n + 1])
+        level = {n >> 1 for n in level if n > 1}
+    return [known[n] for n in proof_nodes(pages)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_replay_without_a_touched_page_fails_cleanly(iter_session: Session, backend: str) -> None:
+    seg = iter_session.segments[0]
+    for page in [p for p in seg.pages if p != REG_PAGE]:
+        kept = {p: d for p, d in seg.pages.items() if p != page}
+        forged = dataclasses.replace(seg, pages=kept, proof=_reprove(seg, kept))
+        with pytest.raises(ReplayError, match=f"does not carry page 0x{page:x}"):
+            replay_segment(forged, backend=backend)
+
+
+def test_segments_are_cut_only_when_the_next_instruction_does_not_fit(
+    iter_session: Session,
+) -> None:
+    # The costliest instruction adds 1 cycle, two page-ins and one page-out.
+    worst = 1 + 2 * PAGE_IN_CYCLES + PAGE_OUT_CYCLES
+    for seg in iter_session.segments[:-1]:
+        assert (1 << seg.po2) - worst < seg.cycles <= 1 << seg.po2
