@@ -75,6 +75,8 @@ def _apply(env: ChainEnv, m: Market, requests: list[tuple[Request, bytes]], op: 
             timeout=120,
             lock_collateral=3 * 10**18 + b,
         )
+        # broadcast it; the attached ETH is deposited for the client
+        env.send(market.submitRequest(req.as_tuple(), sig), env.clients[a], value=b * 10**14)
         requests.append((req, sig))
     elif name == "advance":
         env.advance(b)
