@@ -160,3 +160,19 @@ def test_random_traces_never_verify():
         pub = [int(t[0, 0])]
         with pytest.raises(VerificationError):
             verify(air, prove(air, t, pub, TEST, check=False).to_bytes(), pub, TEST)
+
+
+def test_malformed_proof_objects_are_rejected_cleanly():
+    air = FibonacciAir()
+    t, pub = fibonacci_trace(3, 5, 6)
+    proof = prove(air, t, pub, TEST)
+    short = dataclasses.replace(
+        proof, openings=dataclasses.replace(proof.openings, main_z=proof.openings.main_z[:1])
+    )
+    with pytest.raises(VerificationError, match="main@z"):
+        verify(air, short, pub, TEST)
+    with pytest.raises(VerificationError, match="32 bytes"):
+        verify(air, dataclasses.replace(proof, main_root=b"\x00"), pub, TEST)
+    wide = dataclasses.replace(proof, main_width=3)
+    with pytest.raises(VerificationError, match="widths"):
+        verify(air, wide, pub, TEST)

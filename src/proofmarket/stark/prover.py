@@ -46,7 +46,9 @@ from proofmarket.stark.verifier import (
 )
 
 EVAL_BLOCK_ROWS = 1 << 13
-"""LDE rows per block of constraint evaluation (keeps the intermediates in cache)."""
+"""LDE rows per block of array-op constraint evaluation (keeps intermediates in cache)."""
+NATIVE_BLOCK_ROWS = 1 << 16
+"""Block size for non-NumPy backends, where each operation is a (possibly GPU) kernel."""
 
 
 class ProverError(ValueError):
@@ -205,6 +207,7 @@ def prove(
                 alpha,
                 ops,
                 be,
+                block_rows=NATIVE_BLOCK_ROWS,
             )
         quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks)
         t.observe_digest(quot_c.tree.root)

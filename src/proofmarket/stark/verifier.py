@@ -275,6 +275,22 @@ def _verify(air: Air, proof: StarkProof, public_inputs: Sequence[int], params: S
         raise VerificationError(f"proof column widths {got} do not match the AIR {expected}")
     if system.num_quotient_chunks > params.blowup:
         raise VerificationError("AIR degree too high for the blowup")
+    op = proof.openings
+    for name, arr, w in (
+        ("main@z", op.main_z, proof.main_width),
+        ("main@zg", op.main_zg, proof.main_width),
+        ("pre@z", op.pre_z, proof.pre_width),
+        ("pre@zg", op.pre_zg, proof.pre_width),
+        ("aux@z", op.aux_z, proof.aux_width),
+        ("aux@zg", op.aux_zg, proof.aux_width),
+        ("quotient@z", op.quotient_z, proof.quotient_width),
+    ):
+        if np.asarray(arr).shape != (w, 4):
+            raise VerificationError(f"opening {name} has shape {np.asarray(arr).shape}")
+    if len(proof.main_root) != 32 or len(proof.quotient_root) != 32:
+        raise VerificationError("commitment roots must be 32 bytes")
+    if proof.aux_width and len(proof.aux_root) != 32:
+        raise VerificationError("aux commitment root must be 32 bytes")
     domain = Domain(proof.log_n, params.log_blowup)
     pre = preprocessed_data(air, domain)
 
