@@ -10,9 +10,13 @@ over ``--jobs`` jobs of one user:
 2. **cycles** — the same with ``update_task_done`` after each claim (an agent's loop on
    empty work): cycles/s.
 3. **latency** — agents idle in ``request_work(wait_secs=…)`` (long polling) while a
-   producer creates ``--latency-tasks`` tasks one at a time every ``--interval`` seconds;
+   producer creates ``--latency-tasks`` tasks one at a time every ``--interval`` seconds
+   (agents do not complete them, so an agent is idle again right after its claim);
    latency = time the agent holds the task − time the producer started ``create_task``
-   (so it includes the producer's commit: an upper bound of ready→claimed).
+   (so it includes the producer's commit: an upper bound of ready→claimed). Also
+   reported: the producer's ``create_task`` call time and the claim time measured from
+   the moment ``create_task`` returned (a lower bound; negative when the agent had the
+   task before the producer got its answer).
 
 Usage::
 
@@ -55,6 +59,8 @@ class Result:
     ready_to_claimed_p50_ms: float
     ready_to_claimed_p99_ms: float
     ready_to_claimed_max_ms: float
+    create_call_p50_ms: float
+    claimed_after_create_returned_p50_ms: float
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -88,12 +94,11 @@ def agent_loop(db: TaskDB, ready: Any, go: list[Any], stop: Any, out: Any) -> No
     out.put(("cycles", count, time.time()))
     # Phase 3: long polling.
     go[2].wait()
-    latencies: list[float] = []
+    latencies: list[tuple[str, float]] = []
     while not stop.is_set():
         task = db.request_work(WORKER_TYPE, wait_secs=0.5)
-        if task is not None:
-            latencies.append(time.time() - task.task_def["t"])
-            db.update_task_done(task.job_id, task.task_id)
+        if task is not None:  # not completed: an idle agent's wake-up is what is measured
+            latencies.append((task.task_id, time.time()))
     out.put(("latency", latencies, time.time()))
 
 
@@ -122,14 +127,21 @@ def collect(out: Any, kind: str, agents: int) -> list[tuple[Any, float]]:
     return got
 
 
-def run_one(url: str, backend: str, agents: int, args: argparse.Namespace) -> Result:
-    db = open_taskdb(url)
+def run_one(url: str, backend: str, mode: str, agents: int, args: argparse.Namespace) -> Result:
+    db = open_taskdb(url)  # the producer of the latency phase: durable commits
+    sep = "&" if "?" in url else "?"
+    # Filling the queue is not measured: on PostgreSQL skip the WAL flush wait there.
+    filler = (
+        open_taskdb(url + f"{sep}options=-csynchronous_commit%3Doff")
+        if backend == "postgres"
+        else db
+    )
     exec_stream = db.get_or_create_stream(USER, "exec")
     stream = db.get_or_create_stream(USER, WORKER_TYPE)
-    claim_jobs = fill(db, stream, exec_stream, args.tasks, args.jobs, "c")
+    claim_jobs = fill(filler, stream, exec_stream, args.tasks, args.jobs, "c")
     workers: list[Any]
     shared: TaskDB | None = None
-    if args.mode == "processes":
+    if mode == "processes":
         ctx = multiprocessing.get_context("spawn")
         ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
         go = [ctx.Event() for _ in range(3)]
@@ -140,7 +152,6 @@ def run_one(url: str, backend: str, agents: int, args: argparse.Namespace) -> Re
     else:
         ready, out, stop = queue.Queue(), queue.Queue(), threading.Event()
         go = [threading.Event() for _ in range(3)]
-        sep = "&" if "?" in url else "?"
         shared = open_taskdb(url + (f"{sep}pool_max={agents + 1}" if backend == "postgres" else ""))
         workers = [
             threading.Thread(target=agent_loop, args=(shared, ready, go, stop, out))
@@ -160,7 +171,7 @@ def run_one(url: str, backend: str, agents: int, args: argparse.Namespace) -> Re
 
     for job in claim_jobs:  # their tasks stay "running" otherwise
         db.delete_job(job)
-    cycle_jobs = fill(db, stream, exec_stream, args.tasks, args.jobs, "d")
+    cycle_jobs = fill(filler, stream, exec_stream, args.tasks, args.jobs, "d")
     started = time.time()
     go[1].set()
     reports = collect(out, "cycles", agents)
@@ -171,26 +182,34 @@ def run_one(url: str, backend: str, agents: int, args: argparse.Namespace) -> Re
     go[2].set()
     time.sleep(1.0)  # agents settle into long polling
     job = db.create_job(exec_stream, {}, 0, 3600, USER)
+    created: dict[str, tuple[float, float]] = {}
     for i in range(args.latency_tasks):
-        db.create_task(job, f"l{i}", stream, {"t": time.time()}, [], 0, 3600)
+        before = time.time()
+        db.create_task(job, f"l{i}", stream, {}, [], 0, 3600)
+        created[f"l{i}"] = (before, time.time())
         time.sleep(args.interval)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         stats = next(s for s in db.stream_stats() if s.stream_id == stream)
-        if stats.ready == 0 and stats.running == 0:
+        if stats.ready == 0:
             break
         time.sleep(0.05)
     stop.set()
     reports = collect(out, "latency", agents)
-    latencies = [x for chunk, _ in reports for x in chunk]
+    claims = [x for chunk, _ in reports for x in chunk]
+    latencies = [at - created[task_id][0] for task_id, at in claims]
+    after_commit = [at - created[task_id][1] for task_id, at in claims]
+    create_calls = [end - start for start, end in created.values()]
     for worker in workers:
         worker.join(60)
     if shared is not None:
         shared.close()
+    if filler is not db:
+        filler.close()
     db.close()
     return Result(
         backend=backend,
-        mode=args.mode,
+        mode=mode,
         agents=agents,
         tasks=args.tasks,
         claims_per_sec=round(claims_per_sec, 1),
@@ -201,14 +220,16 @@ def run_one(url: str, backend: str, agents: int, args: argparse.Namespace) -> Re
         ready_to_claimed_p50_ms=round(percentile(latencies, 50) * 1e3, 3),
         ready_to_claimed_p99_ms=round(percentile(latencies, 99) * 1e3, 3),
         ready_to_claimed_max_ms=round(max(latencies, default=float("nan")) * 1e3, 3),
+        create_call_p50_ms=round(percentile(create_calls, 50) * 1e3, 3),
+        claimed_after_create_returned_p50_ms=round(percentile(after_commit, 50) * 1e3, 3),
     )
 
 
-def with_database(backend: str, args: argparse.Namespace, agents: int) -> Result:
+def with_database(backend: str, mode: str, agents: int, args: argparse.Namespace) -> Result:
     """Run one configuration on a fresh database (deleted afterwards)."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
-            return run_one(f"sqlite:///{tmp}/taskdb.sqlite", backend, agents, args)
+            return run_one(f"sqlite:///{tmp}/taskdb.sqlite", backend, mode, agents, args)
     import psycopg
     from psycopg import sql
 
@@ -217,7 +238,7 @@ def with_database(backend: str, args: argparse.Namespace, agents: int) -> Result
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     base = args.pg_admin_url.rsplit("/", 1)[0]
     try:
-        return run_one(f"{base}/{name}", backend, agents, args)
+        return run_one(f"{base}/{name}", backend, mode, agents, args)
     finally:
         with psycopg.connect(args.pg_admin_url, autocommit=True) as admin:
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
@@ -228,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
     parser.add_argument("--agents", default="1,4,16", help="comma-separated agent counts")
-    parser.add_argument("--mode", choices=["processes", "threads"], default="processes")
+    parser.add_argument(
+        "--mode", default="processes", help="processes, threads, or both: processes,threads"
+    )
     parser.add_argument("--tasks", type=int, default=3000, help="tasks per throughput phase")
     parser.add_argument("--jobs", type=int, default=8, help="jobs the tasks are spread over")
     parser.add_argument("--latency-tasks", type=int, default=200)
@@ -242,23 +265,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
     results = []
+    modes = args.mode.split(",")
+    if not set(modes) <= {"processes", "threads"}:
+        parser.error("--mode takes processes, threads or processes,threads")
     for backend in backends:
-        for agents in (int(a) for a in args.agents.split(",")):
-            result = with_database(backend, args, agents)
+        for mode, agents in ((m, int(a)) for m in modes for a in args.agents.split(",")):
+            result = with_database(backend, mode, agents, args)
             results.append(result)
             if not args.json:
                 print(
-                    f"{backend:8s} {args.mode:9s} agents={agents:2d}  "
+                    f"{backend:8s} {mode:9s} agents={agents:2d}  "
                     f"claims/s={result.claims_per_sec:8.1f}  "
                     f"claim call p50/p99={result.claim_call_p50_ms:.2f}/"
                     f"{result.claim_call_p99_ms:.2f} ms  "
                     f"claim+done/s={result.cycles_per_sec:8.1f}  "
                     f"ready->claimed p50/p99={result.ready_to_claimed_p50_ms:.2f}/"
-                    f"{result.ready_to_claimed_p99_ms:.2f} ms",
+                    f"{result.ready_to_claimed_p99_ms:.2f} ms  "
+                    f"(create call p50 {result.create_call_p50_ms:.2f} ms, "
+                    f"from its return p50 {result.claimed_after_create_returned_p50_ms:.2f} ms)",
                     flush=True,
                 )
     if args.json:
-        meta = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+        meta = {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_end": os.getloadavg(),
+        }
         print(json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=2))
     return 0
 
