@@ -176,3 +176,20 @@ def test_malformed_proof_objects_are_rejected_cleanly():
     wide = dataclasses.replace(proof, main_width=3)
     with pytest.raises(VerificationError, match="widths"):
         verify(air, wide, pub, TEST)
+
+
+class _OtherConstants(HashChainAir):
+    """Same name, widths and constraints as HashChainAir(2) but other round constants."""
+
+    def preprocessed_trace(self, log_n: int) -> np.ndarray:
+        return (super().preprocessed_trace(log_n) + 1) % F.P
+
+
+def test_fixed_columns_are_bound_even_with_the_same_air_id():
+    honest, other = HashChainAir(2), _OtherConstants(2)
+    assert honest.air_id == other.air_id
+    t, pub = hash_chain_trace([5, 6], 6)
+    data = prove(honest, t, pub, TEST).to_bytes()
+    verify(honest, data, pub, TEST)  # warms the preprocessed cache for the honest AIR
+    with pytest.raises(VerificationError):
+        verify(other, data, pub, TEST)

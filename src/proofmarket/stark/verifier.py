@@ -17,6 +17,7 @@ codeword whose first-layer values it recomputes from Merkle-checked trace rows.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,21 +62,19 @@ class PreprocessedData:
         return self.tree.root
 
 
-_PRE_CACHE: OrderedDict[tuple[bytes, int, int, int], PreprocessedData] = OrderedDict()
+_PRE_CACHE: OrderedDict[tuple[bytes, int, int, int, bytes], PreprocessedData] = OrderedDict()
 _PRE_LOCK = Lock()
 _PRE_CACHE_SIZE = 8
 
 
 def preprocessed_data(air: Air, domain: Domain) -> PreprocessedData | None:
-    """Commit the AIR's fixed columns once per (AIR, size, blowup) and cache the result."""
+    """Commit the AIR's fixed columns once per (AIR, columns, size, blowup) and cache it.
+
+    The cache key includes a digest of the fixed columns themselves, so two AIR objects
+    with the same id but different tables never share a commitment.
+    """
     if air.preprocessed_width == 0:
         return None
-    key = (air.air_id, domain.log_n, domain.log_blowup, domain.shift)
-    with _PRE_LOCK:
-        hit = _PRE_CACHE.get(key)
-        if hit is not None:
-            _PRE_CACHE.move_to_end(key)
-            return hit
     trace = air.preprocessed_trace(domain.log_n)
     if trace is None:
         raise AirError(f"{air.name}: preprocessed_trace() returned None")
@@ -85,6 +84,13 @@ def preprocessed_data(air: Air, domain: Domain) -> PreprocessedData | None:
             f"{air.name}: preprocessed trace has shape {trace.shape}, "
             f"expected ({domain.n}, {air.preprocessed_width})"
         )
+    digest = hashlib.sha256(np.ascontiguousarray(trace).tobytes()).digest()
+    key = (air.air_id, domain.log_n, domain.log_blowup, domain.shift, digest)
+    with _PRE_LOCK:
+        hit = _PRE_CACHE.get(key)
+        if hit is not None:
+            _PRE_CACHE.move_to_end(key)
+            return hit
     lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
     data = PreprocessedData(trace, coeffs, lde, MerkleTree.commit(lde))
     with _PRE_LOCK:
