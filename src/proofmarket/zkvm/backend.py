@@ -1,8 +1,8 @@
 """Choice of interpreter backend: numba-compiled (default) or pure Python.
 
-``PROOFMARKET_EXECUTOR=python`` forces the pure-Python loop; it is also used when numba
-cannot be imported. Both run the same source (``interp_core.run``), so they agree by
-construction; the tests still compare them, and compare both with unicorn.
+``PROOFMARKET_EXECUTOR=python`` forces the pure-Python interpreter (``interp_python``);
+it is also used when numba cannot be imported. The two are written independently against
+the same contract, and the tests compare them with each other and with unicorn.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from proofmarket.zkvm import interp_core
+from proofmarket.zkvm import interp_python
 
 BACKENDS = ("numba", "python")
 ENV_VAR = "PROOFMARKET_EXECUTOR"
@@ -44,4 +44,4 @@ def run_function(name: str | None = None) -> RunFn:
         from proofmarket.zkvm import interp_numba
 
         return interp_numba.run
-    return interp_core.run
+    return interp_python.run

@@ -1,7 +1,8 @@
-"""The RV32IM interpreter loop, written once for two backends.
+"""The RV32IM interpreter loop compiled by numba, and the contract both backends share.
 
-``run`` is plain Python restricted to what numba compiles: ``interp_numba`` compiles it
-with ``@njit(cache=True)`` and the pure-Python backend calls it as is. It executes
+``run`` is plain Python restricted to what numba compiles; ``interp_numba`` compiles it
+with ``@njit(cache=True)``. ``interp_python`` is an independent pure-Python
+implementation of the same contract (state vector, return and fault codes). It executes
 instructions until something needs the host (an ``ecall``), the segment budget is
 spent, the page pool is full, the session cycle limit is reached, or the guest faults,
 and then returns a status code. All machine state lives in the arrays passed in (see
@@ -14,8 +15,8 @@ Memory is a pool of 1 KiB page slots (``mem8``/``mem16``/``mem32`` are views of 
 buffer) with a page table ``pt`` (page index -> slot, -1 = not materialized, i.e. an
 all-zero page). The first touch of a page in a segment records it in ``touched``, copies
 its pre-segment content to ``snap`` and counts a page-in; the first write records it in
-``dirty``. The touch logic is written out twice (fetch, data) rather than called, so
-that the same source works for both backends.
+``dirty``. The touch logic is written out twice (fetch, data) rather than called, which
+keeps the compiled loop a single function.
 """
 
 from __future__ import annotations
