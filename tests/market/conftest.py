@@ -1,16 +1,21 @@
-"""Chain fixtures for the market tests: one anvil per test process with the dev-mode stack
-deployed, HP minted to the dev accounts, and clients for a requestor and a prover."""
+"""Chain fixtures for the market tests.
+
+They build on the shared ``chain`` fixture (tests/fixtures/chain.py): one anvil per test
+process with the dev-mode stack deployed, each test between ``evm_snapshot`` and
+``evm_revert``, so deposits, locks, frozen accounts and time travel never leak between tests.
+On top of it: HP minted to dev accounts #0-#3 and funded clients for a requestor (#0) and a
+prover (#1)."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from web3 import Web3
 
-from proofmarket.contracts.deploy import Deployment, deploy_market_stack, mint_hit_points
+from proofmarket.contracts.deploy import Deployment, mint_hit_points
+from proofmarket.contracts.testing import ChainEnv
 from proofmarket.devnet.anvil import AnvilProcess, dev_keys
 from proofmarket.market.client import MarketClient, load_account
 from proofmarket.market.request_id import RequestId
@@ -41,25 +46,22 @@ class MarketChain:
         self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def market_chain() -> Iterator[MarketChain]:
-    with AnvilProcess.start() as anvil:
-        w3 = Web3(Web3.HTTPProvider(anvil.rpc_url))
-        deployer = anvil.addresses[0]
-        deployment = deploy_market_stack(w3, deployer, dev_mode=True)
-        for address in anvil.addresses[:4]:
-            mint_hit_points(w3, deployer, deployment, address, 1_000 * ETHER)
-        yield MarketChain(anvil, w3, deployment)
+@pytest.fixture
+def market_chain(chain: ChainEnv) -> MarketChain:
+    deployer = chain.anvil.addresses[0]
+    for address in chain.anvil.addresses[:4]:
+        mint_hit_points(chain.w3, deployer, chain.deployment, address, 1_000 * ETHER)
+    return MarketChain(chain.anvil, chain.w3, chain.deployment)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def requestor(market_chain: MarketChain) -> MarketClient:
     client = market_chain.client(0)
     client.deposit(50 * ETHER)
     return client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def prover(market_chain: MarketChain) -> MarketClient:
     client = market_chain.client(1)
     client.deposit_stake(500 * ETHER)

@@ -78,7 +78,9 @@ def test_submit_root_and_fulfill_batch_through_set_verifier(
     prover.verify_integrity(fills[0].seal, claims[0])
 
 
-def test_next_index_scans_chain_and_counter_file(market_chain: MarketChain, tmp_path: Path) -> None:
+def test_next_index_scans_chain_and_counter_file(
+    market_chain: MarketChain, prover: MarketClient, tmp_path: Path
+) -> None:
     client = market_chain.client(7)
     owner = client.signer.address
     start = client.block_number()
@@ -93,7 +95,7 @@ def test_next_index_scans_chain_and_counter_file(market_chain: MarketChain, tmp_
     assert json.loads(counter.read_text())[f"{client.chain_id}:{client.address}:{owner}"] == 8
     # an index locked (but never broadcast) is skipped too
     hidden, _, _ = make_request(client, RequestId(owner, 8))
-    market_chain.client(1).lock_request(hidden, client.sign_request(hidden))
+    prover.lock_request(hidden, client.sign_request(hidden))
     assert next_index(client, from_block=start, counter_file=counter) == 9
 
 
