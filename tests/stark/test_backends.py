@@ -90,3 +90,12 @@ def test_torch_device_errors() -> None:
     be = get_backend("torch:cpu")
     with pytest.raises(N.NttError, match="power of two"):
         be.ntt(be.asarray(np.zeros((3, 1), dtype=np.uint64)))
+
+
+def test_missing_torch_gives_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from proofmarket.stark.backend import torch_backend
+
+    monkeypatch.setattr(torch_backend, "torch", None)  # inject the "not installed" fault
+    assert not torch_backend.torch_available()
+    with pytest.raises(BackendError, match=r"not installed.*proofmarket\[gpu\]"):
+        get_backend("torch")
