@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from proofmarket.zkvm import GuestPanic, Session, execute
+from proofmarket.zkvm import GuestPanic, Session, execute, interp_python
+from proofmarket.zkvm import backend as backend_module
 from proofmarket.zkvm.backend import ENV_VAR, resolve
 from proofmarket.zkvm.claim import ExitCode
 from proofmarket.zkvm.guests import example_elf, example_source
@@ -67,3 +68,11 @@ def test_backend_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, "bogus")
     with pytest.raises(ValueError, match="unknown executor backend"):
         resolve()
+    monkeypatch.delenv(ENV_VAR)
+    assert resolve() == "numba"
+    # Without numba the pure-Python interpreter is chosen, and asking for numba fails.
+    monkeypatch.setattr(backend_module, "numba_available", lambda: False)
+    assert resolve() == "python"
+    assert backend_module.run_function() is interp_python.run
+    with pytest.raises(ValueError, match="not installed"):
+        resolve("numba")
