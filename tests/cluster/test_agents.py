@@ -254,3 +254,19 @@ def test_agent_waits_out_an_unreachable_object_store(tmp_path):
         agent.request_stop()
         group.threads[0].join(timeout=60)
     assert not group.threads[0].is_alive()
+
+
+def test_warm_up_runs_before_the_first_claim(tmp_path, caplog):
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2)
+    caplog.set_level("INFO", logger="proofmarket.cluster.agent")
+    with api_server(config) as (url, _):
+        group = AgentThreads()
+        try:
+            for worker_type in ("exec", "prove", "join", "aux"):
+                group.start(config, worker_type, warm_up=True)
+            status = wait_session(url, submit_iter(url))
+        finally:
+            group.stop()
+    assert status.status == "SUCCEEDED"
+    warmed = [r.getMessage() for r in caplog.records if "warmed up" in r.getMessage()]
+    assert len(warmed) == 2  # exec and prove agents only

@@ -251,5 +251,8 @@ def test_unknown_route_and_method_are_json_errors(api, client):
     assert response.status_code == 405 and response.json()["type"] == "MethodNotAllowed"
     err = error_of(lambda: client.status(str(uuid.uuid4())))
     assert (err.status, err.type_name) == (404, "JobMissing")
+    response = httpx.post(f"{api[0]}/snark/create", json={"session_id": str(uuid.uuid4())})
+    assert response.status_code == 501 and response.json()["type"] == "NotImplemented"
+    assert "Groth16" in response.json()["msg"]
     err = error_of(lambda: client.status("nope"))
     assert (err.status, err.type_name) == (400, "InvalidRequest")

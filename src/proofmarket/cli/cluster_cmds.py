@@ -125,6 +125,9 @@ def agent_cmd(
     stuck_tasks_poll_interval: float = typer.Option(60.0, "--stuck-tasks-poll-interval"),
     cleanup_poll_interval: float = typer.Option(3600.0, "--cleanup-poll-interval"),
     heartbeat_secs: float = typer.Option(2.0, "--heartbeat-secs"),
+    warm_up: bool = typer.Option(
+        True, "--warm-up/--no-warm-up", help="exec/prove: run a tiny guest before claiming"
+    ),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Run an agent: claim tasks of one worker type and run them until SIGTERM/SIGINT."""
@@ -160,6 +163,7 @@ def agent_cmd(
             worker_type=worker_type,
             poll_time=poll_time,
             task_heartbeat_secs=heartbeat_secs,
+            warm_up=warm_up,
             maintenance=MaintenanceSettings(
                 requeue_poll_interval=requeue_poll_interval,
                 stuck_tasks_poll_interval=stuck_tasks_poll_interval,

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, TypeVar
 
-from proofmarket.cluster.config import AUX_WORK_TYPE, WORKER_TYPES, ClusterConfig
+from proofmarket.cluster.config import (
+    AUX_WORK_TYPE,
+    EXEC_WORK_TYPE,
+    PROVE_WORK_TYPE,
+    WORKER_TYPES,
+    ClusterConfig,
+)
 from proofmarket.cluster.storage import ObjectStore, SegmentStore, StorageError
 from proofmarket.cluster.taskdb import (
     DatabaseUnavailable,
@@ -55,6 +61,7 @@ class AgentSettings:
     backoff_initial: float = 0.5
     backoff_max: float = 10.0
     maintenance: MaintenanceSettings | None = field(default_factory=MaintenanceSettings)
+    warm_up: bool = False  # exec/prove agents run a tiny guest before claiming work
 
     def __post_init__(self) -> None:
         if self.worker_type not in WORKER_TYPES:
@@ -200,6 +207,7 @@ class Agent:
             maintenance = Maintenance(self._db_proxy(), self._segments, self.settings.maintenance)
         beater = _Heartbeater(self)
         beater.start()
+        self._warm_up()
         log.info("agent %s serving %r", self.worker_id, worker_type)
         try:
             while not self.stopping:
@@ -221,6 +229,18 @@ class Agent:
             if self._db is not None:
                 self._db.close()
             log.info("agent %s stopped", self.worker_id)
+
+    def _warm_up(self) -> None:
+        worker_type = self.settings.worker_type
+        if not self.settings.warm_up or worker_type not in (EXEC_WORK_TYPE, PROVE_WORK_TYPE):
+            return
+        from proofmarket.cluster.tasks.warmup import warm_up
+
+        try:
+            secs = warm_up(prove=worker_type == PROVE_WORK_TYPE, dev_mode=self.config.dev_mode)
+            log.info("agent %s warmed up in %.1fs", self.worker_id, secs)
+        except Exception as exc:  # warm-up is an optimisation; never fatal
+            log.warning("agent %s warm-up skipped: %s", self.worker_id, exc)
 
     def _open_stores(self) -> bool:
         """Open both stores, waiting out an unreachable Redis/S3; False if stopped first."""

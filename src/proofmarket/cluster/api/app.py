@@ -418,4 +418,20 @@ def create_app(ctx: ApiContext) -> FastAPI:
             data = b""  # execution has not finished yet
         return PlainTextResponse(data.decode("utf-8", errors="replace"))
 
+    # -- SNARK compression: known to Bonsai clients, not offered by this cluster yet ---------
+    snark_msg = (
+        "SNARK (Groth16) compression is not available on this cluster yet; use the STARK "
+        "receipt from /receipts/{session_id}"
+    )
+
+    @app.post("/snark/create")
+    def snark_create(request: Request) -> Response:
+        _caller(request)
+        raise errors.NotImplementedErr(snark_msg)
+
+    @app.get("/snark/status/{job_id}")
+    def snark_status(job_id: str, request: Request) -> Response:
+        _caller(request)
+        raise errors.NotImplementedErr(snark_msg)
+
     return app

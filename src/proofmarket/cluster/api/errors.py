@@ -94,6 +94,11 @@ class MethodNotAllowed(ApiError):
     type_name = "MethodNotAllowed"
 
 
+class NotImplementedErr(ApiError):
+    status_code = 501
+    type_name = "NotImplemented"
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
     type_name = "PayloadTooLarge"
