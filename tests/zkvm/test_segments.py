@@ -207,6 +207,14 @@ def test_forged_post_state_is_detected_by_the_caller(iter_session: Session) -> N
     assert replay_segment(forged) != forged.post_state
 
 
+@pytest.mark.parametrize("pc", [0x0020_0802, 0x100, 0xC000_0000])
+def test_forged_pre_pc_is_rejected(iter_session: Session, pc: int) -> None:
+    seg = iter_session.segments[1]
+    forged = dataclasses.replace(seg, pre_state=SystemState(pc, seg.pre_state.merkle_root))
+    with pytest.raises(ReplayError, match="pc"):
+        replay_segment(forged)
+
+
 def test_forged_exit_code_or_cycles_raise(iter_session: Session) -> None:
     seg = iter_session.segments[0]
     with pytest.raises(ReplayError, match=r"SystemSplit|Halted"):

@@ -30,6 +30,8 @@ from proofmarket.zkvm.layout import (
     NUM_PAGES,
     PAGE_BYTES,
     REG_PAGE,
+    USER_END,
+    USER_START,
 )
 from proofmarket.zkvm.memory import ZERO_SUBTREE, height, page_digest, proof_nodes, root_from_proof
 
@@ -224,6 +226,9 @@ def replay_segment(segment: Segment, *, backend: str | None = None) -> SystemSta
     """
     from proofmarket.zkvm.machine import GuestInput, Machine, StopKind
 
+    pc = segment.pre_state.pc
+    if pc & 3 or not USER_START <= pc < USER_END:
+        raise ReplayError(f"segment pre-state pc 0x{pc:08x} is not an aligned user address")
     if REG_PAGE not in segment.pages:
         raise ReplayError("segment does not carry the register page")
     leaves = {p: page_digest(b) for p, b in segment.pages.items()}
