@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from unicorn import UC_ARCH_RISCV, UC_MODE_RISCV32, Uc
 from unicorn.riscv_const import UC_RISCV_REG_X0
 
@@ -179,3 +181,17 @@ def test_edge_operands_of_every_alu_op_match_unicorn(backend: str) -> None:
                 words += [asm(op, "x3", "x1", b & 31), *step]
     data = bytes(DATA_SIZE)
     assert run_executor(words, data, backend) == run_unicorn(words, data)
+
+
+_WORD = st.one_of(st.sampled_from(EDGE_VALUES), st.integers(0, 0xFFFF_FFFF))
+
+
+@settings(max_examples=120, deadline=None)
+@given(op=st.sampled_from(sorted(R_TYPE)), a=_WORD, b=_WORD)
+def test_any_register_op_matches_unicorn(op: str, a: int, b: int) -> None:
+    """Hypothesis: one R-type op on any operands, both backends against unicorn."""
+    words = [*load_imm("a1", a), *load_imm("a2", b), asm(op, "a3", "a1", "a2")]
+    data = bytes(DATA_SIZE)
+    expected = run_unicorn(words, data)
+    for backend in BACKENDS:
+        assert run_executor(words, data, backend) == expected

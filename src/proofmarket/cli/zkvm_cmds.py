@@ -97,11 +97,11 @@ def _printable(data: bytes) -> str | None:
     return text if all(c.isprintable() or c in "\n\r\t" for c in text) else None
 
 
-def session_summary(session: Session, image_id: bytes, elapsed: float) -> dict[str, Any]:
+def session_summary(session: Session, elapsed: float) -> dict[str, Any]:
     """JSON-ready description of a finished session."""
     return {
         "ok": True,
-        "image_id": image_id.hex(),
+        "image_id": session.image_id.hex(),
         "exit_code": {
             "system": session.exit_code.system.name.lower(),
             "user": session.exit_code.user,
@@ -164,7 +164,6 @@ def execute_cmd(
         _fail(f"--cycle-limit must be positive, got {cycle_limit}", EXIT_USAGE, as_json=as_json)
     started = time.perf_counter()
     try:
-        image_id = compute_image_id(elf_bytes)
         session = _run(elf_bytes, data, segment_po2, cycle_limit, show_progress=not as_json)
     except ElfError as exc:
         _fail(f"invalid ELF {elf}: {exc}", EXIT_ELF, as_json=as_json)
@@ -180,7 +179,7 @@ def execute_cmd(
         _fail(str(exc), EXIT_LIMIT, as_json=as_json, extra={"limit": exc.limit})
     except ZkvmError as exc:
         _fail(str(exc), EXIT_OTHER, as_json=as_json)
-    summary = session_summary(session, image_id, time.perf_counter() - started)
+    summary = session_summary(session, time.perf_counter() - started)
     if as_json:
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
