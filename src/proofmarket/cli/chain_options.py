@@ -26,21 +26,21 @@ if TYPE_CHECKING:
 DEFAULT_TX_TIMEOUT = 45.0
 
 RpcUrlOpt = Annotated[
-    str | None, typer.Option("--rpc-url", help="JSON-RPC URL [env RPC_URL, .env.devnet]")
+    str | None, typer.Option("--rpc-url", help="JSON-RPC URL (env RPC_URL, .env.devnet)")
 ]
 PrivateKeyOpt = Annotated[
     str | None,
-    typer.Option("--private-key", help="hex private key [env PRIVATE_KEY, .env.devnet]"),
+    typer.Option("--private-key", help="hex private key (env PRIVATE_KEY, .env.devnet)"),
 ]
 MarketAddressOpt = Annotated[
     str | None,
     typer.Option(
-        "--market-address", help="market contract [env PROOFMARKET_MARKET_ADDRESS, .env.devnet]"
+        "--market-address", help="market contract (env PROOFMARKET_MARKET_ADDRESS, .env.devnet)"
     ),
 ]
 TxTimeoutOpt = Annotated[
     float | None,
-    typer.Option("--tx-timeout", help="seconds to wait for a transaction [env TX_TIMEOUT]"),
+    typer.Option("--tx-timeout", help="seconds to wait for a transaction (env TX_TIMEOUT)"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
 

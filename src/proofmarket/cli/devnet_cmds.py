@@ -53,12 +53,12 @@ def _fail(exc: Exception) -> None:
 @devnet_app.command("up")
 def up(
     port: Annotated[
-        int | None, typer.Option("--port", help="RPC port [running port, else 8545]")
+        int | None, typer.Option("--port", help="RPC port (running port, else 8545)")
     ] = None,
     state_dir: StateDirOpt = DEFAULT_STATE_DIR,
     env_file: EnvFileOpt = DEFAULT_ENV_FILE,
     block_time: Annotated[
-        float | None, typer.Option("--block-time", help="seconds per block [mine on demand]")
+        float | None, typer.Option("--block-time", help="seconds per block (mine on demand)")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -40,7 +40,7 @@ BIDDING_START_DELAY = 15
 RequestIdArg = Annotated[str, typer.Argument(help="request ID (0x-hex or decimal)")]
 FromBlockOpt = Annotated[
     int | None,
-    typer.Option("--from-block", help="first block to scan for events [default: deploy block]"),
+    typer.Option("--from-block", help="first block to scan for events (default: deploy block)"),
 ]
 
 
@@ -103,16 +103,16 @@ def submit(
             help="run the guest locally to require its exact journal (else any journal)",
         ),
     ] = True,
-    min_price: Annotated[str | None, typer.Option(help="ETH at ramp-up start [0]")] = None,
-    max_price: Annotated[str | None, typer.Option(help="ETH after ramp-up [0.001]")] = None,
-    ramp_up_period: Annotated[int | None, typer.Option(help="seconds [60]")] = None,
-    lock_timeout: Annotated[int | None, typer.Option(help="seconds [600]")] = None,
-    timeout: Annotated[int | None, typer.Option(help="seconds [1200]")] = None,
-    lock_stake: Annotated[str | None, typer.Option(help="collateral tokens [5]")] = None,
-    index: Annotated[int | None, typer.Option(help="request index [next unused]")] = None,
+    min_price: Annotated[str | None, typer.Option(help="ETH at ramp-up start (0)")] = None,
+    max_price: Annotated[str | None, typer.Option(help="ETH after ramp-up (0.001)")] = None,
+    ramp_up_period: Annotated[int | None, typer.Option(help="seconds (60)")] = None,
+    lock_timeout: Annotated[int | None, typer.Option(help="seconds (600)")] = None,
+    timeout: Annotated[int | None, typer.Option(help="seconds (1200)")] = None,
+    lock_stake: Annotated[str | None, typer.Option(help="collateral tokens (5)")] = None,
+    index: Annotated[int | None, typer.Option(help="request index (next unused)")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="wait for the proof")] = False,
     wait_timeout: Annotated[
-        float | None, typer.Option(help="seconds to wait [until the deadline]")
+        float | None, typer.Option(help="seconds to wait (until the deadline)")
     ] = None,
     rpc_url: RpcUrlOpt = None,
     private_key: PrivateKeyOpt = None,
