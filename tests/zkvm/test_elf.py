@@ -35,6 +35,11 @@ def test_segments_are_laid_out_with_zeroed_bss() -> None:
     assert all(len(p) == PAGE_BYTES for p in program.pages.values())
 
 
+def test_large_bss_is_not_materialized() -> None:
+    program = load_elf(make_elf(halt(), b"\x01", bss=256 * 1024 * 1024))
+    assert len(program.pages) == 2  # the code page and the one page with data
+
+
 def test_example_guest_loads_and_has_a_stable_image_id() -> None:
     elf = example_elf("fib")
     program = load_elf(elf)

@@ -101,7 +101,7 @@ def load_elf(data: bytes) -> Program:
                 raise ElfError(f"segment at 0x{vaddr:08x} extends past the end of the file")
             if seg["p_flags"] & PF_X and vaddr <= entry < vaddr + memsz:
                 entry_ok = True
-            _lay_out(image, vaddr, data[offset : offset + filesz], memsz)
+            _lay_out(image, vaddr, data[offset : offset + filesz])
     except _PyElfError as exc:
         raise ElfError(f"malformed ELF file: {exc}") from exc
     except (struct.error, ValueError, KeyError) as exc:
@@ -120,16 +120,16 @@ def _machine_number(data: bytes) -> int:
     return int(struct.unpack_from("<H", data, 18)[0])
 
 
-def _lay_out(image: dict[int, bytearray], vaddr: int, content: bytes, memsz: int) -> None:
-    """Copy ``content`` to ``vaddr``; the rest of ``memsz`` stays zero (.bss)."""
-    for page in range(vaddr >> PAGE_SHIFT, ((vaddr + memsz - 1) >> PAGE_SHIFT) + 1):
-        image.setdefault(page, bytearray(PAGE_BYTES))
+def _lay_out(image: dict[int, bytearray], vaddr: int, content: bytes) -> None:
+    """Copy ``content`` to ``vaddr``. The rest of the segment (.bss) is left out: pages
+    that are not in the image are zero pages, so a large .bss costs nothing here."""
     pos = 0
     while pos < len(content):
         a = vaddr + pos
         off = a & (PAGE_BYTES - 1)
         chunk = min(PAGE_BYTES - off, len(content) - pos)
-        image[a >> PAGE_SHIFT][off : off + chunk] = content[pos : pos + chunk]
+        page = image.setdefault(a >> PAGE_SHIFT, bytearray(PAGE_BYTES))
+        page[off : off + chunk] = content[pos : pos + chunk]
         pos += chunk
 
 
