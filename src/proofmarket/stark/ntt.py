@@ -11,10 +11,12 @@ Conventions
   Because ``ω_N^(j·2^log_blowup) = ω_n^j``, LDE row ``j·2^log_blowup`` lies over trace row j
   (shifted by ``shift``), and the "next row" of LDE row j is LDE row ``j + 2^log_blowup``.
 
-Implementation: radix-2 decimation-in-frequency butterflies compiled with numba
-(``cache=True``, parallel over columns), working on a column-major copy so that each
-column's butterflies stay in cache; per-stage twiddles are precomputed and cached; the
-bit-reversal is fused with the transpose back to row-major.
+Implementation: radix-2 butterflies compiled with numba (``cache=True``), parallel over
+groups of 8 columns. Each group is gathered into a small column-major scratch so every
+column stays in cache through all its stages; twiddles are precomputed per stage in
+Montgomery form so the butterflies vectorise. The LDE needs no bit-reversal pass (DIF
+interpolation → bit-reversed coefficients → DIT evaluation → natural order); see
+docs/stark-primitives.md.
 """
 
 from __future__ import annotations
@@ -63,7 +65,6 @@ _MU = np.uint64((-pow(P, -1, 1 << 32)) % (1 << 32))  # −P^{-1} mod 2^32
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _BLOCK = 1 << 11  # butterflies with h < _BLOCK run block by block (2^11 u64 = 16 KiB, in L1)
-_TILE = 64  # transpose tile
 
 
 @lru_cache(maxsize=64)
@@ -174,100 +175,116 @@ def _dit_stage(col: Any, lo: int, hi: int, h: int, tw: Any) -> None:  # pragma: 
             col[i + h] = u + _PU - v if u < v else u - v
 
 
-@numba.njit(parallel=True, cache=True)
-def _dif_columns(work: Any, tw: Any) -> None:  # pragma: no cover - compiled
-    """In-place DIF NTT of every row of ``work`` (m, n): natural in, bit-reversed out."""
-    m, n = work.shape
+@numba.njit(cache=True)
+def _dif_col(col: Any, tw: Any) -> None:  # pragma: no cover - compiled
+    """In-place DIF NTT of one contiguous column: natural in, bit-reversed out."""
+    n = col.size
     bs = min(n, _BLOCK)
-    for c in numba.prange(m):
-        col = work[c]
-        h = n // 2
-        while h >= bs:
-            _dif_stage(col, 0, n, h, tw)
-            h //= 2
-        for blk in range(0, n, bs):
-            hh = bs // 2
-            while hh >= 1:
-                _dif_stage(col, blk, blk + bs, hh, tw)
-                hh //= 2
+    h = n // 2
+    while h >= bs:
+        _dif_stage(col, 0, n, h, tw)
+        h //= 2
+    for blk in range(0, n, bs):
+        hh = bs // 2
+        while hh >= 1:
+            _dif_stage(col, blk, blk + bs, hh, tw)
+            hh //= 2
 
 
-@numba.njit(parallel=True, cache=True)
-def _dit_columns(work: Any, tw: Any, first_h: int) -> None:  # pragma: no cover - compiled
-    """In-place DIT NTT of every row of ``work``: bit-reversed in, natural out.
+@numba.njit(cache=True)
+def _dit_col(col: Any, tw: Any, first_h: int) -> None:  # pragma: no cover - compiled
+    """In-place DIT NTT of one contiguous column: bit-reversed in, natural out.
 
     Stages with ``h < first_h`` are skipped (used when the input is known to be
     replicated in blocks of ``first_h``, as for a zero-padded LDE).
     """
-    m, n = work.shape
+    n = col.size
     bs = min(n, _BLOCK)
-    for c in numba.prange(m):
-        col = work[c]
-        for blk in range(0, n, bs):
-            hh = first_h
-            while hh < bs:
-                _dit_stage(col, blk, blk + bs, hh, tw)
-                hh *= 2
-        h = max(bs, first_h)
-        while h < n:
-            _dit_stage(col, 0, n, h, tw)
-            h *= 2
+    for blk in range(0, n, bs):
+        hh = first_h
+        while hh < bs:
+            _dit_stage(col, blk, blk + bs, hh, tw)
+            hh *= 2
+    h = max(bs, first_h)
+    while h < n:
+        _dit_stage(col, 0, n, h, tw)
+        h *= 2
+
+
+_GROUP = 8  # columns per LDE work item: one 64-byte cache line of an output row
 
 
 @numba.njit(parallel=True, cache=True)
-def _rows_to_cols(src: Any, dst: Any) -> None:  # pragma: no cover - compiled
-    """dst[c, j] = src[j, c] (tiled transpose)."""
-    n, m = src.shape
-    for jb in numba.prange((n + _TILE - 1) // _TILE):
-        j0 = jb * _TILE
-        j1 = min(n, j0 + _TILE)
-        for c in range(m):
-            for j in range(j0, j1):
-                dst[c, j] = src[j, c]
+def _lde_kernel(
+    mat: Any,
+    out: Any,
+    coeffs: Any,
+    want_coeffs: bool,
+    tw_inv: Any,
+    tw_fwd: Any,
+    rev: Any,
+    scale_br: Any,
+    n_inv: Any,
+    log_b: int,
+) -> None:  # pragma: no cover - compiled
+    """Coset LDE of ``mat`` (n, m) into ``out`` (n·B, m), one group of columns at a time.
 
-
-@numba.njit(parallel=True, cache=True)
-def _cols_to_rows(src: Any, dst: Any) -> None:  # pragma: no cover - compiled
-    """dst[j, c] = src[c, j] (tiled transpose)."""
-    m, n = src.shape
-    for jb in numba.prange((n + _TILE - 1) // _TILE):
-        j0 = jb * _TILE
-        j1 = min(n, j0 + _TILE)
-        for c in range(m):
-            for j in range(j0, j1):
-                dst[j, c] = src[c, j]
-
-
-@numba.njit(parallel=True, cache=True)
-def _bitrev_columns(work: Any, rev: Any) -> None:  # pragma: no cover - compiled
-    """Permute every row of ``work`` in place by the bit-reversal ``rev``."""
-    m, n = work.shape
-    for c in numba.prange(m):
-        col = work[c]
-        for i in range(n):
-            r = rev[i]
-            if i < r:
-                t = col[i]
-                col[i] = col[r]
-                col[r] = t
-
-
-@numba.njit(parallel=True, cache=True)
-def _spread_coeffs(work: Any, padded: Any, scale_br: Any, log_b: int) -> None:
-    """padded[c, p·B + t] = work[c, p] · scale_br[p] for t < B (B = 2^log_b).
-
-    ``work`` holds coefficients in bit-reversed order; in the bit-reversed order of the
-    size-N domain coefficient ``rev_n(p)`` sits at ``p·B`` and all other entries are zero,
-    and the first log B DIT stages would only copy each value across its block of B —
-    so the copies are made here and those stages are skipped.
+    Per group the columns are gathered into a column-major scratch of length N each,
+    interpolated (DIF, inverse twiddles → bit-reversed coefficients), optionally copied
+    out as natural-order coefficients, scaled by n^{-1}·shift^i and spread in place over
+    the blocks the first log B DIT stages would fill, evaluated (DIT → natural order) and
+    written back row-wise. Each column stays cache-resident through all of its steps, and
+    no matrix-sized temporary is needed.
     """
-    m, n = work.shape
+    n, m = mat.shape
+    big_n = out.shape[0]
     b = 1 << log_b
-    for c in numba.prange(m):
-        for p in range(n):
-            v = (work[c, p] * scale_br[p]) % _PU
-            for t in range(b):
-                padded[c, p * b + t] = v
+    ngroups = (m + _GROUP - 1) // _GROUP
+    for g in numba.prange(ngroups):
+        c0 = g * _GROUP
+        gw = min(_GROUP, m - c0)
+        scratch = np.empty((gw, big_n), dtype=np.uint64)
+        for j in range(n):
+            for cc in range(gw):
+                scratch[cc, j] = mat[j, c0 + cc]
+        for cc in range(gw):
+            col = scratch[cc]
+            _dif_col(col[:n], tw_inv)
+            if want_coeffs:
+                for j in range(n):
+                    coeffs[j, c0 + cc] = (col[rev[j]] * n_inv) % _PU
+            for p in range(n - 1, -1, -1):  # descending: p·B ≥ p, so no value is lost
+                v = (col[p] * scale_br[p]) % _PU
+                for t in range(b):
+                    col[p * b + t] = v
+            _dit_col(col, tw_fwd, b)
+        for j in range(big_n):
+            for cc in range(gw):
+                out[j, c0 + cc] = scratch[cc, j]
+
+
+@numba.njit(parallel=True, cache=True)
+def _ntt_kernel(mat: Any, out: Any, tw: Any, rev: Any, scale: Any) -> None:  # pragma: no cover
+    """out = NTT of every column of ``mat`` (natural order), times ``scale``.
+
+    Grouped like :func:`_lde_kernel`: gather a few columns, DIF each in cache, and write
+    them back through the bit-reversal.
+    """
+    n, m = mat.shape
+    ngroups = (m + _GROUP - 1) // _GROUP
+    for g in numba.prange(ngroups):
+        c0 = g * _GROUP
+        gw = min(_GROUP, m - c0)
+        scratch = np.empty((gw, n), dtype=np.uint64)
+        for j in range(n):
+            for cc in range(gw):
+                scratch[cc, j] = mat[j, c0 + cc]
+        for cc in range(gw):
+            _dif_col(scratch[cc], tw)
+        for j in range(n):
+            r = rev[j]
+            for cc in range(gw):
+                out[j, c0 + cc] = (scratch[cc, r] * scale) % _PU
 
 
 def _check_matrix(a: Any, what: str) -> np.ndarray:
@@ -285,14 +302,15 @@ def _transform(mat: np.ndarray, inverse: bool) -> FieldArray:
     log_n = log2_exact(n)
     if log_n > TWO_ADICITY:
         raise NttError(f"size 2^{log_n} exceeds the two-adicity 2^{TWO_ADICITY}")
-    work = np.empty((m, n), dtype=np.uint64)
-    _rows_to_cols(np.ascontiguousarray(mat), work)
-    _dif_columns(work, _stage_twiddles(log_n, inverse))
-    _bitrev_columns(work, bit_reverse_indices(log_n))
     out = np.empty((n, m), dtype=np.uint64)
-    _cols_to_rows(work, out)
-    if inverse and n > 1:
-        out = (out * np.uint64(inv_int(n))) % _PU
+    scale = np.uint64(inv_int(n) if inverse else 1)
+    _ntt_kernel(
+        np.ascontiguousarray(mat),
+        out,
+        _stage_twiddles(log_n, inverse),
+        bit_reverse_indices(log_n),
+        scale,
+    )
     return out
 
 
@@ -377,30 +395,23 @@ def _coset_lde(
     if log_big > TWO_ADICITY:
         raise NttError(f"LDE size 2^{log_big} exceeds the two-adicity 2^{TWO_ADICITY}")
     big_n = 1 << log_big
-    # 1. interpolate: DIF with inverse twiddles leaves coefficients in bit-reversed order
-    work = np.empty((m, n), dtype=np.uint64)
-    _rows_to_cols(np.ascontiguousarray(mat), work)
-    _dif_columns(work, _stage_twiddles(log_n, True))
-    coeffs = None
-    if want_coeffs:
-        natural = work.copy()
-        _bitrev_columns(natural, bit_reverse_indices(log_n))
-        coeffs = np.empty((n, m), dtype=np.uint64)
-        _cols_to_rows(natural, coeffs)
-        del natural
-        if n > 1:
-            coeffs = (coeffs * np.uint64(inv_int(n))) % _PU
-    # 2. coefficient i ← coeff_i · n^{-1} · shift^i, laid out in the bit-reversed order of
-    #    the size-N domain (replicated over the blocks the first DIT stages would fill)
-    scale_br = powers(shift, n, start=inv_int(n))[bit_reverse_indices(log_n)]
-    padded = np.empty((m, big_n), dtype=np.uint64)
-    _spread_coeffs(work, padded, scale_br, log_blowup)
-    del work
-    # 3. DIT over H' from bit-reversed input gives natural order; transpose back to rows
-    _dit_columns(padded, _stage_twiddles(log_big, False), 1 << log_blowup)
+    rev = bit_reverse_indices(log_n)
+    scale_br = powers(shift, n, start=inv_int(n))[rev]
     out = np.empty((big_n, m), dtype=np.uint64)
-    _cols_to_rows(padded, out)
-    return out, coeffs
+    coeffs = np.empty((n, m) if want_coeffs else (1, 1), dtype=np.uint64)
+    _lde_kernel(
+        np.ascontiguousarray(mat),
+        out,
+        coeffs,
+        want_coeffs,
+        _stage_twiddles(log_n, True),
+        _stage_twiddles(log_big, False),
+        rev,
+        scale_br,
+        np.uint64(inv_int(n)),
+        log_blowup,
+    )
+    return out, (coeffs if want_coeffs else None)
 
 
 # ---------------------------------------------------------------------------------------
