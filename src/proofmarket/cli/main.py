@@ -8,6 +8,7 @@ import typer
 from proofmarket.cli import (
     account_cmds,
     cluster_cmds,
+    demo_cmds,
     devnet_cmds,
     guest_cmds,
     ops_cmds,
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 
 _GROUPS = [
+    demo_cmds,
     zkvm_cmds,
     guest_cmds,
     devnet_cmds,
