@@ -30,7 +30,7 @@ from proofmarket.stark.domain import Domain, ext_powers_ints, lincomb_cols, linc
 from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
 from proofmarket.stark.fri import fri_prove
 from proofmarket.stark.merkle import MerkleTree
-from proofmarket.stark.ntt import coset_intt, coset_lde_and_coeffs, coset_ntt, evaluate_at
+from proofmarket.stark.ntt import coset_intt, coset_lde_and_coeffs, evaluate_at, ntt
 from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.stark.proof import Openings, StarkProof, TreeOpening
 from proofmarket.stark.verifier import (
@@ -528,9 +528,10 @@ def _split_quotient(q_evals: np.ndarray, domain: Domain, chunks: int) -> _Commit
     chunk_coeffs = np.zeros((n, 4 * chunks), dtype=np.uint64)
     for j in range(chunks):
         chunk_coeffs[:, 4 * j : 4 * j + 4] = coeffs[j * n : (j + 1) * n]
+    # evaluate on the coset: scale coefficient i by shift^i (only n nonzero rows), then NTT
     padded = np.zeros((domain.lde_size, 4 * chunks), dtype=np.uint64)
-    padded[:n] = chunk_coeffs
-    lde = coset_ntt(padded, domain.shift)
+    padded[:n] = F.mul(chunk_coeffs, F.powers(domain.shift, n)[:, None])
+    lde = ntt(padded)
     return _Committed(chunk_coeffs, lde, MerkleTree.commit(lde))
 
 
