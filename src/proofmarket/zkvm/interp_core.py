@@ -9,14 +9,15 @@ and then returns a status code. All machine state lives in the arrays passed in 
 ``machine.Machine``) so nothing is lost between calls.
 
 Values are kept as non-negative int64 < 2^32 and masked after every operation, which
-gives exact 32-bit wrap-around in both numba and Python.
+gives exact 32-bit wrap-around.
 
 Memory is a pool of 1 KiB page slots (``mem8``/``mem16``/``mem32`` are views of one
-buffer) with a page table ``pt`` (page index -> slot, -1 = not materialized, i.e. an
-all-zero page). The first touch of a page in a segment records it in ``touched``, copies
-its pre-segment content to ``snap`` and counts a page-in; the first write records it in
-``dirty``. The touch logic is written out twice (fetch, data) rather than called, which
-keeps the compiled loop a single function.
+buffer) with a page table ``pt`` (page index -> slot + 1; 0 = not materialized, i.e.
+an all-zero page, so the table can start as lazily zeroed memory). The first touch of a
+page in a segment records it in ``touched``, copies its pre-segment content to ``snap``
+and counts a page-in; the first write records it in ``dirty``. The touch logic is
+written out twice (fetch, data) rather than called, which keeps the compiled loop a
+single function.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def run(
                 st[ST_FAULT_INFO] = pc
                 status = RUN_FAULT
                 break
-            slot = np.int64(pt[page])
+            slot = np.int64(pt[page]) - 1
             fetch_cost = 0 if slot >= 0 and slot_touch[slot] == gen else PAGE_IN_CYCLES
             if ucyc + paging + fetch_cost + 1 > limit:
                 status = RUN_SPLIT
@@ -117,7 +118,7 @@ def run(
                     break
                 slot = st[ST_NUSED]
                 st[ST_NUSED] = slot + 1
-                pt[page] = slot
+                pt[page] = slot + 1
                 slot_page[slot] = page
             if slot_touch[slot] != gen:
                 slot_touch[slot] = gen
@@ -265,7 +266,7 @@ def run(
                 status = RUN_FAULT
                 break
             dpage = addr >> 10
-            slot = np.int64(pt[dpage])
+            slot = np.int64(pt[dpage]) - 1
             data_cost = 0
             if slot < 0 or slot_touch[slot] != gen:
                 data_cost = PAGE_IN_CYCLES
@@ -282,7 +283,7 @@ def run(
                     break
                 slot = st[ST_NUSED]
                 st[ST_NUSED] = slot + 1
-                pt[dpage] = slot
+                pt[dpage] = slot + 1
                 slot_page[slot] = dpage
             if slot_touch[slot] != gen:
                 slot_touch[slot] = gen

@@ -234,7 +234,7 @@ def run(
             if not USER_START <= pc < USER_END:
                 fault, info = F_FETCH_ACCESS, pc
                 break
-            slot = page_table[page]
+            slot = page_table[page] - 1
             fresh = slot < 0 or t_gen[slot] != gen
             if used + (PAGE_IN_CYCLES if fresh else 0) + 1 > limit:
                 status = RUN_SPLIT
@@ -244,7 +244,7 @@ def run(
                     fault, info = F_MISSING_PAGE, page
                     break
                 slot, nused = nused, nused + 1
-                page_table[page] = slot
+                page_table[page] = slot + 1
                 owner[slot] = page
             if fresh:
                 t_gen[slot] = gen
@@ -284,7 +284,7 @@ def run(
                 fault, info = (F_STORE_ACCESS if store else F_LOAD_ACCESS), addr
                 break
             dpage = addr >> 10
-            slot = page_table[dpage]
+            slot = page_table[dpage] - 1
             fresh = slot < 0 or t_gen[slot] != gen
             newly_dirty = store and (slot < 0 or d_gen[slot] != gen)
             cost = (PAGE_IN_CYCLES if fresh else 0) + (PAGE_OUT_CYCLES if newly_dirty else 0)
@@ -296,7 +296,7 @@ def run(
                     fault, info = F_MISSING_PAGE, dpage
                     break
                 slot, nused = nused, nused + 1
-                page_table[dpage] = slot
+                page_table[dpage] = slot + 1
                 owner[slot] = dpage
             if fresh:
                 t_gen[slot] = gen

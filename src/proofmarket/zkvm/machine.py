@@ -140,13 +140,14 @@ class Machine:
         self.st[ic.ST_PC] = pc
         self.st[ic.ST_STRICT] = 1 if strict else 0
         self.regs = np.zeros(32, dtype=np.int64)
-        self.pt = np.full(NUM_PAGES, -1, dtype=np.int32)
+        # page -> slot + 1 (0: zero page not materialized); np.zeros is lazily zeroed memory
+        self.pt = np.zeros(NUM_PAGES, dtype=np.int32)
         nslots = len(pages) if strict else max(64, 2 * len(pages) + 8)
         self._alloc_pool(nslots)
         for slot, (page, data) in enumerate(sorted(pages.items())):
             if len(data) != PAGE_BYTES:
                 raise ValueError(f"page 0x{page:x} is {len(data)} bytes, not {PAGE_BYTES}")
-            self.pt[page] = slot
+            self.pt[page] = slot + 1
             self.slot_page[slot] = page
             self.mem8[slot * PAGE_BYTES : (slot + 1) * PAGE_BYTES] = np.frombuffer(data, np.uint8)
         self.st[ic.ST_NUSED] = len(pages)
@@ -181,14 +182,14 @@ class Machine:
 
     def page_bytes(self, page: int) -> bytes:
         """Current content of a page (zeros if never materialized)."""
-        slot = int(self.pt[page])
+        slot = int(self.pt[page]) - 1
         if slot < 0:
             return bytes(PAGE_BYTES)
         return self.mem8[slot * PAGE_BYTES : (slot + 1) * PAGE_BYTES].tobytes()
 
     def _touch(self, page: int, write: bool) -> int:
         """Python twin of the touch logic in ``interp_core.run``; returns the slot."""
-        slot = int(self.pt[page])
+        slot = int(self.pt[page]) - 1
         if slot < 0:
             if self.strict:
                 raise ReplayError(f"segment does not carry page 0x{page:x} that it touches")
@@ -197,7 +198,7 @@ class Machine:
                 self._grow(1)
             slot = used
             self.st[ic.ST_NUSED] = used + 1
-            self.pt[page] = slot
+            self.pt[page] = slot + 1
             self.slot_page[slot] = page
         gen = self.st[ic.ST_GEN]
         if self.slot_touch[slot] != gen:
@@ -238,7 +239,7 @@ class Machine:
         page = addr >> PAGE_SHIFT
         done = 0  # bytes covered by the pages examined so far
         while done < n:
-            slot = int(self.pt[page])
+            slot = int(self.pt[page]) - 1
             if slot < 0 or self.slot_touch[slot] != gen:
                 paging += PAGE_IN_CYCLES
             if write and (slot < 0 or self.slot_dirty[slot] != gen):
@@ -278,7 +279,7 @@ class Machine:
             off = a & (PAGE_BYTES - 1)
             chunk = min(PAGE_BYTES - off, n - len(out))
             page = a >> PAGE_SHIFT
-            slot = self._touch(page, False) if touch else int(self.pt[page])
+            slot = self._touch(page, False) if touch else (int(self.pt[page]) - 1)
             if slot < 0:
                 out += bytes(chunk)
             else:
@@ -352,7 +353,7 @@ class Machine:
                 self._raise_fault()
             raise RuntimeError(f"interpreter returned unknown status {status}")
         if kind is not StopKind.HALT:
-            slot = int(self.pt[REG_PAGE])
+            slot = int(self.pt[REG_PAGE]) - 1
             self.mem32[slot * 256 + _REG_WORD : slot * 256 + _REG_WORD + 32] = self.regs
         ntouch = int(st[ic.ST_NTOUCH])
         touched = [int(p) for p in self.touched[:ntouch]]
