@@ -131,13 +131,26 @@ static inline size_t pm_read(void *dst, size_t len) {
     return done;
 }
 
-/* Writes len bytes to a file descriptor (PM_FD_STDOUT, PM_FD_STDERR or PM_FD_JOURNAL). */
+PM_NORETURN static inline void pm_panic(const char *msg);
+
+/* Writes len bytes to a file descriptor (PM_FD_STDOUT, PM_FD_STDERR or PM_FD_JOURNAL).
+   The host may move fewer bytes per call (a write never straddles a segment boundary),
+   so loop until everything is written. */
 static inline size_t pm_write(uint32_t fd, const void *ptr, size_t len) {
-    return pm_sys_write(fd, ptr, len);
+    const uint8_t *p = (const uint8_t *)ptr;
+    size_t done = 0;
+    while (done < len) {
+        size_t n = pm_sys_write(fd, p + done, len - done);
+        if (n == 0) break;
+        done += n;
+    }
+    return done;
 }
 
 /* Appends bytes to the journal, the public output the receipt commits to. */
-static inline void pm_commit(const void *ptr, size_t len) { pm_sys_write(PM_FD_JOURNAL, ptr, len); }
+static inline void pm_commit(const void *ptr, size_t len) {
+    if (pm_write(PM_FD_JOURNAL, ptr, len) != len) pm_panic("journal write failed");
+}
 
 static inline void pm_commit_u32(uint32_t value) {
     uint8_t le[4] = {(uint8_t)value, (uint8_t)(value >> 8), (uint8_t)(value >> 16),
@@ -145,9 +158,9 @@ static inline void pm_commit_u32(uint32_t value) {
     pm_commit(le, sizeof le);
 }
 
-static inline void pm_print(const char *s) { pm_sys_write(PM_FD_STDOUT, s, strlen(s)); }
+static inline void pm_print(const char *s) { pm_write(PM_FD_STDOUT, s, strlen(s)); }
 
-static inline void pm_eprint(const char *s) { pm_sys_write(PM_FD_STDERR, s, strlen(s)); }
+static inline void pm_eprint(const char *s) { pm_write(PM_FD_STDERR, s, strlen(s)); }
 
 /* Stops the guest: Halted(code). main() returning `code` does the same. HALT passes
  * kind | (code << 8) in a0, so exit codes are 24-bit: higher bits are dropped. */
