@@ -199,3 +199,27 @@ def test_bad_codeword_shape() -> None:
         _prove(np.zeros((12, 4), dtype=np.uint64), TEST)
     with pytest.raises(FriError, match=r"\(N, 4\)"):
         _prove(np.zeros((16, 3), dtype=np.uint64), TEST)
+
+
+def test_prover_that_folds_wrongly_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first fold shifted by a constant stays low-degree (so every later layer and the
+    final polynomial are consistent with it) but disagrees with layer 0 at every query."""
+    import proofmarket.stark.fri as fri_mod
+
+    honest_fold = fri_mod.fold_rows
+    calls = {"n": 0}
+
+    def bad_fold(rows: np.ndarray, x_inv: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        out = honest_fold(rows, x_inv, beta)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            out = F.add(out, F.ext_one())
+        return out
+
+    cw = _low_degree_codeword(15, 7, TEST)
+    monkeypatch.setattr(fri_mod, "fold_rows", bad_fold)  # fault injection in the prover
+    proof, _ = _prove(cw, TEST)
+    monkeypatch.setattr(fri_mod, "fold_rows", honest_fold)
+    assert calls["n"] >= 2
+    with pytest.raises(FriError, match=r"layer 1: .* inconsistent"):
+        _verify(proof, cw, TEST)
