@@ -157,3 +157,9 @@ def test_bytes_round_trip_and_rejects_non_canonical() -> None:
     with pytest.raises(FieldError, match="canonical"):
         F.check_canonical(np.array([P], dtype=np.uint64))
     assert F.as_field([-1, P + 2]).tolist() == [P - 1, 2]
+
+
+def test_extension_modulus_is_irreducible() -> None:
+    # x^4 − W is irreducible over F_p (p ≡ 1 mod 4) iff W is a quadratic non-residue
+    assert pow(F.EXT_NONRESIDUE, (P - 1) // 2, P) == P - 1
+    assert (P - 1) % 4 == 0
