@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -166,6 +167,7 @@ def final_poly_len(log_domain_size: int, params: StarkParams) -> int:
     return 1 << min(params.fri_final_log_degree, log_domain_size - params.log_blowup)
 
 
+@lru_cache(maxsize=8)
 def _inverse_dft_matrix(log_arity: int) -> FieldArray:
     """(1/a)·ζ^(−ik) for i, k < a (ζ a primitive a-th root of unity)."""
     a = 1 << log_arity
@@ -185,12 +187,10 @@ def fold_rows(rows: FieldArray, x_inv: FieldArray, beta: FieldArray) -> FieldArr
     k, a, _ = rows.shape
     log_a = a.bit_length() - 1
     fmat = _inverse_dft_matrix(log_a)
-    # g_m = x^m f_m(x^a) = Σ_i rows[:, i] · F[i, m]
+    # g_m = x^m f_m(x^a) = Σ_i rows[:, i] · F[i, m]; each term < P, so a ≤ 16 terms sum
+    # without overflow before one reduction
     g = [
-        np.asarray(
-            np.sum(mul(rows, fmat[:, m][None, :, None]) % np.uint64(P), axis=1) % np.uint64(P),
-            dtype=np.uint64,
-        )
+        np.asarray(np.sum(mul(rows, fmat[:, m][None, :, None]), axis=1) % np.uint64(P))
         for m in range(a)
     ]
     r = ext_mul_base(np.broadcast_to(beta, (k, EXT_DEGREE)), x_inv)  # β / x
