@@ -139,3 +139,33 @@ def test_public_lookup_must_be_row_invariant():
 
     with pytest.raises(LogUpError):
         _ = Bad().system
+
+
+@pytest.mark.parametrize("forgery", ["shift-running-sum", "zero-helper"])
+def test_forged_aux_trace_is_rejected(monkeypatch, forgery):
+    """A cheating prover rewrites the LogUp columns so the final sum balances."""
+    import proofmarket.stark.prover as prover_module
+    from proofmarket.stark.air import generate_aux_trace as honest_aux
+
+    air = RangeCheckAir(0)  # no public words: a balanced bus ends at 0
+    t, pub = range_check_trace([*WORDS, 70000], [], 8)  # 70000 ≥ 2^16: unmatched
+    forged_rows: list[np.ndarray] = []
+
+    def forged_aux(air_, main, pre, pub_, chals):
+        aux = honest_aux(air_, main, pre, pub_, chals)
+        acc = slice(4 * air_.system.logup.acc_index, 4 * air_.system.logup.acc_index + 4)
+        if forgery == "shift-running-sum":
+            # subtract the final value from every row: last row balances, first row breaks
+            aux[:, acc] = (aux[:, acc] + (F.P - aux[-1, acc])) % F.P
+        else:
+            # drop the offending lookup's contribution from its helper and the running sum
+            aux[:, 0:8] = 0
+            aux[:, acc] = 0
+        forged_rows.append(aux[-1, acc].copy())
+        return aux
+
+    monkeypatch.setattr(prover_module, "generate_aux_trace", forged_aux)
+    forged = prove(air, t, pub, TEST, check=False).to_bytes()
+    assert not forged_rows[0].any()  # the final-sum constraint itself is satisfied
+    with pytest.raises(VerificationError):
+        verify(air, forged, pub, TEST)
