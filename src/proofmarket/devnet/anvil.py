@@ -66,6 +66,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:``port`` (so a node answering there would be ours)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR as anvil itself uses it: a closed node's TIME_WAIT does not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def rpc_ready(rpc_url: str, timeout: float = 1.0) -> int | None:
     """The chain id answered by ``rpc_url``, or None when nothing answers."""
     try:
@@ -176,6 +188,11 @@ class AnvilProcess:
         extra_args: tuple[str, ...],
         ready_timeout: float,
     ) -> AnvilProcess:
+        if not port_is_free(port):
+            raise AnvilError(
+                f"port {port} is already in use on 127.0.0.1 (another node or service); "
+                "pick another port"
+            )
         binary = ensure_anvil()
         args = [
             str(binary),
