@@ -214,43 +214,11 @@ def prove(
 
     with _Timer(timings, "openings"):
         z = sample_ood_point(t, domain)
-        zg = tuple((c * domain.g) % F.P for c in z)
-        empty = np.zeros((0, 4), dtype=np.uint64)
-
-        def at(c: _Committed | None, point: Sequence[int]) -> np.ndarray:
-            if c is None or c.coeffs.shape[1] == 0:
-                return empty
-            return evaluate_at(c.coeffs, np.asarray(point, dtype=np.uint64))
-
-        pre_cz = _Committed(pre.coeffs, pre.lde, pre.tree) if pre else None
-        openings = Openings(
-            main_z=at(main_c, z),
-            main_zg=at(main_c, zg),
-            pre_z=at(pre_cz, z),
-            pre_zg=at(pre_cz, zg),
-            aux_z=at(aux_c, z),
-            aux_zg=at(aux_c, zg),
-            quotient_z=at(quot_c, z),
-        )
+        pre_c = _Committed(pre.coeffs, pre.lde, pre.tree) if pre else None
+        openings = _ood_openings(pre_c, main_c, aux_c, quot_c, z, domain)
         observe_openings(t, openings)
         lam = ext_tuple(t.sample_ext())
-        committed = [c for c in (pre_cz, main_c, aux_c) if c is not None]
-        widths_zg = sum(c.lde.shape[1] for c in committed)
-        widths_z = widths_zg + quot_c.lde.shape[1]
-        coeffs, _ = deep_coefficients(lam, widths_z, widths_zg)
-        # Σ λ^i f_i over the columns opened at both points, then the quotient columns;
-        # the z·g coefficients are λ^(M+i) = λ^M·λ^i, so that half is one ext product.
-        both = np.zeros((domain.lde_size, 4), dtype=np.uint64)
-        offset = 0
-        for c in committed:
-            w = c.lde.shape[1]
-            both = F.add(both, lincomb_rows(c.lde, coeffs[offset : offset + w, :4]))
-            offset += w
-        quot_part = lincomb_rows(quot_c.lde, coeffs[offset:, :4])
-        lam_m = np.asarray(ext_powers_ints(lam, widths_z + 1)[widths_z], dtype=np.uint64)
-        comb = np.concatenate([F.add(both, quot_part), F.ext_mul(both, lam_m)], axis=1)
-        v_z, v_zg = deep_opened_sums(openings, coeffs)
-        deep = deep_values(comb, None, v_z, v_zg, domain.lde_points, z, zg)
+        deep = _deep_codeword(pre_c, main_c, aux_c, quot_c, openings, lam, z, domain)
 
     with _Timer(timings, "fri"):
         fri_proof, queries = fri_prove(deep, t, params, domain.shift)
@@ -279,7 +247,7 @@ def prove(
             quotient_root=quot_c.tree.root,
             openings=openings,
             num_queries_distinct=len(distinct),
-            pre_opening=tree_opening(pre_cz),
+            pre_opening=tree_opening(pre_c),
             main_opening=main_open,
             aux_opening=tree_opening(aux_c),
             quotient_opening=quot_open,
@@ -288,6 +256,65 @@ def prove(
     if timings is not None:
         timings.add("total", time.perf_counter() - total_start)
     return proof
+
+
+def _ood_openings(
+    pre: _Committed | None,
+    main: _Committed,
+    aux: _Committed | None,
+    quot: _Committed,
+    z: ExtValue,
+    domain: Domain,
+) -> Openings:
+    """Every committed column at z; all but the quotient chunks also at z·g."""
+    zg = tuple((c * domain.g) % F.P for c in z)
+    empty = np.zeros((0, 4), dtype=np.uint64)
+
+    def at(c: _Committed | None, point: Sequence[int]) -> np.ndarray:
+        if c is None or c.coeffs.shape[1] == 0:
+            return empty
+        return evaluate_at(c.coeffs, np.asarray(point, dtype=np.uint64))
+
+    return Openings(
+        main_z=at(main, z),
+        main_zg=at(main, zg),
+        pre_z=at(pre, z),
+        pre_zg=at(pre, zg),
+        aux_z=at(aux, z),
+        aux_zg=at(aux, zg),
+        quotient_z=at(quot, z),
+    )
+
+
+def _deep_codeword(
+    pre: _Committed | None,
+    main: _Committed,
+    aux: _Committed | None,
+    quot: _Committed,
+    openings: Openings,
+    lam: ExtValue,
+    z: ExtValue,
+    domain: Domain,
+) -> np.ndarray:
+    """The DEEP composition D over the LDE coset, shape (N, 4) (see the verifier)."""
+    committed = [c for c in (pre, main, aux) if c is not None]
+    widths_zg = sum(c.lde.shape[1] for c in committed)
+    widths_z = widths_zg + quot.lde.shape[1]
+    coeffs, _ = deep_coefficients(lam, widths_z, widths_zg)
+    # Σ λ^i f_i over the columns opened at both points, then the quotient columns;
+    # the z·g coefficients are λ^(M+i) = λ^M·λ^i, so that half is one ext product.
+    both = np.zeros((domain.lde_size, 4), dtype=np.uint64)
+    offset = 0
+    for c in committed:
+        w = c.lde.shape[1]
+        both = F.add(both, lincomb_rows(c.lde, coeffs[offset : offset + w, :4]))
+        offset += w
+    quot_part = lincomb_rows(quot.lde, coeffs[offset:, :4])
+    lam_m = np.asarray(ext_powers_ints(lam, widths_z + 1)[widths_z], dtype=np.uint64)
+    comb = np.concatenate([F.add(both, quot_part), F.ext_mul(both, lam_m)], axis=1)
+    v_z, v_zg = deep_opened_sums(openings, coeffs)
+    zg = tuple((c * domain.g) % F.P for c in z)
+    return deep_values(comb, None, v_z, v_zg, domain.lde_points, z, zg)
 
 
 # ---------------------------------------------------------------------------------------
