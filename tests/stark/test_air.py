@@ -108,3 +108,10 @@ def test_every_row_and_any_row_constraints():
     with pytest.raises(TraceCheckError) as err:
         check_trace(Pinned(), t, [1])
     assert (err.value.constraint, err.value.row) == ("bit", 6)
+
+
+def test_describe_lists_every_constraint():
+    text = RangeCheckAir(1).system.describe()
+    assert "word = lo + 256·hi" in text
+    assert "logup: final sum" in text
+    assert text.count("\n") == len(RangeCheckAir(1).system.constraints)

@@ -272,6 +272,19 @@ class ConstraintSystem:
     def num_quotient_chunks(self) -> int:
         return max((c.quotient_chunks for c in self.constraints), default=1)
 
+    def describe(self) -> str:
+        """One line per constraint (kind, degree, name) plus a summary — for debugging."""
+        lines = [
+            f"main {self.main_width} cols, preprocessed {self.preprocessed_width}, "
+            f"aux {self.aux_width} ext cols, {self.num_public_inputs} public inputs, "
+            f"{len(self.constraints)} constraints, max degree {self.max_degree}, "
+            f"{self.num_quotient_chunks} quotient chunks, {len(self.program.nodes)} DAG nodes"
+        ]
+        for c in self.constraints:
+            where = c.kind.value if c.row is None else f"row {c.row}"
+            lines.append(f"  [{where:<10}] deg {c.expr.degree}  {c.name}")
+        return "\n".join(lines)
+
 
 class Air(ABC):
     """Base class of every AIR. Subclasses set ``name`` and implement :meth:`define`."""
