@@ -71,3 +71,24 @@ def test_newer_schema_is_refused(taskdb: TaskDB, taskdb_url: str) -> None:
     )
     with pytest.raises(SchemaTooNew, match="999"):
         open_taskdb(taskdb_url)
+
+
+def test_old_database_is_upgraded_in_place(taskdb: TaskDB, taskdb_url: str) -> None:
+    """A database left at version 1 gets only the missing migrations, keeping its data."""
+    stream = taskdb.get_or_create_stream("u", "exec")
+    job = taskdb.create_job(stream, {"old": True}, 0, 60, "u")
+    taskdb.close()
+    # Turn it back into a version-1 database.
+    raw_execute(taskdb_url, "DROP INDEX workers_last_seen")
+    if taskdb_url.startswith("postgresql"):
+        raw_execute(taskdb_url, "DROP FUNCTION task_heartbeat(uuid, text, real)")
+    raw_execute(taskdb_url, "DELETE FROM taskdb_schema_version WHERE version >= 2")
+    assert applied(taskdb_url) == [1]
+    upgraded = open_taskdb(taskdb_url)
+    try:
+        assert applied(taskdb_url) == [m[0] for m in SQLITE_MIGRATIONS]
+        task = upgraded.request_work("exec")
+        assert task is not None and task.task_def == {"old": True} and task.job_id == job
+        assert upgraded.heartbeat(job, "init") is True
+    finally:
+        upgraded.close()

@@ -428,29 +428,19 @@ class PostgresTaskDB:
         job_key = v.parse_uuid(job_id)
         if job_key is None:
             return False
-        return (
-            self._rowcount(
-                "UPDATE tasks SET progress = greatest(progress, %s), updated_at = now() "
-                "WHERE job_id = %s AND task_id = %s AND state = 'running'",
-                (progress, job_key, task_id),
-                idempotent=True,
-            )
-            > 0
+        row = self._one(
+            "SELECT task_heartbeat(%s, %s, %s::real)", (job_key, task_id, progress), idempotent=True
         )
+        return bool(row[0])
 
     def heartbeat(self, job_id: str, task_id: str) -> bool:
         job_key = v.parse_uuid(job_id)
         if job_key is None:
             return False
-        return (
-            self._rowcount(
-                "UPDATE tasks SET updated_at = now() "
-                "WHERE job_id = %s AND task_id = %s AND state = 'running'",
-                (job_key, task_id),
-                idempotent=True,
-            )
-            > 0
+        row = self._one(
+            "SELECT task_heartbeat(%s, %s, NULL::real)", (job_key, task_id), idempotent=True
         )
+        return bool(row[0])
 
     def update_task_retry(self, job_id: str, task_id: str) -> bool:
         job_key = v.parse_uuid(job_id)

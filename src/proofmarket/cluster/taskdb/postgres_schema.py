@@ -405,6 +405,25 @@ BEGIN
 END $$;
 """
 
+_HEARTBEATS = r"""
+CREATE INDEX workers_last_seen ON workers (last_seen);
+
+-- Heartbeat / progress of a running task. Commits asynchronously: a heartbeat lost in a
+-- server crash only brings the task's timeout closer.
+CREATE FUNCTION task_heartbeat(p_job uuid, p_task text, p_progress real)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    UPDATE tasks
+    SET updated_at = now(),
+        progress = CASE WHEN p_progress IS NULL THEN progress
+                        ELSE greatest(progress, p_progress) END
+    WHERE job_id = p_job AND task_id = p_task AND state = 'running';
+    RETURN FOUND;
+END $$;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _INITIAL),
+    (2, "asynchronous heartbeats, workers by last_seen", _HEARTBEATS),
 ]

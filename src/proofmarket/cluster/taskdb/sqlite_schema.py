@@ -96,4 +96,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        2,
+        "asynchronous heartbeats, workers by last_seen",
+        ["CREATE INDEX workers_last_seen ON workers (last_seen)"],
+    ),
 ]
