@@ -74,3 +74,25 @@ def test_vm_arithmetic_and_fusion():
         tv = (x * y + z + 7 * z) % F.P
         uv = (5 + int(mat[(r + 1) % 16, 0])) % F.P
         assert [int(v) for v in out[r]] == [tv, (uv * tv) % F.P, 9]
+
+
+def test_fused_deep_quotients_match_scalar_arithmetic():
+    from proofmarket.stark.domain import deep_quotients
+    from proofmarket.stark.expr import ext_inv_ints, ext_mul_ints
+
+    rng = np.random.default_rng(8)
+    k = 9
+    comb = rng.integers(0, F.P, size=(k, 8), dtype=np.uint64)
+    xs = rng.integers(0, F.P, size=k, dtype=np.uint64)
+    z, zg, vz, vzg = (tuple(int(v) for v in rng.integers(0, F.P, 4)) for _ in range(4))
+    got = deep_quotients(comb, vz, vzg, xs, z, zg)
+    for r in range(k):
+        x = int(xs[r])
+        fz = tuple((int(comb[r, i]) - vz[i]) % F.P for i in range(4))
+        fzg = tuple((int(comb[r, 4 + i]) - vzg[i]) % F.P for i in range(4))
+        dz = ((x - z[0]) % F.P, -z[1] % F.P, -z[2] % F.P, -z[3] % F.P)
+        dzg = ((x - zg[0]) % F.P, -zg[1] % F.P, -zg[2] % F.P, -zg[3] % F.P)
+        a = ext_mul_ints(fz, ext_inv_ints(dz))
+        b = ext_mul_ints(fzg, ext_inv_ints(dzg))
+        want = [(a[i] + b[i]) % F.P for i in range(4)]
+        assert [int(v) for v in got[r]] == want

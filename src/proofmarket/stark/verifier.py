@@ -27,7 +27,13 @@ import numpy as np
 
 from proofmarket.stark import field as F
 from proofmarket.stark.air import Air, AirError, ConstraintSystem
-from proofmarket.stark.domain import Domain, ext_pow_ints, ext_powers_ints
+from proofmarket.stark.domain import (
+    Domain,
+    deep_quotients,
+    ext_pow_ints,
+    ext_powers_ints,
+    lincomb_rows,
+)
 from proofmarket.stark.expr import Algebra, Expr, ExtValue, Group, Value, ext_mul_ints
 from proofmarket.stark.fri import FriError, fri_verify
 from proofmarket.stark.merkle import MerkleTree, verify_batch
@@ -394,17 +400,5 @@ def deep_values(
     ``combined_or_rows`` is either the committed rows (with ``coeffs``) or, when ``coeffs``
     is None, the already combined ``(k, 8)`` values ``[F_z | F_zg]``.
     """
-    from proofmarket.stark.domain import lincomb_rows
-
     comb = combined_or_rows if coeffs is None else lincomb_rows(combined_or_rows, coeffs)
-    k = xs.shape[0]
-    fz = F.sub(comb[:, :4], np.asarray(v_z, dtype=np.uint64))
-    fzg = F.sub(comb[:, 4:], np.asarray(v_zg, dtype=np.uint64))
-    den_z = np.zeros((k, 4), dtype=np.uint64)
-    den_z[:, 0] = xs
-    den_z = F.sub(den_z, np.asarray(z, dtype=np.uint64))
-    den_zg = np.zeros((k, 4), dtype=np.uint64)
-    den_zg[:, 0] = xs
-    den_zg = F.sub(den_zg, np.asarray(zg, dtype=np.uint64))
-    inv = F.ext_batch_inv(np.stack([den_z, den_zg]))
-    return F.add(F.ext_mul(fz, inv[0]), F.ext_mul(fzg, inv[1]))
+    return deep_quotients(comb, v_z, v_zg, xs, z, zg)
