@@ -11,10 +11,12 @@ from proofmarket.stark.examples import (
     BenchAir,
     FibonacciAir,
     HashChainAir,
+    MemoryAir,
     RangeCheckAir,
     bench_trace,
     fibonacci_trace,
     hash_chain_trace,
+    memory_trace,
     range_check_trace,
 )
 from proofmarket.stark.ntt import coset_lde
@@ -29,8 +31,9 @@ from proofmarket.stark.verifier import preprocessed_data
         (HashChainAir(3), *hash_chain_trace([4, 5, 6], 5)),
         (RangeCheckAir(1), *range_check_trace([3, 60000], [3], 8)),
         (BenchAir(7), *bench_trace(7, 8)),
+        (MemoryAir(3), *memory_trace([1, 2, 3], [(0, True, 5), (2, False, 0)], 8)),
     ],
-    ids=["fibonacci", "hash-chain", "range-check", "bench"],
+    ids=["fibonacci", "hash-chain", "range-check", "bench", "memory"],
 )
 def test_compiled_and_array_quotients_agree(air, trace, pub):
     log_n = trace.shape[0].bit_length() - 1
