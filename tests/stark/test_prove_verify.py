@@ -64,3 +64,19 @@ def test_prover_rejects_bad_inputs():
     big, big_pub = fibonacci_trace(1, 2, TEST.max_log_trace_len + 1)
     with pytest.raises(ProverError, match="outside"):
         prove(air, big, big_pub, TEST)
+
+
+def test_verifier_accepts_a_precomputed_fixed_root():
+    from proofmarket.stark.verifier import VerificationError, preprocessed_root
+
+    air = HashChainAir(2)
+    t, pub = hash_chain_trace([1, 2], 6)
+    data = prove(air, t, pub, TEST).to_bytes()
+    root = preprocessed_root(air, 6, TEST)
+    assert root is not None and len(root) == 32
+    verify(air, data, pub, TEST, fixed_root=root)
+    with pytest.raises(VerificationError):
+        verify(air, data, pub, TEST, fixed_root=bytes(32))
+    with pytest.raises(VerificationError):
+        verify(air, data, pub, TEST, fixed_root=preprocessed_root(air, 7, TEST))
+    assert preprocessed_root(FibonacciAir(), 6, TEST) is None

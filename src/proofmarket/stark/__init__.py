@@ -72,7 +72,7 @@ from .params import CONSERVATIVE, DEFAULT, PROFILES, TEST, ParamsError, StarkPar
 from .proof import FORMAT_VERSION, ProofFormatError, StarkProof
 from .prover import ProverError, ProverTimings, prove
 from .transcript import Transcript, TranscriptError
-from .verifier import VerificationError, verify
+from .verifier import VerificationError, preprocessed_root, verify
 
 __all__ = [
     "CONSERVATIVE",
@@ -149,6 +149,7 @@ __all__ = [
     "mul",
     "neg",
     "pow_",
+    "preprocessed_root",
     "prove",
     "sub",
     "to_bytes",

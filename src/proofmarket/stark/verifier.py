@@ -243,28 +243,48 @@ def ood_constraint_value(
 # ---------------------------------------------------------------------------------------
 
 
+def preprocessed_root(air: Air, log_n: int, params: StarkParams = DEFAULT) -> bytes | None:
+    """The commitment to the AIR's fixed columns at 2^log_n rows (None without any).
+
+    A verifier can compute it once per AIR and size (like a circuit's control root) and
+    pass it to :func:`verify` to skip the low-degree extension of the fixed columns.
+    """
+    data = preprocessed_data(air, Domain(log_n, params.log_blowup))
+    return data.root if data else None
+
+
 def verify(
     air: Air,
     proof: StarkProof | bytes,
     public_inputs: Sequence[int],
     params: StarkParams = DEFAULT,
+    *,
+    fixed_root: bytes | None = None,
 ) -> None:
     """Verify ``proof`` for ``air`` and ``public_inputs`` under ``params``.
 
+    ``fixed_root`` (optional) is a trusted :func:`preprocessed_root` for the proof's trace
+    size; without it the verifier commits the AIR's fixed columns itself (cached).
     Returns None on success; raises :class:`VerificationError` (or
     :class:`~proofmarket.stark.proof.ProofFormatError` for undecodable bytes).
     """
     if isinstance(proof, bytes | bytearray):
         proof = StarkProof.from_bytes(bytes(proof))
     try:
-        _verify(air, proof, public_inputs, params)
+        _verify(air, proof, public_inputs, params, fixed_root)
     except (FriError, ProofFormatError, AirError, F.FieldError, ValueError) as exc:
         if isinstance(exc, VerificationError):
             raise
         raise VerificationError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _verify(air: Air, proof: StarkProof, public_inputs: Sequence[int], params: StarkParams) -> None:
+def _verify(
+    air: Air,
+    proof: StarkProof,
+    public_inputs: Sequence[int],
+    params: StarkParams,
+    fixed_root: bytes | None,
+) -> None:
     if proof.params.to_bytes() != params.to_bytes():
         raise VerificationError("proof was made with different STARK parameters")
     if proof.air_id != air.air_id:
@@ -304,9 +324,18 @@ def _verify(air: Air, proof: StarkProof, public_inputs: Sequence[int], params: S
     if proof.aux_width and len(proof.aux_root) != 32:
         raise VerificationError("aux commitment root must be 32 bytes")
     domain = Domain(proof.log_n, params.log_blowup)
-    pre = preprocessed_data(air, domain)
+    pre_root: bytes | None = None
+    if air.preprocessed_width:
+        if fixed_root is not None:
+            if len(fixed_root) != 32:
+                raise VerificationError("fixed_root must be a 32-byte Merkle root")
+            pre_root = fixed_root
+        else:
+            pre = preprocessed_data(air, domain)
+            assert pre is not None
+            pre_root = pre.root
 
-    t = begin_transcript(air, proof.log_n, params, pub, pre.root if pre else None)
+    t = begin_transcript(air, proof.log_n, params, pub, pre_root)
     t.observe_digest(proof.main_root)
     challenges = [ext_tuple(t.sample_ext()) for _ in range(system.num_challenges)]
     if system.aux_width:
@@ -331,7 +360,7 @@ def _verify(air: Air, proof: StarkProof, public_inputs: Sequence[int], params: S
     zg = tuple((c * g) % F.P for c in z)
 
     trees: list[tuple[str, bytes, TreeOpening | None, int]] = [
-        ("preprocessed", pre.root if pre else b"", proof.pre_opening, proof.pre_width),
+        ("preprocessed", pre_root or b"", proof.pre_opening, proof.pre_width),
         ("main", proof.main_root, proof.main_opening, proof.main_width),
         ("aux", proof.aux_root, proof.aux_opening, proof.aux_width),
         ("quotient", proof.quotient_root, proof.quotient_opening, proof.quotient_width),
