@@ -1,9 +1,10 @@
 """Test and benchmark helpers: a deployed-stack handle and requests built as ABI tuples.
 
 Requests are plain tuples in the contract's ABI order; EIP-712 digests and signatures come
-from eth-account's generic ``encode_typed_data``, so the contracts are checked against an
-implementation that shares no code with them (nor with ``proofmarket.market``). Not for
-production use: accounts are anvil's unlocked dev accounts.
+from eth-account's generic ``encode_typed_data`` over the type definitions of
+``proofmarket.market.eip712``, so the contracts (whose type hashes are written out in Vyper)
+are checked against an implementation that shares no code with them. Not for production
+use: accounts are anvil's unlocked dev accounts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from web3.types import TxReceipt
 from proofmarket.contracts.deploy import Deployment, contract_at, send_transaction
 from proofmarket.contracts.seals import mock_seal
 from proofmarket.devnet.anvil import AnvilProcess, dev_accounts
+from proofmarket.market.eip712 import DOMAIN_NAME, DOMAIN_VERSION, LOCK_REQUEST_TYPES
+from proofmarket.market.eip712 import EIP712_TYPES as REQUEST_TYPES
 from proofmarket.zkvm.claim import ReceiptClaim
 
 
@@ -119,6 +122,8 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 IMAGE_ID = hashlib.sha256(b"proofmarket test guest").digest()
 JOURNAL = b"journal: 42"
 
+# The request types come from proofmarket.market's single definition; the contracts are
+# still checked independently, since their type hashes are written out in Vyper.
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},
@@ -126,41 +131,9 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "chainId", "type": "uint256"},
         {"name": "verifyingContract", "type": "address"},
     ],
-    "ProofRequest": [
-        {"name": "id", "type": "uint256"},
-        {"name": "requirements", "type": "Requirements"},
-        {"name": "imageUrl", "type": "string"},
-        {"name": "input", "type": "Input"},
-        {"name": "offer", "type": "Offer"},
-    ],
-    "Requirements": [
-        {"name": "callback", "type": "Callback"},
-        {"name": "predicate", "type": "Predicate"},
-        {"name": "selector", "type": "bytes4"},
-    ],
-    "Callback": [
-        {"name": "addr", "type": "address"},
-        {"name": "gasLimit", "type": "uint96"},
-    ],
-    "Predicate": [
-        {"name": "predicateType", "type": "uint8"},
-        {"name": "data", "type": "bytes"},
-    ],
-    "Input": [
-        {"name": "inputType", "type": "uint8"},
-        {"name": "data", "type": "bytes"},
-    ],
-    "Offer": [
-        {"name": "minPrice", "type": "uint256"},
-        {"name": "maxPrice", "type": "uint256"},
-        {"name": "rampUpStart", "type": "uint64"},
-        {"name": "rampUpPeriod", "type": "uint32"},
-        {"name": "lockTimeout", "type": "uint32"},
-        {"name": "timeout", "type": "uint32"},
-        {"name": "lockCollateral", "type": "uint256"},
-    ],
+    **REQUEST_TYPES,
 }
-LOCK_TYPES = {**EIP712_TYPES, "LockRequest": [{"name": "request", "type": "ProofRequest"}]}
+LOCK_TYPES = {**EIP712_TYPES, "LockRequest": LOCK_REQUEST_TYPES["LockRequest"]}
 
 
 def claim_digest(image_id: bytes = IMAGE_ID, journal: bytes = JOURNAL) -> bytes:
@@ -253,7 +226,12 @@ def request_id(client: str, index: int) -> int:
 
 
 def domain(chain_id: int, market: str) -> dict[str, Any]:
-    return {"name": "ProofMarket", "version": "1", "chainId": chain_id, "verifyingContract": market}
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": market,
+    }
 
 
 def request_signable(req: Request, chain_id: int, market: str) -> SignableMessage:
