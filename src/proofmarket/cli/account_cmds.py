@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from proofmarket.cli.chain_options import (
+    Connection,
     JsonOpt,
     MarketAddressOpt,
     PrivateKeyOpt,
@@ -60,6 +61,52 @@ def _stake_summary(client: MarketClient, address: str | None) -> dict[str, Any]:
     }
 
 
+def _move_eth(
+    amount: str,
+    connection: Connection,
+    as_json: bool,
+    *,
+    withdrawing: bool,
+) -> None:
+    """Deposit or withdraw ETH and report the new balance."""
+    wei = parse_units(amount, 18, what="ETH amount")
+    client = connect(*connection, need_key=True)
+    result = client.withdraw(wei) if withdrawing else client.deposit(wei)
+    summary = _eth_summary(client, None)
+    moved_key, verb = ("withdrawnWei", "withdrew") if withdrawing else ("depositedWei", "deposited")
+    _tx_out(
+        result,
+        {moved_key: wei, **summary},
+        as_json,
+        f"{verb} {format_units(wei)} ETH; balance {summary['balance']} ETH",
+    )
+
+
+def _move_stake(
+    amount: str,
+    connection: Connection,
+    as_json: bool,
+    *,
+    withdrawing: bool,
+) -> None:
+    """Deposit or withdraw collateral tokens and report the new stake."""
+    client = connect(*connection, need_key=True)
+    decimals = client.collateral_decimals()
+    units = parse_units(amount, decimals, what="collateral amount")
+    result = client.withdraw_stake(units) if withdrawing else client.deposit_stake(units)
+    summary = _stake_summary(client, None)
+    moved_key, verb = (
+        ("withdrawnUnits", "withdrew") if withdrawing else ("depositedUnits", "deposited")
+    )
+    _tx_out(
+        result,
+        {moved_key: units, **summary},
+        as_json,
+        f"{verb} {format_units(units, decimals)} {summary['token']}; "
+        f"stake {summary['stake']} {summary['token']}",
+    )
+
+
 @account_app.command("deposit")
 @cli_errors
 def deposit(
@@ -71,16 +118,8 @@ def deposit(
     as_json: JsonOpt = False,
 ) -> None:
     """Deposit ETH into your market balance (pays for requests)."""
-    wei = parse_units(amount, 18, what="ETH amount")
-    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
-    result = client.deposit(wei)
-    summary = _eth_summary(client, None)
-    _tx_out(
-        result,
-        {"depositedWei": wei, **summary},
-        as_json,
-        f"deposited {format_units(wei)} ETH; balance {summary['balance']} ETH",
-    )
+    connection = (rpc_url, private_key, market_address, tx_timeout)
+    _move_eth(amount, connection, as_json, withdrawing=False)
 
 
 @account_app.command("withdraw")
@@ -94,16 +133,8 @@ def withdraw(
     as_json: JsonOpt = False,
 ) -> None:
     """Withdraw ETH from your market balance."""
-    wei = parse_units(amount, 18, what="ETH amount")
-    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
-    result = client.withdraw(wei)
-    summary = _eth_summary(client, None)
-    _tx_out(
-        result,
-        {"withdrawnWei": wei, **summary},
-        as_json,
-        f"withdrew {format_units(wei)} ETH; balance {summary['balance']} ETH",
-    )
+    connection = (rpc_url, private_key, market_address, tx_timeout)
+    _move_eth(amount, connection, as_json, withdrawing=True)
 
 
 @account_app.command("balance")
@@ -132,18 +163,8 @@ def deposit_stake(
     as_json: JsonOpt = False,
 ) -> None:
     """Approve and deposit collateral tokens (needed to lock requests)."""
-    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
-    decimals = client.collateral_decimals()
-    units = parse_units(amount, decimals, what="collateral amount")
-    result = client.deposit_stake(units)
-    summary = _stake_summary(client, None)
-    _tx_out(
-        result,
-        {"depositedUnits": units, **summary},
-        as_json,
-        f"deposited {format_units(units, decimals)} {summary['token']}; "
-        f"stake {summary['stake']} {summary['token']}",
-    )
+    connection = (rpc_url, private_key, market_address, tx_timeout)
+    _move_stake(amount, connection, as_json, withdrawing=False)
 
 
 @account_app.command("withdraw-stake")
@@ -157,18 +178,8 @@ def withdraw_stake(
     as_json: JsonOpt = False,
 ) -> None:
     """Withdraw collateral tokens from your stake."""
-    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
-    decimals = client.collateral_decimals()
-    units = parse_units(amount, decimals, what="collateral amount")
-    result = client.withdraw_stake(units)
-    summary = _stake_summary(client, None)
-    _tx_out(
-        result,
-        {"withdrawnUnits": units, **summary},
-        as_json,
-        f"withdrew {format_units(units, decimals)} {summary['token']}; "
-        f"stake {summary['stake']} {summary['token']}",
-    )
+    connection = (rpc_url, private_key, market_address, tx_timeout)
+    _move_stake(amount, connection, as_json, withdrawing=True)
 
 
 @account_app.command("balance-of-stake")

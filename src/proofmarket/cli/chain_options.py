@@ -44,6 +44,9 @@ TxTimeoutOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
 
+Connection = tuple[str | None, str | None, str | None, float | None]
+"""``(rpc_url, private_key, market_address, tx_timeout)`` as given on the command line."""
+
 
 @dataclass(frozen=True)
 class ChainSettings:

@@ -51,6 +51,16 @@ def _from_block(client: MarketClient, from_block: int | None, env: dict[str, str
     return int(text) if text.isdigit() else 0
 
 
+def _open_request(
+    rpc_url: str | None, market_address: str | None, request_id: str, from_block: int | None
+) -> tuple[MarketClient, RequestId, int]:
+    """A read-only client, the parsed request ID and the first block to scan for its events."""
+    chain = settings(rpc_url, None, market_address, None)
+    client = connect(rpc_url, None, market_address, None, need_key=False)
+    rid = RequestId.parse(request_id)
+    return client, rid, _from_block(client, from_block, chain.env)
+
+
 def _read_input(input_file: Path | None, input_hex: str | None) -> bytes:
     if input_file is not None and input_hex is not None:
         raise InvalidRequestError("give either --input-file or --input, not both")
@@ -257,10 +267,8 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Unknown / Locked / Fulfilled / Expired, with deadlines when known."""
-    chain = settings(rpc_url, None, market_address, None)
-    client = connect(rpc_url, None, market_address, None, need_key=False)
-    rid = RequestId.parse(request_id)
-    submitted = _find_request(client, rid, _from_block(client, from_block, chain.env))
+    client, rid, start = _open_request(rpc_url, market_address, request_id, from_block)
+    submitted = _find_request(client, rid, start)
     expires_at = submitted.request.offer.deadline if submitted else None
     state = client.get_status(rid, expires_at)
     locked = client.request_is_locked(rid)
@@ -354,10 +362,7 @@ def get_proof(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the journal and seal delivered for a request."""
-    chain = settings(rpc_url, None, market_address, None)
-    client = connect(rpc_url, None, market_address, None, need_key=False)
-    rid = RequestId.parse(request_id)
-    start = _from_block(client, from_block, chain.env)
+    client, rid, start = _open_request(rpc_url, market_address, request_id, from_block)
     event = client.get_fulfillment(rid, from_block=start)
     submitted = None if event.carries_journal else _find_request(client, rid, start)
     claim = _claim_of(event, submitted.request if submitted else None)
@@ -395,10 +400,7 @@ def verify_proof(
     """Check a delivered proof: the claim (image ID + journal) against the request's
     predicate and the seal through the market's verifier router. Exit status 1 when any
     check fails; DEV MODE seals are labelled."""
-    chain = settings(rpc_url, None, market_address, None)
-    client = connect(rpc_url, None, market_address, None, need_key=False)
-    rid = RequestId.parse(request_id)
-    start = _from_block(client, from_block, chain.env)
+    client, rid, start = _open_request(rpc_url, market_address, request_id, from_block)
     event = client.get_fulfillment(rid, from_block=start)
     submitted = _find_request(client, rid, start)
     request = submitted.request if submitted else None
