@@ -304,7 +304,7 @@ class PostgresTaskDB:
             GROUP BY s.id ORDER BY s.worker_type, s.user_id
             """
         )
-        return [StreamStats(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        return [StreamStats.from_row(r) for r in rows]
 
     # -- jobs and tasks -------------------------------------------------------------------
     def create_job(
@@ -399,57 +399,54 @@ class PostgresTaskDB:
             self._hub.wait(worker_type, generation, timeout=min(remaining, pause))
         return None
 
+    def _task_call(
+        self, query: str, job_id: str, task_id: str, *args: Any, idempotent: bool
+    ) -> Any:
+        """The answer of a per-task SQL function over ``(job, task, *args)``; None when
+        ``job_id`` is not a UUID (so no such task exists)."""
+        job_key = v.parse_uuid(job_id)
+        if job_key is None:
+            return None
+        return self._one(query, (job_key, task_id, *args), idempotent=idempotent)[0]
+
     def update_task_done(
         self, job_id: str, task_id: str, output: dict[str, Any] | None = None
     ) -> bool:
         out_json = v.dump_json_object("output", output)
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            return False
-        row = self._one(
+        done = self._task_call(
             "SELECT update_task_done(%s, %s, %s::jsonb)",
-            (job_key, task_id, out_json),
+            job_id,
+            task_id,
+            out_json,
             idempotent=False,
         )
-        return bool(row[0])
+        return bool(done)
 
     def update_task_failed(self, job_id: str, task_id: str, error: str) -> bool:
         error = v.check_error_text(error)
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            return False
-        row = self._one(
-            "SELECT update_task_failed(%s, %s, %s)", (job_key, task_id, error), idempotent=False
+        failed = self._task_call(
+            "SELECT update_task_failed(%s, %s, %s)", job_id, task_id, error, idempotent=False
         )
-        return bool(row[0])
+        return bool(failed)
 
     def update_task_progress(self, job_id: str, task_id: str, progress: float) -> bool:
         progress = v.check_progress(progress)
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            return False
-        row = self._one(
-            "SELECT task_heartbeat(%s, %s, %s::real)", (job_key, task_id, progress), idempotent=True
+        alive = self._task_call(
+            "SELECT task_heartbeat(%s, %s, %s::real)", job_id, task_id, progress, idempotent=True
         )
-        return bool(row[0])
+        return bool(alive)
 
     def heartbeat(self, job_id: str, task_id: str) -> bool:
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            return False
-        row = self._one(
-            "SELECT task_heartbeat(%s, %s, NULL::real)", (job_key, task_id), idempotent=True
+        alive = self._task_call(
+            "SELECT task_heartbeat(%s, %s, NULL::real)", job_id, task_id, idempotent=True
         )
-        return bool(row[0])
+        return bool(alive)
 
     def update_task_retry(self, job_id: str, task_id: str) -> bool:
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            return False
-        row = self._one(
-            "SELECT retry_task(%s, %s, '', false)", (job_key, task_id), idempotent=False
+        outcome = self._task_call(
+            "SELECT retry_task(%s, %s, '', false)", job_id, task_id, idempotent=False
         )
-        return bool(row[0] == "requeued")
+        return bool(outcome == "requeued")
 
     # -- queries ------------------------------------------------------------------------
     def get_job_state(self, job_id: str, user_id: str | None = None) -> JobStatus | None:
@@ -461,7 +458,7 @@ class PostgresTaskDB:
         )
         if row is None or (user_id is not None and row[3] != user_id):
             return None
-        return JobStatus(str(row[0]), JobState(row[1]), row[2], row[3])
+        return JobStatus.from_row(row)
 
     def list_jobs(
         self, state: JobState | None = None, user_id: str | None = None, limit: int = 100
@@ -479,7 +476,7 @@ class PostgresTaskDB:
                 limit,
             ),
         )
-        return [JobStatus(str(r[0]), JobState(r[1]), r[2], r[3]) for r in rows]
+        return [JobStatus.from_row(r) for r in rows]
 
     def cancel_job(self, job_id: str, user_id: str | None = None) -> bool:
         job_key = v.parse_uuid(job_id)

@@ -294,7 +294,7 @@ class SqliteTaskDB:
             ).fetchall(),
             write=False,
         )
-        return [StreamStats(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        return [StreamStats.from_row(r) for r in rows]
 
     # -- jobs and tasks -------------------------------------------------------------------
     def create_job(
@@ -660,7 +660,7 @@ class SqliteTaskDB:
         )
         if row is None or (user_id is not None and row[3] != user_id):
             return None
-        return JobStatus(row[0], JobState(row[1]), row[2], row[3])
+        return JobStatus.from_row(row)
 
     def list_jobs(
         self, state: JobState | None = None, user_id: str | None = None, limit: int = 100
@@ -677,7 +677,7 @@ class SqliteTaskDB:
         sql += " ORDER BY seq DESC LIMIT ?"
         params.append(limit)
         rows = self._tx(lambda c: c.execute(sql, params).fetchall(), write=False)
-        return [JobStatus(r[0], JobState(r[1]), r[2], r[3]) for r in rows]
+        return [JobStatus.from_row(r) for r in rows]
 
     def cancel_job(self, job_id: str, user_id: str | None = None) -> bool:
         job_key = v.parse_uuid(job_id)

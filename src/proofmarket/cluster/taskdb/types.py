@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -54,6 +55,11 @@ class JobStatus:
     error: str | None
     user_id: str
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> JobStatus:
+        """From a ``SELECT id, state, error, user_id FROM jobs`` row of either backend."""
+        return cls(str(row[0]), JobState(row[1]), row[2], row[3])
+
 
 @dataclass(frozen=True)
 class TaskRow:
@@ -101,6 +107,12 @@ class StreamStats:
     be_mult: float
     ready: int
     running: int
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StreamStats:
+        """From a stream row with its counters (id, user, worker type, reserved, be_mult,
+        ready, running), as both backends select it."""
+        return cls(str(row[0]), row[1], row[2], row[3], row[4], row[5], row[6])
 
     @property
     def priority(self) -> float:
