@@ -129,31 +129,31 @@ class ProverUnfrozen(MarketEvent):
 
 
 @dataclass(frozen=True)
-class Deposit(MarketEvent):
+class _AccountAmount(MarketEvent):
+    """Fields of the four balance events; each subclass only names its event."""
+
+    account: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Deposit(_AccountAmount):
     name: ClassVar[str] = "Deposit"
-    account: str
-    value: int
 
 
 @dataclass(frozen=True)
-class Withdrawal(MarketEvent):
+class Withdrawal(_AccountAmount):
     name: ClassVar[str] = "Withdrawal"
-    account: str
-    value: int
 
 
 @dataclass(frozen=True)
-class StakeDeposit(MarketEvent):
+class StakeDeposit(_AccountAmount):
     name: ClassVar[str] = "StakeDeposit"
-    account: str
-    value: int
 
 
 @dataclass(frozen=True)
-class StakeWithdrawal(MarketEvent):
+class StakeWithdrawal(_AccountAmount):
     name: ClassVar[str] = "StakeWithdrawal"
-    account: str
-    value: int
 
 
 EVENT_TYPES: dict[str, type[MarketEvent]] = {
