@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from proofmarket.cluster.storage.errors import InvalidKey, ObjectMissing
 
@@ -43,15 +44,17 @@ def _read(path: Path, key: str) -> bytes:
         raise ObjectMissing(key) from None
 
 
-class FsObjectStore:
-    """Object store rooted at a directory; key ``a/b/c`` is the file ``root/a/b/c``."""
+class _FsStore:
+    """A directory of files, one per key; subclasses pick the key separators."""
+
+    separators: ClassVar[str]
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*_safe_parts(key, "/"))
+        return self.root.joinpath(*_safe_parts(key, self.separators))
 
     def put(self, key: str, data: bytes) -> None:
         _atomic_write(self._path(key), data)
@@ -61,6 +64,18 @@ class FsObjectStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.root)!r})"
+
+
+class FsObjectStore(_FsStore):
+    """Object store rooted at a directory; key ``a/b/c`` is the file ``root/a/b/c``."""
+
+    separators = "/"
 
     def delete(self, key: str) -> bool:
         try:
@@ -69,31 +84,11 @@ class FsObjectStore:
             return False
         return True
 
-    def close(self) -> None:
-        pass
 
-    def __repr__(self) -> str:
-        return f"FsObjectStore({str(self.root)!r})"
-
-
-class FsSegmentStore:
+class FsSegmentStore(_FsStore):
     """Segment store rooted at a directory; ``job:{id}:segments:3`` → ``job/{id}/segments/3``."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, key: str) -> Path:
-        return self.root.joinpath(*_safe_parts(key, ":/"))
-
-    def put(self, key: str, data: bytes) -> None:
-        _atomic_write(self._path(key), data)
-
-    def get(self, key: str) -> bytes:
-        return _read(self._path(key), key)
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+    separators = ":/"
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -121,9 +116,3 @@ class FsSegmentStore:
             if newest < cutoff:
                 removed += self.delete_job(job_dir.name)
         return removed
-
-    def close(self) -> None:
-        pass
-
-    def __repr__(self) -> str:
-        return f"FsSegmentStore({str(self.root)!r})"
