@@ -93,6 +93,12 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _upload_slot(request: Request, collection: str) -> UploadRes:
+    """A fresh UUID and the URL to PUT its bytes to (``/{collection}/upload/{uuid}``)."""
+    new_id = str(uuid.uuid4())
+    return UploadRes(url=f"{_base_url(request)}/{collection}/upload/{new_id}", uuid=new_id)
+
+
 def _image_id(raw: str) -> str:
     text = raw.lower().removeprefix("0x")
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
@@ -261,8 +267,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     @app.get("/inputs/upload", response_model=UploadRes)
     def input_upload_url(request: Request) -> UploadRes:
         _caller(request)
-        new_id = str(uuid.uuid4())
-        return UploadRes(url=f"{_base_url(request)}/inputs/upload/{new_id}", uuid=new_id)
+        return _upload_slot(request, "inputs")
 
     @app.put("/inputs/upload/{input_id}")
     async def input_upload(input_id: str, request: Request) -> Response:
@@ -286,8 +291,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     @app.get("/receipts/upload", response_model=UploadRes)
     def receipt_upload_url(request: Request) -> UploadRes:
         _caller(request)
-        new_id = str(uuid.uuid4())
-        return UploadRes(url=f"{_base_url(request)}/receipts/upload/{new_id}", uuid=new_id)
+        return _upload_slot(request, "receipts")
 
     @app.put("/receipts/upload/{receipt_id}")
     async def receipt_upload(receipt_id: str, request: Request) -> Response:
