@@ -1,35 +1,16 @@
 """Valid traces of every example AIR prove and verify; proofs round-trip through bytes."""
 
 import pytest
+from stark_cases import example_cases, parametrize_examples
 
-from proofmarket.stark.examples import (
-    BenchAir,
-    FibonacciAir,
-    HashChainAir,
-    RangeCheckAir,
-    bench_trace,
-    fibonacci_trace,
-    hash_chain_trace,
-    range_check_trace,
-)
+from proofmarket.stark.examples import FibonacciAir, HashChainAir, fibonacci_trace, hash_chain_trace
 from proofmarket.stark.params import DEFAULT, TEST
 from proofmarket.stark.proof import StarkProof
 from proofmarket.stark.prover import ProverError, ProverTimings, prove
 from proofmarket.stark.verifier import verify
 
 
-def _cases():
-    return [
-        ("fibonacci", FibonacciAir(), *fibonacci_trace(3, 5, 6)),
-        ("hash-chain", HashChainAir(4), *hash_chain_trace([9, 8, 7, 6], 6)),
-        ("range-check", RangeCheckAir(2), *range_check_trace([1, 2, 40000, 65535], [2, 40000], 8)),
-        ("bench", BenchAir(8), *bench_trace(8, 8)),
-    ]
-
-
-@pytest.mark.parametrize(
-    "name,air,trace,pub", _cases(), ids=lambda v: v if isinstance(v, str) else ""
-)
+@parametrize_examples(example_cases([1, 2, 40000, 65535], [2, 40000]))
 def test_examples_prove_and_verify(name, air, trace, pub):
     timings = ProverTimings()
     proof = prove(air, trace, pub, TEST, timings=timings)

@@ -4,15 +4,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+from stark_cases import example_cases, parametrize_examples
 
 from proofmarket.stark import field as F
 from proofmarket.stark.air import Air, AirBuilder, TraceCheckError
 from proofmarket.stark.examples import (
-    BenchAir,
     FibonacciAir,
     HashChainAir,
     RangeCheckAir,
-    bench_trace,
     fibonacci_trace,
     hash_chain_trace,
     range_check_trace,
@@ -22,18 +21,7 @@ from proofmarket.stark.prover import prove
 from proofmarket.stark.verifier import VerificationError, verify
 
 
-def _cases():
-    return [
-        ("fibonacci", FibonacciAir(), *fibonacci_trace(3, 5, 6)),
-        ("hash-chain", HashChainAir(4), *hash_chain_trace([9, 8, 7, 6], 6)),
-        ("range-check", RangeCheckAir(1), *range_check_trace([1, 2, 40000], [40000], 8)),
-        ("bench", BenchAir(8), *bench_trace(8, 8)),
-    ]
-
-
-@pytest.mark.parametrize(
-    "name,air,trace,pub", _cases(), ids=lambda v: v if isinstance(v, str) else ""
-)
+@parametrize_examples(example_cases([1, 2, 40000], [40000]))
 @pytest.mark.parametrize("row_choice", ["first", "middle", "last"])
 def test_one_bad_cell_cannot_produce_a_verifying_proof(name, air, trace, pub, row_choice):
     n = trace.shape[0]
