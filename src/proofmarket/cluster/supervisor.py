@@ -20,6 +20,7 @@ from types import FrameType
 from typing import IO, Any
 
 from proofmarket.cluster.config import WORKER_TYPES
+from proofmarket.processes import pid_alive
 
 log = logging.getLogger(__name__)
 STATE_FILE = "cluster.json"
@@ -119,18 +120,6 @@ def read_state(data_dir: Path) -> dict[str, Any] | None:
     if not pid_alive(int(state.get("pid", 0))):
         return None
     return state
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Supervisor:

@@ -9,7 +9,6 @@ dumps its state) and keeps the state for the next ``up`` unless asked to purge i
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from proofmarket.devnet.config import (
 )
 from proofmarket.devnet.env import write_env_file
 from proofmarket.market.client import MarketClient
+from proofmarket.processes import pid_alive
 
 ETHER = 10**18
 STATE_INTERVAL_S = 5
@@ -91,16 +91,6 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _load_deployment(paths: DevnetPaths) -> Deployment | None:
     if not paths.deployment_file.is_file():
         return None
@@ -118,7 +108,7 @@ def devnet_status(paths: DevnetPaths) -> DevnetStatus:
     pid = _read_int(paths.pid_file)
     port = _read_int(paths.port_file)
     status.deployment = _load_deployment(paths)
-    if pid is None or port is None or not _alive(pid):
+    if pid is None or port is None or not pid_alive(pid):
         return status
     rpc_url = f"http://127.0.0.1:{port}"
     chain_id = rpc_ready(rpc_url)
@@ -239,7 +229,7 @@ def devnet_down(paths: DevnetPaths, *, purge: bool = False) -> list[str]:
     """Stop anvil (its state is dumped for the next ``up``); ``purge`` deletes everything."""
     actions: list[str] = []
     pid = _read_int(paths.pid_file)
-    if pid is not None and _alive(pid):
+    if pid is not None and pid_alive(pid):
         stop_anvil(pid)
         actions.append(f"stopped anvil (pid {pid})")
     else:
