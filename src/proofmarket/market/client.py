@@ -29,6 +29,7 @@ from web3.types import TxReceipt
 from proofmarket.market import events as ev
 from proofmarket.market.eip712 import (
     MarketDomain,
+    offer_message,
     request_digest,
     request_message,
     sign_lock_request,
@@ -633,18 +634,6 @@ class MarketClient:
         raise RequestNotFoundError(
             f"no proof delivered for request {int(request_id):#x} since block {from_block}"
         )
-
-
-def offer_message(offer: Offer) -> dict[str, int]:
-    return {
-        "minPrice": offer.min_price,
-        "maxPrice": offer.max_price,
-        "rampUpStart": offer.ramp_up_start,
-        "rampUpPeriod": offer.ramp_up_period,
-        "lockTimeout": offer.lock_timeout,
-        "timeout": offer.timeout,
-        "lockCollateral": offer.lock_collateral,
-    }
 
 
 def fulfillment_message(fill: Fulfillment) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
-from proofmarket.market.types import ProofRequest
+from proofmarket.market.types import Offer, ProofRequest
 
 DOMAIN_NAME = "ProofMarket"
 DOMAIN_VERSION = "1"
@@ -89,7 +89,6 @@ def request_message(request: ProofRequest) -> dict[str, Any]:
 
 def _message(request: ProofRequest) -> dict[str, Any]:
     req = request.requirements
-    offer = request.offer
     return {
         "id": request.id,
         "requirements": {
@@ -102,15 +101,20 @@ def _message(request: ProofRequest) -> dict[str, Any]:
         },
         "imageUrl": request.image_url,
         "input": {"inputType": int(request.input.input_type), "data": request.input.data},
-        "offer": {
-            "minPrice": offer.min_price,
-            "maxPrice": offer.max_price,
-            "rampUpStart": offer.ramp_up_start,
-            "rampUpPeriod": offer.ramp_up_period,
-            "lockTimeout": offer.lock_timeout,
-            "timeout": offer.timeout,
-            "lockCollateral": offer.lock_collateral,
-        },
+        "offer": offer_message(request.offer),
+    }
+
+
+def offer_message(offer: Offer) -> dict[str, int]:
+    """The Offer struct as an EIP-712 message / ABI dict."""
+    return {
+        "minPrice": offer.min_price,
+        "maxPrice": offer.max_price,
+        "rampUpStart": offer.ramp_up_start,
+        "rampUpPeriod": offer.ramp_up_period,
+        "lockTimeout": offer.lock_timeout,
+        "timeout": offer.timeout,
+        "lockCollateral": offer.lock_collateral,
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from eth_utils import to_checksum_address
 
+from proofmarket.market.eip712 import EIP712_TYPES
 from proofmarket.market.types import ProofRequest, to_plain
 
 
@@ -185,6 +186,9 @@ def _snake(name: str) -> str:
     return "".join(out)
 
 
+_OFFER_FIELDS = tuple(field["name"] for field in EIP712_TYPES["Offer"])  # ABI order
+
+
 def request_from_abi(value: Any) -> ProofRequest:
     """Build a :class:`ProofRequest` from the ABI-decoded tuple/dict of the contract."""
     data = to_plain(value)
@@ -200,21 +204,7 @@ def request_from_abi(value: Any) -> ProofRequest:
             },
             "imageUrl": image_url,
             "input": {"type": input_[0], "data": input_[1]},
-            "offer": dict(
-                zip(
-                    (
-                        "minPrice",
-                        "maxPrice",
-                        "rampUpStart",
-                        "rampUpPeriod",
-                        "lockTimeout",
-                        "timeout",
-                        "lockCollateral",
-                    ),
-                    offer,
-                    strict=True,
-                )
-            ),
+            "offer": dict(zip(_OFFER_FIELDS, offer, strict=True)),
         }
     else:
         requirements = data["requirements"]
