@@ -282,9 +282,7 @@ class PostgresTaskDB:
 
     def set_stream_params(self, stream_id: str, reserved: int, be_mult: float) -> None:
         reserved, be_mult = v.check_stream_params(reserved, be_mult)
-        key = v.parse_uuid(stream_id)
-        if key is None:
-            raise UnknownStream(stream_id)
+        key = v.stream_key(stream_id)
         count = self._rowcount(
             "UPDATE streams SET reserved = %s, be_mult = %s WHERE id = %s",
             (reserved, be_mult, key),
@@ -318,9 +316,7 @@ class PostgresTaskDB:
         v.check_name("user_id", user_id)
         task_json = v.dump_json_object("task_def", task_def)
         max_retries, timeout_secs = v.check_limits(max_retries, timeout_secs)
-        stream_key = v.parse_uuid(stream_id)
-        if stream_key is None:
-            raise UnknownStream(stream_id)
+        stream_key = v.stream_key(stream_id)
         row = self._one(
             "SELECT create_job(%s, %s::jsonb, %s, %s, %s)",
             (stream_key, task_json, max_retries, timeout_secs, user_id),
@@ -343,12 +339,8 @@ class PostgresTaskDB:
         prereqs = v.check_prerequisites(task_id, prerequisites)
         task_json = v.dump_json_object("task_def", task_def)
         max_retries, timeout_secs = v.check_limits(max_retries, timeout_secs)
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            raise UnknownJob(job_id, "not a uuid")
-        stream_key = v.parse_uuid(stream_id)
-        if stream_key is None:
-            raise UnknownStream(stream_id)
+        job_key = v.job_key(job_id)
+        stream_key = v.stream_key(stream_id)
         try:
             self._one(
                 "SELECT create_task(%s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
@@ -479,9 +471,7 @@ class PostgresTaskDB:
         return [JobStatus.from_row(r) for r in rows]
 
     def cancel_job(self, job_id: str, user_id: str | None = None) -> bool:
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            raise UnknownJob(job_id, "not a uuid")
+        job_key = v.job_key(job_id)
         row = self._one("SELECT cancel_job(%s, %s)", (job_key, user_id), idempotent=False)
         return bool(row[0])
 
@@ -497,9 +487,7 @@ class PostgresTaskDB:
         return None if row is None else row[0]
 
     def get_job_tasks(self, job_id: str) -> list[TaskRow]:
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            raise UnknownJob(job_id, "not a uuid")
+        job_key = v.job_key(job_id)
 
         def run(conn: psycopg.Connection[Any]) -> list[Any]:
             with conn.transaction():

@@ -355,9 +355,7 @@ class SqliteTaskDB:
         prereqs = v.check_prerequisites(task_id, prerequisites)
         task_json = v.dump_json_object("task_def", task_def)
         max_retries, timeout_secs = v.check_limits(max_retries, timeout_secs)
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            raise UnknownJob(job_id, "not a uuid")
+        job_key = v.job_key(job_id)
 
         def run(conn: sqlite3.Connection) -> bool:
             job = conn.execute("SELECT seq, state FROM jobs WHERE id = ?", (job_key,)).fetchone()
@@ -680,9 +678,7 @@ class SqliteTaskDB:
         return [JobStatus.from_row(r) for r in rows]
 
     def cancel_job(self, job_id: str, user_id: str | None = None) -> bool:
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            raise UnknownJob(job_id, "not a uuid")
+        job_key = v.job_key(job_id)
 
         def run(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
@@ -718,9 +714,7 @@ class SqliteTaskDB:
         return None if row is None else _load(row[0])
 
     def get_job_tasks(self, job_id: str) -> list[TaskRow]:
-        job_key = v.parse_uuid(job_id)
-        if job_key is None:
-            raise UnknownJob(job_id, "not a uuid")
+        job_key = v.job_key(job_id)
 
         def run(conn: sqlite3.Connection) -> list[Any]:
             if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_key,)).fetchone() is None:

@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from proofmarket.cluster.taskdb.errors import InvalidArgument
+from proofmarket.cluster.taskdb.errors import InvalidArgument, UnknownJob, UnknownStream
 
 WORKER_TYPE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 MAX_ID_LEN = 200
@@ -36,6 +36,22 @@ def parse_uuid(value: str) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+def job_key(job_id: str) -> str:
+    """Canonical job id; :class:`UnknownJob` when it is not a uuid (no such job exists)."""
+    key = parse_uuid(job_id)
+    if key is None:
+        raise UnknownJob(job_id, "not a uuid")
+    return key
+
+
+def stream_key(stream_id: str) -> str:
+    """Canonical stream id; :class:`UnknownStream` when it is not a uuid."""
+    key = parse_uuid(stream_id)
+    if key is None:
+        raise UnknownStream(stream_id)
+    return key
 
 
 def check_stream_params(reserved: int, be_mult: float) -> tuple[int, float]:
