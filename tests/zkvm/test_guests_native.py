@@ -56,12 +56,26 @@ def assert_same_as_native(name: str, data: bytes, native_result: NativeResult) -
     return session.journal
 
 
+def assert_journal(native: dict[str, Path], name: str, data: bytes, expected: bytes) -> None:
+    """The native run and the zkVM run of guest ``name`` both commit ``expected``."""
+    result = run_native(native[name], data)
+    assert result.journal == expected
+    assert assert_same_as_native(name, data, result) == expected
+
+
+def assert_same_panic(native: dict[str, Path], name: str, data: bytes) -> str:
+    """Guest ``name`` panics natively and on the zkVM with the same message; returns it."""
+    result = run_native(native[name], data)
+    assert result.kind == "panic"
+    with pytest.raises(GuestPanic) as info:
+        execute(example_elf(name), data)
+    assert info.value.message == result.panic_message
+    return info.value.message
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 10, 47, 48, 100, 1000])
 def test_fib(native: dict[str, Path], n: int) -> None:
-    expected = u32(fib_reference(n))
-    result = run_native(native["fib"], u32(n))
-    assert result.journal == expected
-    assert assert_same_as_native("fib", u32(n), result) == expected
+    assert_journal(native, "fib", u32(n), u32(fib_reference(n)))
 
 
 def test_fib_session_claim_is_ok_claim() -> None:
@@ -83,18 +97,12 @@ def test_fib_session_claim_is_ok_claim() -> None:
     ids=lambda d: f"{len(d)}B",
 )
 def test_sha256(native: dict[str, Path], data: bytes) -> None:
-    expected = hashlib.sha256(data).digest()
-    result = run_native(native["sha256"], data)
-    assert result.journal == expected
-    assert assert_same_as_native("sha256", data, result) == expected
+    assert_journal(native, "sha256", data, hashlib.sha256(data).digest())
 
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_iter(native: dict[str, Path], n: int) -> None:
-    expected = u32(iter_reference(n))
-    result = run_native(native["iter"], u32(n))
-    assert result.journal == expected
-    assert assert_same_as_native("iter", u32(n), result) == expected
+    assert_journal(native, "iter", u32(n), u32(iter_reference(n)))
 
 
 def test_iter_cycles_scale_with_n() -> None:
@@ -105,11 +113,7 @@ def test_iter_cycles_scale_with_n() -> None:
 
 
 def test_iter_zero_panics(native: dict[str, Path]) -> None:
-    result = run_native(native["iter"], u32(0))
-    assert result.kind == "panic"
-    with pytest.raises(GuestPanic) as info:
-        execute(example_elf("iter"), u32(0))
-    assert info.value.message == result.panic_message == "iter: N must be at least 1"
+    assert assert_same_panic(native, "iter", u32(0)) == "iter: N must be at least 1"
 
 
 @pytest.mark.parametrize("code", [1, 7, 255, 0xFFFFFF])
@@ -129,20 +133,12 @@ def test_exit_code_is_24_bits(native: dict[str, Path]) -> None:
 
 
 def test_panic_guest_panics_with_message(native: dict[str, Path]) -> None:
-    result = run_native(native["panic"], u32(0))
-    assert result.kind == "panic"
-    with pytest.raises(GuestPanic) as info:
-        execute(example_elf("panic"), u32(0))
-    assert info.value.message == result.panic_message == "panic guest: code 0 requested"
+    assert assert_same_panic(native, "panic", u32(0)) == "panic guest: code 0 requested"
 
 
 @pytest.mark.parametrize("name", ["fib", "iter", "panic"])
 def test_short_input_panics(native: dict[str, Path], name: str) -> None:
-    result = run_native(native[name], b"ab")
-    assert result.kind == "panic"
-    with pytest.raises(GuestPanic) as info:
-        execute(example_elf(name), b"ab")
-    assert info.value.message == result.panic_message == "input too short: expected a u32"
+    assert assert_same_panic(native, name, b"ab") == "input too short: expected a u32"
 
 
 SELFTEST = Path(__file__).parent / "native" / "guests" / "runtime_selftest.c"
