@@ -8,7 +8,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -221,17 +220,9 @@ def api_cmd(
 
 
 def _wait_healthy(endpoint: str, timeout: float) -> bool:
-    import httpx
+    from proofmarket.cluster.client import wait_healthy
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{endpoint}/health", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    return False
+    return wait_healthy(endpoint, timeout)
 
 
 @cluster_app.command("up")

@@ -51,20 +51,10 @@ def _local_cluster(data_dir: Path, port: int) -> Iterator[str]:
 
 
 def _wait_healthy(endpoint: str, timeout: float = 60.0) -> None:
-    import httpx
+    from proofmarket.cluster.client import wait_healthy
 
-    from proofmarket.cluster.client import ClusterApiError, ClusterClient
-
-    deadline = time.monotonic() + timeout
-    with ClusterClient(endpoint) as cluster:
-        while time.monotonic() < deadline:
-            try:
-                if cluster.health():
-                    return
-            except (ClusterApiError, httpx.HTTPError):  # not up yet: keep polling
-                pass
-            time.sleep(0.3)
-    raise RuntimeError(f"the proving cluster at {endpoint} did not become healthy")
+    if not wait_healthy(endpoint, timeout):
+        raise RuntimeError(f"the proving cluster at {endpoint} did not become healthy")
 
 
 def _demo_market(results: dict[str, Any], n: int) -> None:

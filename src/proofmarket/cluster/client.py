@@ -32,6 +32,19 @@ class SessionTimeout(ClusterApiError):
     """``wait`` gave up before the session ended."""
 
 
+def wait_healthy(endpoint: str, timeout: float) -> bool:
+    """Poll ``GET {endpoint}/health`` until it answers 200; False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{endpoint}/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:  # not up yet: keep polling
+            pass
+        time.sleep(0.3)
+    return False
+
+
 @dataclass(frozen=True)
 class SessionStats:
     segments: int
