@@ -17,6 +17,14 @@ def _slash(env: ChainEnv, request_id: int, caller) -> object:
     return env.send(env.market.functions.slash(request_id), caller)
 
 
+def _lock_and_slash(env: ChainEnv, m: Market, client, locker) -> None:
+    """``locker`` locks a request of ``client`` and lets it lapse; ``client`` slashes it."""
+    req, sig = m.request(client, **SHORT)
+    m.lock(req, sig, locker)
+    env.mine(req.offer.deadline + 1)
+    _slash(env, req.id, client)
+
+
 def test_unfulfilled_lock_slashed_to_treasury(funded: ChainEnv, m: Market) -> None:
     client, locker, anyone = funded.clients[0], funded.provers[0], funded.others[0]
     req, sig = m.request(client, **SHORT, lock_collateral=10**18 + 1)
@@ -78,10 +86,7 @@ def test_slash_rejections(funded: ChainEnv, m: Market) -> None:
 
 def test_frozen_prover_cannot_lock_until_unfrozen(funded: ChainEnv, m: Market) -> None:
     client, locker = funded.clients[0], funded.provers[0]
-    req, sig = m.request(client, **SHORT)
-    m.lock(req, sig, locker)
-    funded.mine(req.offer.deadline + 1)
-    _slash(funded, req.id, client)
+    _lock_and_slash(funded, m, client, locker)
     nxt, nxt_sig = m.request(client, start_in=0)
     with pytest.raises(ContractLogicError, match="AccountFrozen"):
         m.lock(nxt, nxt_sig, locker)
@@ -99,10 +104,7 @@ def test_frozen_prover_cannot_lock_until_unfrozen(funded: ChainEnv, m: Market) -
 
 def test_treasury_withdrawals_owner_only(funded: ChainEnv, m: Market) -> None:
     client, locker = funded.clients[0], funded.provers[0]
-    req, sig = m.request(client, **SHORT)
-    m.lock(req, sig, locker)
-    funded.mine(req.offer.deadline + 1)
-    _slash(funded, req.id, client)
+    _lock_and_slash(funded, m, client, locker)
     treasury = funded.stake(funded.deployment.treasury)
     assert treasury > 0
     call = funded.market.functions.withdrawFromCollateralTreasury(treasury)
