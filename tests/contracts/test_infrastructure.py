@@ -77,10 +77,11 @@ def test_anvil_state_dir_persists_and_stops(tmp_path: Path) -> None:
             {"from": dev_accounts()[0].address, "to": receiver, "value": 12345}
         )
         w3.eth.wait_for_transaction_receipt(tx)
-        port = anvil.port
     assert not anvil.is_running()
     assert (tmp_path / "anvil.log").is_file()
-    with AnvilProcess.start(port=port, chain_id=4242, state_dir=tmp_path) as again:
+    # A fresh port: the state lives in state_dir, and reusing the old port could race
+    # with another test process that was just handed it.
+    with AnvilProcess.start(chain_id=4242, state_dir=tmp_path) as again:
         w3 = Web3(Web3.HTTPProvider(again.rpc_url))
         assert w3.eth.get_balance(receiver) == before + 12345
 
