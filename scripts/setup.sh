@@ -16,7 +16,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # The PyTorch backend is optional; its CPU build is installed when one is available
     # so that the backend's tests run. Never pull the multi-GB CUDA build implicitly.
     .venv/bin/python -m pip install -q "torch==2.13.0+cpu" 2>/dev/null \
-        || .venv/bin/python -m pip install -q --index-url https://download.pytorch.org/whl/cpu torch 2>/dev/null \
         || echo "note: PyTorch not installed; its backend tests will be skipped" >&2
     echo "$want" > "$stamp"
 fi
