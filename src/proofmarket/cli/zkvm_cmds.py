@@ -20,13 +20,11 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from proofmarket.zkvm.errors import (
     ElfError,
@@ -42,6 +40,9 @@ from proofmarket.zkvm.layout import DEFAULT_SEGMENT_PO2
 from proofmarket.zkvm.segment import Segment
 from proofmarket.zkvm.session import Session
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 EXIT_USAGE = 2
 EXIT_ELF = 3
 EXIT_FAULT = 4
@@ -50,7 +51,13 @@ EXIT_LIMIT = 6
 EXIT_INPUT = 7
 EXIT_OTHER = 1
 
-_err = Console(stderr=True)
+
+@cache
+def _err() -> Console:
+    """The stderr console, created on first use so ``image-id`` never imports rich."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _fail(
@@ -59,7 +66,9 @@ def _fail(
     if as_json:
         typer.echo(json.dumps({"ok": False, "error": message, **(extra or {})}, sort_keys=True))
     else:
-        _err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        _err().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -191,11 +200,13 @@ def _run(
 ) -> Session:
     if not (show_progress and sys.stderr.isatty()):
         return execute(elf, data, segment_po2=po2, cycle_limit=cycle_limit, keep_segments=False)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with Progress(
         SpinnerColumn(),
         TextColumn("executing: {task.fields[segments]} segments, {task.fields[cycles]} cycles"),
         TimeElapsedColumn(),
-        console=_err,
+        console=_err(),
         transient=True,
     ) as progress:
         task = progress.add_task("execute", segments=0, cycles=0)
