@@ -20,3 +20,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 .venv/bin/proofmarket tools install
+# Compile the numba kernels now (cached on disk) so the first run is not the slow one.
+.venv/bin/proofmarket tools precompile

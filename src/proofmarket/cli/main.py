@@ -81,7 +81,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "Proving cluster: agents, REST API, operator commands, bench.",
     ),
     "tools": LazyCommand(
-        "proofmarket.cli.tools_cmds", "Install and locate external tools (anvil, zig clang)."
+        "proofmarket.cli.tools_cmds", "Install and locate external tools; precompile numba kernels."
     ),
 }
 

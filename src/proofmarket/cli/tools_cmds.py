@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import time
 
 import typer
 
 from proofmarket.devnet import tools
 
+# Modules whose ``warmup()`` compiles their numba kernels into numba's on-disk cache.
+WARMERS: dict[str, str] = {
+    "zkvm executor": "proofmarket.zkvm.warmup",
+    "stark prover": "proofmarket.stark",
+}
+
+
+def precompile() -> dict[str, float | None]:
+    """Run every warmer; seconds each took, None where a module has no warmup yet."""
+    took: dict[str, float | None] = {}
+    for name, module_name in WARMERS.items():
+        warm = getattr(importlib.import_module(module_name), "warmup", None)
+        if warm is None:
+            took[name] = None
+            continue
+        start = time.perf_counter()
+        warm()
+        took[name] = round(time.perf_counter() - start, 3)
+    return took
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="Install and locate external tools (anvil, zig clang).", no_args_is_help=True
+        help="Install and locate external tools; precompile numba kernels.", no_args_is_help=True
     )
 
     @group.command("install")
@@ -30,5 +52,17 @@ def register(app: typer.Typer) -> None:
         else:
             for name, where in info.items():
                 typer.echo(f"{name}: {where}")
+
+    @group.command("precompile")
+    def precompile_cmd(
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Compile every numba kernel now so the first real run is not slowed by it."""
+        took = precompile()
+        if as_json:
+            typer.echo(json.dumps({"ok": True, "seconds": took}))
+            return
+        for name, seconds in took.items():
+            typer.echo(f"{name}: " + ("no warmup" if seconds is None else f"{seconds:.2f} s"))
 
     app.add_typer(group, name="tools")

@@ -1,0 +1,30 @@
+"""``proofmarket tools precompile`` leaves the executor's compiled kernel in numba's cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import proofmarket.zkvm.interp_core as interp_core
+
+
+@pytest.mark.slow
+def test_precompile_fills_an_empty_numba_cache(tmp_path: Path) -> None:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "proofmarket", "tools", "precompile", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["ok"] is True
+    assert report["seconds"]["zkvm executor"] > 0
+    indexes = list(tmp_path.rglob("*.nbi"))
+    assert any(Path(interp_core.__file__).stem in p.name for p in indexes), indexes
