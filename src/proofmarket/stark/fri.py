@@ -238,7 +238,7 @@ def fri_commit_phase(
     log_size = log_n
     for log_a in fri_log_arities(log_n, params):
         leaves = _leaf_matrix(current, log_a)
-        tree = MerkleTree.commit(leaves)
+        tree = MerkleTree.commit(leaves, params.hash)
         layers.append(FriLayer(log_size, log_a, cur_shift, tree))
         roots.append(tree.root)
         transcript.observe_digest(tree.root)
@@ -343,7 +343,7 @@ def fri_verify(
                 f"layer {layer_no}: opened rows have shape {rows.shape}, "
                 f"expected ({len(leaf_idx)}, {a}, 4)"
             )
-        if not verify_batch(root, leaf_idx, rows, opening.proof, m):
+        if not verify_batch(root, leaf_idx, rows, opening.proof, m, params.hash):
             raise FriError(f"layer {layer_no}: Merkle opening does not match the commitment")
         where = {j: t for t, j in enumerate(leaf_idx)}
         sel = np.array([where[q % m] for q in queries], dtype=np.int64)

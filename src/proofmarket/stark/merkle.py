@@ -1,7 +1,11 @@
-"""Keccak-256 Merkle trees over the rows of a field matrix, with deduplicated multi-openings.
+"""Merkle trees over the rows of a field matrix, with deduplicated multi-openings.
 
-Layout
-------
+The hash is Keccak-256 by default (cheap to check on the EVM); ``hash="poseidon2"``
+selects the BabyBear Poseidon2 leaf/node hash of :mod:`proofmarket.stark.poseidon2_hash`
+(same 32-byte digests, same tree shape and opening format).
+
+Keccak layout
+-------------
 * Leaf ``i`` commits to row ``i`` of an ``(N, w)`` matrix (any trailing shape is flattened
   row-wise, so an ``(N, k, 4)`` extension matrix is ``4k`` words per row):
   ``leaf_i = keccak256(0x00 ‖ le32(row_i[0]) ‖ … ‖ le32(row_i[w−1]))``.
@@ -20,13 +24,14 @@ fixed by the sorted distinct indices and is part of the format.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from . import poseidon2_hash
 from .field import FieldError, P
 from .keccak import (
     DIGEST_BYTES,
@@ -118,26 +123,66 @@ def _digest(level: npt.NDArray[np.uint64], i: int) -> Digest:
     return np.ascontiguousarray(level[i], dtype="<u8").tobytes()
 
 
+def _keccak_leaves(mat: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    return keccak256_prefixed_u32_rows(mat, LEAF_PREFIX[0])
+
+
+@dataclass(frozen=True)
+class _Hasher:
+    """One Merkle hash: bulk leaves/levels as (k, 4) u64 lanes, single leaf/node as bytes."""
+
+    leaves: Callable[[npt.NDArray[np.uint64]], npt.NDArray[np.uint64]]
+    level: Callable[[npt.NDArray[np.uint64]], npt.NDArray[np.uint64]]
+    leaf: Callable[[Any], Digest]
+    node: Callable[[Digest, Digest], Digest]
+
+
+_HASHERS = {
+    "keccak": _Hasher(_keccak_leaves, _hash_level, hash_leaf, hash_node),
+    "poseidon2": _Hasher(
+        poseidon2_hash.leaf_lanes,
+        poseidon2_hash.level_lanes,
+        poseidon2_hash.hash_leaf,
+        poseidon2_hash.hash_node,
+    ),
+}
+MERKLE_HASHES = tuple(_HASHERS)
+
+
+def _hasher(name: str) -> _Hasher:
+    try:
+        return _HASHERS[name]
+    except KeyError:
+        raise MerkleError(f"unknown Merkle hash {name!r}; choose one of {MERKLE_HASHES}") from None
+
+
 class MerkleTree:
     """A committed matrix: its rows, every level of digests and the root."""
 
-    def __init__(self, rows: npt.NDArray[np.uint64], levels: list[npt.NDArray[np.uint64]]):
+    def __init__(
+        self,
+        rows: npt.NDArray[np.uint64],
+        levels: list[npt.NDArray[np.uint64]],
+        hash: str = "keccak",
+    ):
         self.rows = rows
+        self.hash = hash
         # levels[0]: leaf digests; levels[-1]: the root. Each digest is stored as four
         # little-endian u64 lanes, shape (k, 4); ``digest(level, i)`` gives its 32 bytes.
         self.levels = levels
 
     @classmethod
-    def commit(cls, rows: Any) -> MerkleTree:
+    def commit(cls, rows: Any, hash: str = "keccak") -> MerkleTree:
         """Hash every row and build the tree. ``rows`` has shape (N, ...) with N = 2^k."""
+        h = _hasher(hash)
         mat = _rows_u64(rows)
         n = mat.shape[0]
         if n == 0 or n & (n - 1):
             raise MerkleError(f"number of Merkle leaves must be a power of two, got {n}")
-        levels = [keccak256_prefixed_u32_rows(mat, LEAF_PREFIX[0])]
+        levels = [h.leaves(mat)]
         while levels[-1].shape[0] > 1:
-            levels.append(_hash_level(levels[-1]))
-        tree = cls(np.asarray(rows), levels)
+            levels.append(h.level(levels[-1]))
+        tree = cls(np.asarray(rows), levels, hash)
         return tree
 
     @property
@@ -196,12 +241,14 @@ def verify_batch(
     rows: Any,
     proof: MerkleBatchProof,
     num_leaves: int,
+    hash: str = "keccak",
 ) -> bool:
     """Check that ``rows[k]`` is the leaf at ``indices[k]`` of the tree with ``root``.
 
     Returns False for any mismatch (wrong row, wrong sibling, extra or missing siblings,
     conflicting rows for a repeated index, out-of-range index, non-canonical row data).
     """
+    h = _hasher(hash)
     if num_leaves <= 0 or num_leaves & (num_leaves - 1):
         return False
     if len(root) != DIGEST_BYTES:
@@ -217,7 +264,7 @@ def verify_batch(
         idx = int(raw)
         if not 0 <= idx < num_leaves:
             return False
-        d = hash_leaf(mat[k])
+        d = h.leaf(mat[k])
         if digests.setdefault(idx, d) != d:
             return False
     known = sorted(digests)
@@ -242,7 +289,10 @@ def verify_batch(
                     else:
                         left, right = sib, level_digests[idx]
                     i += 1
-                nxt[idx >> 1] = hash_node(left, right)
+                try:
+                    nxt[idx >> 1] = h.node(left, right)
+                except poseidon2_hash.Poseidon2HashError:
+                    return False
             level_digests = nxt
             known = sorted(nxt)
     except StopIteration:

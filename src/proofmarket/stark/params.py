@@ -36,6 +36,9 @@ class ParamsError(ValueError):
     """Inconsistent or out-of-range STARK parameters."""
 
 
+HASHES = ("keccak", "poseidon2")
+"""Merkle/transcript hashes a profile may name (the index is the hash's wire id)."""
+
 EXT_FIELD_BITS = EXT_DEGREE * math.log2(P)
 """log2 of the extension field's size (≈ 123.6)."""
 
@@ -54,6 +57,8 @@ class StarkParams:
       2^fri_final_log_degree coefficients; those coefficients are sent in clear.
     * ``max_log_trace_len``: the largest trace the profile is rated for (used for the
       field-size term of the security estimate).
+    * ``hash``: the Merkle and Fiat–Shamir hash, ``keccak`` (default: cheap on the EVM) or
+      ``poseidon2`` (BabyBear Poseidon2, width 24: cheap inside an AIR, for recursion).
     """
 
     name: str = "default"
@@ -64,6 +69,7 @@ class StarkParams:
     fri_log_arity: int = 2
     fri_final_log_degree: int = 6
     max_log_trace_len: int = 22
+    hash: str = "keccak"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -86,6 +92,8 @@ class StarkParams:
             raise ParamsError(
                 f"fri_final_log_degree must be in [0, 16], got {self.fri_final_log_degree}"
             )
+        if self.hash not in HASHES:
+            raise ParamsError(f"hash must be one of {HASHES}, got {self.hash!r}")
         if not 1 <= self.max_log_trace_len <= 27 - self.log_blowup:
             raise ParamsError(
                 f"max_log_trace_len must be in [1, {27 - self.log_blowup}] "
@@ -139,6 +147,7 @@ class StarkParams:
             f"grinding           {self.pow_bits} bits",
             f"FRI                arity {1 << self.fri_log_arity}, final polynomial < "
             f"2^{self.fri_final_log_degree} coefficients",
+            f"hash               {self.hash}",
             f"rated trace length 2^{lt}",
             f"security           {self.conjectured_security_bits(lt)} bits conjectured, "
             f"~{self.johnson_security_bits(lt)} Johnson-regime, "
@@ -152,8 +161,12 @@ class StarkParams:
         return asdict(self)
 
     def to_bytes(self) -> bytes:
-        """Canonical encoding for the transcript (profile name excluded: values only)."""
-        vals = (
+        """Canonical encoding for the transcript (profile name excluded: values only).
+
+        Keccak profiles keep the original seven-word block; any other hash appends its
+        id as an eighth word, so the hash choice is bound into the transcript.
+        """
+        vals = [
             self.log_blowup,
             self.num_queries,
             self.pow_bits,
@@ -161,7 +174,9 @@ class StarkParams:
             self.fri_log_arity,
             self.fri_final_log_degree,
             self.max_log_trace_len,
-        )
+        ]
+        if self.hash != "keccak":
+            vals.append(HASHES.index(self.hash))
         return b"stark-params-v1" + b"".join(v.to_bytes(4, "little") for v in vals)
 
     def with_(self, **changes: int | str) -> StarkParams:

@@ -19,10 +19,11 @@ from .field import P
 from .poseidon2 import Poseidon2Error, params
 
 _PU = np.uint64(P)
+_U64 = npt.NDArray[np.uint64]
 
 
 @cache
-def constants(width: int) -> tuple[npt.NDArray[np.uint64], ...]:
+def constants(width: int) -> tuple[_U64, _U64, _U64]:
     """``(external (8, w), internal (R_P,), diag (w,))`` as uint64 arrays for the kernels."""
     prm = params(width)
     ext = np.array(prm.external_initial + prm.external_terminal, dtype=np.uint64)

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from proofmarket.stark import field as F
 from proofmarket.stark.fri import FriError, FriProof
 from proofmarket.stark.merkle import MerkleBatchProof, MerkleError
-from proofmarket.stark.params import ParamsError, StarkParams
+from proofmarket.stark.params import HASHES, ParamsError, StarkParams
 
 MAGIC = b"PMSTARK\x00"
 FORMAT_VERSION = 1
@@ -250,9 +250,15 @@ _PARAMS_TAG = b"stark-params-v1"
 
 
 def _parse_params(raw: bytes) -> StarkParams:
-    if not raw.startswith(_PARAMS_TAG) or len(raw) != len(_PARAMS_TAG) + 7 * 4:
+    words = (len(raw) - len(_PARAMS_TAG)) // 4
+    if not raw.startswith(_PARAMS_TAG) or len(raw) != len(_PARAMS_TAG) + words * 4:
         raise ProofFormatError("malformed parameter block")
-    vals = struct.unpack("<7I", raw[len(_PARAMS_TAG) :])
+    if words not in (7, 8):
+        raise ProofFormatError("malformed parameter block")
+    vals = struct.unpack(f"<{words}I", raw[len(_PARAMS_TAG) :])
+    hash_id = vals[7] if words == 8 else 0
+    if hash_id >= len(HASHES):
+        raise ProofFormatError(f"unknown hash id {hash_id} in parameter block")
     try:
         params = StarkParams(
             name="from-proof",
@@ -263,6 +269,7 @@ def _parse_params(raw: bytes) -> StarkParams:
             fri_log_arity=vals[4],
             fri_final_log_degree=vals[5],
             max_log_trace_len=vals[6],
+            hash=HASHES[hash_id],
         )
     except ParamsError as exc:
         raise ProofFormatError(f"invalid parameters in proof: {exc}") from exc

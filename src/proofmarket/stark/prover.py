@@ -87,14 +87,16 @@ class _Committed:
     native: Any = None  # the LDE as a backend array (for constraint evaluation)
 
 
-def _commit_trace(trace: np.ndarray, domain: Domain, backend: Backend) -> _Committed:
+def _commit_trace(
+    trace: np.ndarray, domain: Domain, backend: Backend, hash: str = "keccak"
+) -> _Committed:
     if isinstance(backend, NumpyBackend):
         lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
-        return _Committed(coeffs, lde, MerkleTree.commit(lde), lde)
+        return _Committed(coeffs, lde, MerkleTree.commit(lde, hash), lde)
     native = backend.coset_lde(backend.asarray(trace), domain.log_blowup, domain.shift)
     lde = backend.to_numpy(native)
     coeffs = backend.to_numpy(backend.intt(backend.asarray(trace)))
-    return _Committed(coeffs, lde, MerkleTree.commit(lde), native)
+    return _Committed(coeffs, lde, MerkleTree.commit(lde, hash), native)
 
 
 class BackendOps:
@@ -174,17 +176,17 @@ def prove(
     total_start = time.perf_counter()
 
     with _Timer(timings, "preprocessed"):
-        pre = preprocessed_data(air, domain)  # cached: once per AIR, size and blowup
+        pre = preprocessed_data(air, domain, params.hash)  # cached: once per AIR, size and blowup
     with _Timer(timings, "commit"):
         t = begin_transcript(air, log_n, params, pub, pre.root if pre else None)
-        main_c = _commit_trace(main, domain, be)
+        main_c = _commit_trace(main, domain, be, params.hash)
         t.observe_digest(main_c.tree.root)
         challenges = [ext_tuple(t.sample_ext()) for _ in range(system.num_challenges)]
         aux_c: _Committed | None = None
         if system.aux_width:
             aux = generate_aux_trace(air, main, pre.trace if pre else None, pub, challenges)
             assert aux is not None
-            aux_c = _commit_trace(aux, domain, be)
+            aux_c = _commit_trace(aux, domain, be, params.hash)
             t.observe_digest(aux_c.tree.root)
 
     with _Timer(timings, "quotient"):
@@ -209,7 +211,7 @@ def prove(
                 be,
                 block_rows=NATIVE_BLOCK_ROWS,
             )
-        quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks)
+        quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks, params.hash)
         t.observe_digest(quot_c.tree.root)
 
     with _Timer(timings, "openings"):
@@ -543,7 +545,9 @@ def _native_pre(pre: Any, backend: Backend) -> Any:
     return backend.asarray(pre.lde)
 
 
-def _split_quotient(q_evals: np.ndarray, domain: Domain, chunks: int) -> _Committed:
+def _split_quotient(
+    q_evals: np.ndarray, domain: Domain, chunks: int, hash: str = "keccak"
+) -> _Committed:
     """Interpolate Q on the coset and cut it into ``chunks`` polynomials of degree < n.
 
     ``Q(X) = Σ_j X^(j·n)·Q_j(X)``; each extension chunk is committed as 4 base columns.
@@ -559,7 +563,7 @@ def _split_quotient(q_evals: np.ndarray, domain: Domain, chunks: int) -> _Commit
     padded = np.zeros((domain.lde_size, 4 * chunks), dtype=np.uint64)
     padded[:n] = F.mul(chunk_coeffs, F.powers(domain.shift, n)[:, None])
     lde = ntt(padded)
-    return _Committed(chunk_coeffs, lde, MerkleTree.commit(lde))
+    return _Committed(chunk_coeffs, lde, MerkleTree.commit(lde, hash))
 
 
 def quotient_degree_ok(q_evals: np.ndarray, domain: Domain, chunks: int) -> bool:

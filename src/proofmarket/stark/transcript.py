@@ -1,6 +1,8 @@
-"""Fiat–Shamir transcript: a Keccak-256 hash chain with rejection sampling and grinding.
+"""Fiat–Shamir transcript: a hash chain with rejection sampling and grinding.
 
-State machine (all hashes are Ethereum keccak256, ``‖`` is concatenation):
+State machine (``H`` is Ethereum keccak256 by default, or the Poseidon2 byte hash of
+:mod:`proofmarket.stark.poseidon2_hash` with ``hash="poseidon2"``; written ``keccak``
+below; ``‖`` is concatenation):
 
 * init:      ``state = keccak(b"proofmarket.stark.transcript.v1" ‖ le32(len(label)) ‖ label)``
 * observe:   ``state = keccak(0x01 ‖ state ‖ le32(tag_len) ‖ tag ‖ le64(len(data)) ‖ data)``
@@ -21,20 +23,25 @@ State machine (all hashes are Ethereum keccak256, ``‖`` is concatenation):
 * grind(bits): find the smallest nonce with
   ``keccak(0x04 ‖ state ‖ le64(nonce))`` starting with ``bits`` zero bits (MSB first),
   then observe the nonce (tag ``pow``). ``check_pow`` verifies and observes the same way,
-  so prover and verifier transcripts stay in step.
+  so prover and verifier transcripts stay in step. Grinding always uses keccak (only
+  the work function; the state it binds comes from ``H``), so a Poseidon2 digest's
+  non-uniform top bits never count as free zero bits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .field import EXT_DEGREE, FieldArray, FieldError, P, check_canonical
 from .keccak import grind_search, keccak256, leading_zero_bits_ok
+from .poseidon2_hash import hash_bytes as poseidon2_bytes
 
 _INIT_TAG = b"proofmarket.stark.transcript.v1"
 _MAX_POW_BITS = 40
+_HASHES: dict[str, Callable[[bytes], bytes]] = {"keccak": keccak256, "poseidon2": poseidon2_bytes}
 
 
 class TranscriptError(ValueError):
@@ -44,10 +51,16 @@ class TranscriptError(ValueError):
 class Transcript:
     """Prover/verifier Fiat–Shamir transcript; both sides must make identical calls."""
 
-    def __init__(self, domain_label: bytes):
+    def __init__(self, domain_label: bytes, hash: str = "keccak"):
         if not isinstance(domain_label, bytes | bytearray):
             raise TranscriptError("domain_label must be bytes")
-        self._state = keccak256(_INIT_TAG + len(domain_label).to_bytes(4, "little") + domain_label)
+        if hash not in _HASHES:
+            raise TranscriptError(
+                f"unknown transcript hash {hash!r}; choose one of {sorted(_HASHES)}"
+            )
+        self.hash = hash
+        self._h = _HASHES[hash]
+        self._state = self._h(_INIT_TAG + len(domain_label).to_bytes(4, "little") + domain_label)
         self._words: list[int] = []
         self._counter = 0
 
@@ -55,10 +68,10 @@ class Transcript:
 
     def _absorb(self, tag: bytes, data: bytes) -> None:
         if self._counter:
-            self._state = keccak256(b"\x03" + self._state + self._counter.to_bytes(8, "little"))
+            self._state = self._h(b"\x03" + self._state + self._counter.to_bytes(8, "little"))
             self._counter = 0
         self._words.clear()
-        self._state = keccak256(
+        self._state = self._h(
             b"\x01"
             + self._state
             + len(tag).to_bytes(4, "little")
@@ -106,7 +119,7 @@ class Transcript:
 
     def _next_word(self) -> int:
         if not self._words:
-            block = keccak256(b"\x02" + self._state + self._counter.to_bytes(8, "little"))
+            block = self._h(b"\x02" + self._state + self._counter.to_bytes(8, "little"))
             self._counter += 1
             self._words = [int.from_bytes(block[i : i + 4], "little") for i in range(28, -1, -4)]
         return self._words.pop()
@@ -160,7 +173,7 @@ class Transcript:
 
     def _ratchet(self) -> None:
         if self._counter:
-            self._state = keccak256(b"\x03" + self._state + self._counter.to_bytes(8, "little"))
+            self._state = self._h(b"\x03" + self._state + self._counter.to_bytes(8, "little"))
             self._counter = 0
             self._words.clear()
 
@@ -173,6 +186,8 @@ class Transcript:
     def fork(self, label: bytes) -> Transcript:
         """An independent copy that first observes ``label`` (the original is unchanged)."""
         t = Transcript.__new__(Transcript)
+        t.hash = self.hash
+        t._h = self._h
         t._state = self._state
         t._words = list(self._words)
         t._counter = self._counter

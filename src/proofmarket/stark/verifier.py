@@ -68,12 +68,12 @@ class PreprocessedData:
         return self.tree.root
 
 
-_PRE_CACHE: OrderedDict[tuple[bytes, int, int, int, bytes], PreprocessedData] = OrderedDict()
+_PRE_CACHE: OrderedDict[tuple[bytes, int, int, int, bytes, str], PreprocessedData] = OrderedDict()
 _PRE_LOCK = Lock()
 _PRE_CACHE_SIZE = 8
 
 
-def preprocessed_data(air: Air, domain: Domain) -> PreprocessedData | None:
+def preprocessed_data(air: Air, domain: Domain, hash: str = "keccak") -> PreprocessedData | None:
     """Commit the AIR's fixed columns once per (AIR, columns, size, blowup) and cache it.
 
     The cache key includes a digest of the fixed columns themselves, so two AIR objects
@@ -91,14 +91,14 @@ def preprocessed_data(air: Air, domain: Domain) -> PreprocessedData | None:
             f"expected ({domain.n}, {air.preprocessed_width})"
         )
     digest = hashlib.sha256(np.ascontiguousarray(trace).tobytes()).digest()
-    key = (air.air_id, domain.log_n, domain.log_blowup, domain.shift, digest)
+    key = (air.air_id, domain.log_n, domain.log_blowup, domain.shift, digest, hash)
     with _PRE_LOCK:
         hit = _PRE_CACHE.get(key)
         if hit is not None:
             _PRE_CACHE.move_to_end(key)
             return hit
     lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
-    data = PreprocessedData(trace, coeffs, lde, MerkleTree.commit(lde))
+    data = PreprocessedData(trace, coeffs, lde, MerkleTree.commit(lde, hash))
     with _PRE_LOCK:
         _PRE_CACHE[key] = data
         while len(_PRE_CACHE) > _PRE_CACHE_SIZE:
@@ -120,7 +120,7 @@ def begin_transcript(
     pre_root: bytes | None,
 ) -> Transcript:
     """Bind the statement: AIR id, trace size, parameters, public inputs, fixed columns."""
-    t = Transcript(DOMAIN_LABEL)
+    t = Transcript(DOMAIN_LABEL, params.hash)
     t.observe_bytes(air.air_id)
     t.observe_int(log_n)
     t.observe_bytes(params.to_bytes())
@@ -249,7 +249,7 @@ def preprocessed_root(air: Air, log_n: int, params: StarkParams = DEFAULT) -> by
     A verifier can compute it once per AIR and size (like a circuit's control root) and
     pass it to :func:`verify` to skip the low-degree extension of the fixed columns.
     """
-    data = preprocessed_data(air, Domain(log_n, params.log_blowup))
+    data = preprocessed_data(air, Domain(log_n, params.log_blowup), params.hash)
     return data.root if data else None
 
 
@@ -331,7 +331,7 @@ def _verify(
                 raise VerificationError("fixed_root must be a 32-byte Merkle root")
             pre_root = fixed_root
         else:
-            pre = preprocessed_data(air, domain)
+            pre = preprocessed_data(air, domain, params.hash)
             assert pre is not None
             pre_root = pre.root
 
@@ -378,7 +378,9 @@ def _verify(
                 continue
             if opening is None or opening.rows.shape != (len(distinct), width):
                 raise VerificationError(f"{name} query rows have the wrong shape")
-            if not verify_batch(root, distinct, opening.rows, opening.proof, domain.lde_size):
+            if not verify_batch(
+                root, distinct, opening.rows, opening.proof, domain.lde_size, params.hash
+            ):
                 raise VerificationError(f"{name} Merkle opening does not match its commitment")
             blocks.append(opening.rows)
         rows = np.concatenate(blocks, axis=1)
