@@ -1,0 +1,1 @@
+"""The prover's market agent: prices, locks, proves and fulfils requests."""
