@@ -20,9 +20,10 @@ eprint 2023/323), so the published Plonky3 test vectors hold:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from .field import P
 
@@ -139,21 +140,30 @@ def params(width: int) -> Poseidon2Params:
     )
 
 
-def external_linear(state: Sequence[int]) -> list[int]:
-    """``circ(2·M4, M4, …)·state``: M4 on each block of 4, then add the column sums."""
+def _mod_p(x: Any) -> Any:
+    return x % P
+
+
+def external_linear(state: Sequence[Any], reduce: Callable[[Any], Any] = _mod_p) -> list[Any]:
+    """``circ(2·M4, M4, …)·state``: M4 on each block of 4, then add the column sums.
+
+    Works on ints, on NumPy columns and (with ``reduce`` the identity) on AIR expressions.
+    """
     w = len(state)
-    out = []
+    out: list[Any] = []
     for b in range(0, w, 4):
         x = state[b : b + 4]
-        out += [sum(M4[r][c] * x[c] for c in range(4)) % P for r in range(4)]
-    sums = [sum(out[j + k] for j in range(0, w, 4)) % P for k in range(4)]
-    return [(v + sums[i % 4]) % P for i, v in enumerate(out)]
+        out += [reduce(sum(M4[r][c] * x[c] for c in range(4))) for r in range(4)]
+    sums = [reduce(sum(out[j + k] for j in range(0, w, 4))) for k in range(4)]
+    return [reduce(v + sums[i % 4]) for i, v in enumerate(out)]
 
 
-def internal_linear(state: Sequence[int], diag: Sequence[int]) -> list[int]:
+def internal_linear(
+    state: Sequence[Any], diag: Sequence[int], reduce: Callable[[Any], Any] = _mod_p
+) -> list[Any]:
     """``(1 + Diag(V))·state``, i.e. ``s_i ← Σ s + V_i·s_i``."""
-    total = sum(state) % P
-    return [(total + d * s) % P for s, d in zip(state, diag, strict=True)]
+    total = reduce(sum(state))
+    return [reduce(total + d * s) for s, d in zip(state, diag, strict=True)]
 
 
 def sbox(x: int) -> int:
@@ -170,16 +180,28 @@ def check_state(state: Sequence[int], width: int) -> list[int]:
     return vals
 
 
+def rounds(
+    state: Sequence[Any], sbox: Callable[[Any], Any], reduce: Callable[[Any], Any] = _mod_p
+) -> list[Any]:
+    """The round structure, generic in how an S-box input becomes its output.
+
+    :func:`permute` passes x ↦ x^7; the permutation chip passes a function that records
+    the S-box in trace columns (or, for constraints, returns the committed column).
+    """
+    prm = params(len(state))
+    s = external_linear(state, reduce)
+    for rc in prm.external_initial:
+        s = external_linear([sbox(reduce(v + c)) for v, c in zip(s, rc, strict=True)], reduce)
+    for c in prm.internal:
+        s[0] = sbox(reduce(s[0] + c))
+        s = internal_linear(s, prm.diag, reduce)
+    for rc in prm.external_terminal:
+        s = external_linear([sbox(reduce(v + c)) for v, c in zip(s, rc, strict=True)], reduce)
+    return s
+
+
 def permute(state: Sequence[int], width: int | None = None) -> list[int]:
     """The Poseidon2 permutation of one state (reference; slow, exact)."""
     w = len(state) if width is None else width
-    prm = params(w)
-    s = external_linear(check_state(state, w))
-    for rc in prm.external_initial:
-        s = external_linear([sbox((v + c) % P) for v, c in zip(s, rc, strict=True)])
-    for c in prm.internal:
-        s[0] = sbox((s[0] + c) % P)
-        s = internal_linear(s, prm.diag)
-    for rc in prm.external_terminal:
-        s = external_linear([sbox((v + c) % P) for v, c in zip(s, rc, strict=True)])
-    return s
+    params(w)  # Poseidon2Error for an unsupported width
+    return rounds(check_state(state, w), sbox)
