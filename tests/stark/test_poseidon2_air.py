@@ -26,6 +26,15 @@ def _inputs(k: int, width: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, F.P, size=(k, width), dtype=np.uint64)
 
 
+def _assert_rejected(air, trace, pub) -> None:
+    """The checker refuses the trace, and a proof forged from it does not verify."""
+    with pytest.raises(TraceCheckError):
+        check_trace(air, trace, pub)
+    forged = prove(air, trace, pub, TEST, check=False).to_bytes()
+    with pytest.raises(VerificationError):
+        verify(air, forged, pub, TEST)
+
+
 @pytest.mark.parametrize("width", [16, 24])
 def test_chip_shape_degree_and_trace(width):
     air = Poseidon2ChipAir(width)
@@ -61,11 +70,7 @@ def test_single_table_proof_with_public_claims():
     bad_pub = claims_public_inputs(inputs, wrong)
     with pytest.raises(VerificationError):
         verify(air, data, bad_pub, TEST)
-    with pytest.raises(TraceCheckError):
-        check_trace(air, trace, bad_pub)
-    forged = prove(air, trace, bad_pub, TEST, check=False).to_bytes()
-    with pytest.raises(VerificationError):
-        verify(air, forged, bad_pub, TEST)
+    _assert_rejected(air, trace, bad_pub)
 
 
 def test_a_wrong_sbox_cell_is_rejected():
@@ -77,11 +82,7 @@ def test_a_wrong_sbox_cell_is_rejected():
     for col in (width, width + 1, air.main_width - 2):  # first cube, first x^7, last x^7
         bad = trace.copy()
         bad[0, col] = (bad[0, col] + 1) % F.P
-        with pytest.raises(TraceCheckError):
-            check_trace(air, bad, pub)
-        forged = prove(air, bad, pub, TEST, check=False).to_bytes()
-        with pytest.raises(VerificationError):
-            verify(air, forged, pub, TEST)
+        _assert_rejected(air, bad, pub)
 
 
 def test_a_claim_without_a_row_or_with_mult_zero_fails():
@@ -89,12 +90,7 @@ def test_a_claim_without_a_row_or_with_mult_zero_fails():
     inputs = _inputs(2, width, seed=6)
     air = Poseidon2ChipAir(width, num_claims=2)
     pub = claims_public_inputs(inputs, permute_many(inputs))
-    trace = chip_trace(inputs, 2, [1, 0])  # second claim not provided
-    with pytest.raises(TraceCheckError):
-        check_trace(air, trace, pub)
-    forged = prove(air, trace, pub, TEST, check=False).to_bytes()
-    with pytest.raises(VerificationError):
-        verify(air, forged, pub, TEST)
+    _assert_rejected(air, chip_trace(inputs, 2, [1, 0]), pub)  # second claim not provided
 
 
 def test_bad_chip_arguments():
