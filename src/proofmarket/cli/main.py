@@ -80,6 +80,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "proofmarket.cli.cluster_cmds",
         "Proving cluster: agents, REST API, operator commands, bench.",
     ),
+    "broker": LazyCommand(
+        "proofmarket.cli.broker_cmds", "Run a prover's broker (price, lock, prove, fulfil)."
+    ),
     "tools": LazyCommand(
         "proofmarket.cli.tools_cmds", "Install and locate external tools; precompile numba kernels."
     ),

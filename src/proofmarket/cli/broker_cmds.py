@@ -1,0 +1,111 @@
+"""``proofmarket broker``: run a prover's broker and write its config template.
+
+``broker run --config broker.toml`` connects to the chain (flags, environment or
+``.env.devnet`` as the other chain commands), the proving cluster and its SQLite database,
+then runs the pipeline until SIGTERM/SIGINT (a safe stop: committed orders finish first).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from proofmarket.cli.chain_options import (
+    MarketAddressOpt,
+    PrivateKeyOpt,
+    RpcUrlOpt,
+    cli_errors,
+    settings,
+)
+
+broker_app = typer.Typer(help="Run a prover's broker (price, lock, prove, fulfil).")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="broker.toml (re-read while running)"),
+]
+
+
+@broker_app.command("config-template")
+@cli_errors
+def config_template(
+    output: Annotated[Path, typer.Argument(help="where to write the template")] = Path(
+        "broker.toml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write a commented broker.toml listing every setting."""
+    from proofmarket.broker.config import parse_config
+    from proofmarket.broker.template import TEMPLATE
+
+    if output.exists() and not force:
+        raise ValueError(f"{output} exists; pass --force to overwrite it")
+    parse_config(TEMPLATE, "template")  # never write a template the broker would refuse
+    output.write_text(TEMPLATE)
+    typer.echo(f"wrote {output}")
+
+
+@broker_app.command("run")
+@cli_errors
+def run(
+    config: ConfigOpt = None,
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    cluster_url: Annotated[
+        str | None,
+        typer.Option("--cluster-url", help="proving cluster API (env BONSAI_API_URL)"),
+    ] = None,
+    db: Annotated[Path, typer.Option("--db", help="SQLite order database")] = Path(
+        ".proofmarket/broker.db"
+    ),
+    set_verifier_address: Annotated[
+        str | None,
+        typer.Option(
+            "--set-verifier-address", help="set verifier (env PROOFMARKET_SET_VERIFIER_ADDRESS)"
+        ),
+    ] = None,
+    poll_secs: Annotated[float, typer.Option("--poll-secs", help="chain poll interval")] = 0.5,
+    log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+) -> None:
+    """Run the broker until SIGTERM (safe stop) or a fatal error."""
+    import asyncio
+
+    from proofmarket.broker.broker import Broker, BrokerSettings
+    from proofmarket.broker.config import load_config
+
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if config is not None:
+        load_config(config)  # fail fast, with the key named, before connecting anywhere
+    chain = settings(rpc_url, private_key, market_address, None)
+    key = private_key or os.environ.get("PRIVATE_KEY") or chain.env.get("PROVER_PRIVATE_KEY")
+    if not key:
+        raise ValueError("no private key: pass --private-key or set PRIVATE_KEY")
+    endpoint = cluster_url or os.environ.get("BONSAI_API_URL") or "http://127.0.0.1:8081"
+    set_verifier = set_verifier_address or chain.env.get("PROOFMARKET_SET_VERIFIER_ADDRESS")
+    broker = Broker.connect(
+        BrokerSettings(
+            rpc_url=chain.rpc_url,
+            private_key=key,
+            market_address=chain.market_address,
+            cluster_url=endpoint,
+            db_path=db,
+            config_path=config,
+            set_verifier_address=set_verifier or None,
+            cluster_api_key=os.environ.get("BONSAI_API_KEY") or None,
+            poll_secs=poll_secs,
+        )
+    )
+    asyncio.run(broker.run())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(broker_app, name="broker")
