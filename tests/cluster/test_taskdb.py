@@ -406,6 +406,33 @@ def test_heartbeat_keeps_a_task_alive(taskdb: TaskDB, streams: dict[str, str]) -
     assert states(taskdb, job)["0"] == TaskState.READY
 
 
+def test_unacknowledged_claim_is_requeued_without_charging_a_retry(
+    taskdb: TaskDB, streams: dict[str, str]
+) -> None:
+    """A claim whose reply was lost is never heartbeated: it goes back to ready (even for a
+    task with no retries), while an acknowledged claim stays with its agent."""
+    lost = new_job(taskdb, streams)  # init: 0 retries
+    kept = new_job(taskdb, streams)
+    first = taskdb.request_work("exec")
+    second = taskdb.request_work("exec")
+    assert first is not None and second is not None
+    assert (first.job_id, second.job_id) == (lost, kept)
+    assert taskdb.heartbeat(kept, "init") is True  # the agent that got its reply
+    assert taskdb.requeue_unacknowledged_claims(1.0) == 0, "too recent"
+    time.sleep(1.2)
+    assert taskdb.requeue_unacknowledged_claims(1.0) == 1
+    row = task_row(taskdb, lost, "init")
+    assert (row.state, row.retries, row.started_at) == (TaskState.READY, 0, None)
+    assert states(taskdb, kept)["init"] == TaskState.RUNNING
+    again = taskdb.request_work("exec")
+    assert again is not None and (again.job_id, again.task_id) == (lost, "init")
+    assert taskdb.requeue_unacknowledged_claims(0.0) == 1, "again unacknowledged"
+    taskdb.cancel_job(lost)
+    assert taskdb.request_work("exec") is None, "cancelled job hands out nothing"
+    with pytest.raises(InvalidArgument):
+        taskdb.requeue_unacknowledged_claims(-1)
+
+
 def test_fix_stuck_pending_tasks(taskdb: TaskDB, taskdb_url: str, streams: dict[str, str]) -> None:
     job = new_job(taskdb, streams)
     taskdb.create_task(job, "0", streams["prove"], {}, [], 0, 60)

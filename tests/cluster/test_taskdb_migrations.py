@@ -82,6 +82,9 @@ def test_old_database_is_upgraded_in_place(taskdb: TaskDB, taskdb_url: str) -> N
     raw_execute(taskdb_url, "DROP INDEX workers_last_seen")
     if taskdb_url.startswith("postgresql"):
         raw_execute(taskdb_url, "DROP FUNCTION task_heartbeat(uuid, text, real)")
+        raw_execute(taskdb_url, "DROP FUNCTION requeue_unacked_claims(double precision, integer)")
+    else:
+        raw_execute(taskdb_url, "DROP INDEX tasks_pending")
     raw_execute(taskdb_url, "DELETE FROM taskdb_schema_version WHERE version >= 2")
     assert applied(taskdb_url) == [1]
     upgraded = open_taskdb(taskdb_url)

@@ -123,6 +123,9 @@ def agent_cmd(
     requeue_poll_interval: float = typer.Option(5.0, "--requeue-poll-interval"),
     stuck_tasks_poll_interval: float = typer.Option(60.0, "--stuck-tasks-poll-interval"),
     cleanup_poll_interval: float = typer.Option(3600.0, "--cleanup-poll-interval"),
+    claim_ack_secs: float = typer.Option(
+        5.0, "--claim-ack-secs", help="aux: requeue claims not heartbeated this long (s)"
+    ),
     heartbeat_secs: float = typer.Option(2.0, "--heartbeat-secs"),
     warm_up: bool = typer.Option(
         True, "--warm-up/--no-warm-up", help="exec/prove: run a tiny guest before claiming"
@@ -167,6 +170,7 @@ def agent_cmd(
                 requeue_poll_interval=requeue_poll_interval,
                 stuck_tasks_poll_interval=stuck_tasks_poll_interval,
                 cleanup_poll_interval=cleanup_poll_interval,
+                claim_ack_secs=claim_ack_secs,
                 segment_data_age=float(config.redis_ttl),
             ),
         )
@@ -191,6 +195,10 @@ def api_cmd(
     max_image_mib: int = typer.Option(64, "--max-image-mib", help="Image upload limit"),
     max_input_mib: int = typer.Option(64, "--max-input-mib", help="Input upload limit"),
     max_receipt_mib: int = typer.Option(256, "--max-receipt-mib", help="Receipt upload limit"),
+    exec_retries: int = typer.Option(3, "--exec-retries", help="Retries of a job's init task"),
+    exec_timeout: int = typer.Option(
+        20, "--exec-timeout", help="Seconds of exec agent silence before init is requeued"
+    ),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Serve the Bonsai-compatible REST API."""
@@ -206,6 +214,7 @@ def api_cmd(
         s3_url,
         storage_dir,
         s3_bucket,
+        limits=TaskLimits(exec_retries=exec_retries, exec_timeout=exec_timeout),
         s3_create_bucket=s3_create_bucket,
     )
     mib = 1 << 20

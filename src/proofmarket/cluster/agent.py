@@ -5,8 +5,11 @@ output. On error it follows Bento's retry rule: a task with ``max_retries == 0``
 permanent error fails (failing its job); otherwise it is retried until the next retry
 would pass ``max_retries``, then failed with ``"retry max hit: ..."``. A background thread
 heartbeats the running task (so a dead agent's task times out and is requeued while a
-slow live one is not) and the agent's registry record. A lost database is waited out
-with exponential back-off; SIGTERM/SIGINT stop the agent after its current task.
+slow live one is not) and the agent's registry record; the first heartbeat is sent at
+once after the claim, acknowledging it (a claim never acknowledged lost its reply and is
+requeued by maintenance). A lost database or an unreachable store is waited out with
+short, capped back-off, so work resumes within about a second of the dependency coming
+back; SIGTERM/SIGINT stop the agent after its current task.
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ from proofmarket.cluster.config import (
     WORKER_TYPES,
     ClusterConfig,
 )
-from proofmarket.cluster.storage import ObjectStore, SegmentStore, StorageError
+from proofmarket.cluster.storage import (
+    ObjectStore,
+    RetryingObjectStore,
+    RetryingSegmentStore,
+    RetryPolicy,
+    SegmentStore,
+    StorageError,
+)
 from proofmarket.cluster.taskdb import (
     DatabaseUnavailable,
     ReadyTask,
@@ -58,8 +68,9 @@ class AgentSettings:
     poll_time: float = 1.0  # seconds each request_work call waits for work
     task_heartbeat_secs: float = 2.0  # must stay below the shortest task timeout
     worker_heartbeat_secs: float = 10.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 10.0
+    backoff_initial: float = 0.2
+    backoff_max: float = 1.0  # short: resume within ~1 s of the database coming back
+    storage_retry: RetryPolicy = field(default_factory=RetryPolicy)
     maintenance: MaintenanceSettings | None = field(default_factory=MaintenanceSettings)
     warm_up: bool = False  # exec/prove agents run a tiny guest before claiming work
 
@@ -146,6 +157,7 @@ class Agent:
         self._objects: ObjectStore | None = None
         self.tasks_done = 0
         self.tasks_failed = 0
+        self._claim_backoff = settings.backoff_initial
 
     # -- lifecycle -------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -245,10 +257,15 @@ class Agent:
     def _open_stores(self) -> bool:
         """Open both stores, waiting out an unreachable Redis/S3; False if stopped first."""
         delay = self.settings.backoff_initial
+        policy = self.settings.storage_retry
         while not self.stopping:
             try:
-                self._segments = self.config.open_segment_store()
-                self._objects = self.config.open_object_store()
+                self._segments = RetryingSegmentStore(
+                    self.config.open_segment_store(), policy, lambda: self.stopping
+                )
+                self._objects = RetryingObjectStore(
+                    self.config.open_object_store(), policy, lambda: self.stopping
+                )
                 return True
             except StorageError as exc:
                 log.warning("cannot open the stores (%s); retrying in %.1fs", exc, delay)
@@ -264,14 +281,33 @@ class Agent:
         try:
             if self._db is None:
                 self._db = self.db_factory(self.config.database_url)
-            return self._db.request_work(self.settings.worker_type, self.settings.poll_time)
+            task = self._db.request_work(self.settings.worker_type, self.settings.poll_time)
+            self._claim_backoff = self.settings.backoff_initial
         except DatabaseUnavailable as exc:
             log.warning("request_work: database unavailable (%s)", exc)
-            self._sleep(self.settings.backoff_initial * 4)
+            self._pause_after_claim_error()
+            return None
         except Exception as exc:  # a daemon never dies on one bad call
             log.error("request_work failed: %s", exc)
-            self._sleep(self.settings.backoff_initial * 4)
-        return None
+            self._pause_after_claim_error()
+            return None
+        if task is not None:
+            self._acknowledge(task)
+        return task
+
+    def _pause_after_claim_error(self) -> None:
+        self._sleep(self._claim_backoff)
+        self._claim_backoff = min(self._claim_backoff * 2, self.settings.backoff_max)
+
+    def _acknowledge(self, task: ReadyTask) -> None:
+        """First heartbeat right after the claim: tells maintenance the reply arrived.
+        If it fails the heartbeat thread keeps trying; at worst the task is handed out
+        again, and every task is idempotent."""
+        try:
+            assert self._db is not None
+            self._db.heartbeat(task.job_id, task.task_id)
+        except TaskDBError as exc:
+            log.warning("could not acknowledge %s/%s: %s", task.job_id, task.task_id, exc)
 
     # -- one task --------------------------------------------------------------------------
     def _execute(self, task: ReadyTask) -> None:
@@ -300,23 +336,37 @@ class Agent:
     def _report_error(self, task: ReadyTask, exc: Exception) -> None:
         message = _truncate(str(exc) or type(exc).__name__)
 
-        def report(db: TaskDB) -> None:
+        def report(db: TaskDB) -> bool:
+            """True when the job failed with this task."""
             if isinstance(exc, PermanentTaskError) or task.max_retries <= 0:
-                db.update_task_failed(task.job_id, task.task_id, message)
-                return
+                return db.update_task_failed(task.job_id, task.task_id, message)
             retries = next(
                 (t.retries for t in db.get_job_tasks(task.job_id) if t.task_id == task.task_id), 0
             )
             if retries + 1 > task.max_retries:
-                db.update_task_failed(
+                return db.update_task_failed(
                     task.job_id, task.task_id, _truncate(f"retry max hit: {message}")
                 )
-            else:
-                db.update_task_retry(task.job_id, task.task_id)
+            db.update_task_retry(task.job_id, task.task_id)
+            return False
 
         try:
-            self._with_db("report error", report, give_up_when_stopping=True)
+            job_failed = self._with_db("report error", report, give_up_when_stopping=True)
         except DatabaseUnavailable:
             log.error("could not report failure of %s/%s", task.job_id, task.task_id)
+            return
         except TaskDBError as err:
             log.error("reporting failure of %s/%s: %s", task.job_id, task.task_id, err)
+            return
+        if job_failed:
+            self._drop_job_data(task.job_id)
+
+    def _drop_job_data(self, job_id: str) -> None:
+        """A failed job's segments and receipts are never read again: free them now
+        instead of leaving them to the TTL."""
+        assert self._segments is not None
+        try:
+            removed = self._segments.delete_job(job_id)
+            log.info("job %s failed: removed %d segment store key(s)", job_id, removed)
+        except StorageError as err:
+            log.warning("could not remove the segment data of failed job %s: %s", job_id, err)

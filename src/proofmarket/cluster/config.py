@@ -37,10 +37,13 @@ WORKER_TYPES = (EXEC_WORK_TYPE, PROVE_WORK_TYPE, JOIN_WORK_TYPE, AUX_WORK_TYPE)
 
 @dataclass(frozen=True)
 class TaskLimits:
-    """Retries and timeouts (seconds) per task type: Bento's agent defaults."""
+    """Retries and timeouts (seconds) per task type: Bento's agent defaults, except
+    ``init``: timeouts count *silence* (agents heartbeat every 2 s), so a lost exec agent
+    is detected in seconds instead of Bento's 4 hours, and a re-run is idempotent, so it
+    may be retried (Bento: 0 retries, 14 400 s)."""
 
-    exec_retries: int = 0
-    exec_timeout: int = 14_400
+    exec_retries: int = 3
+    exec_timeout: int = 20
     prove_retries: int = 3
     prove_timeout: int = 30
     join_retries: int = 3

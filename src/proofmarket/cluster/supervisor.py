@@ -1,6 +1,8 @@
 """``cluster up``: run the API and one agent of each type as supervised subprocesses.
 
-A child that dies is restarted (back-off doubling up to 30 s). The supervisor writes
+A child that dies is restarted (back-off from 0.25 s doubling up to 2 s, reset once the
+child has lived 10 s), so a cluster whose dependency flapped is whole again within a
+couple of seconds of it coming back. The supervisor writes
 ``cluster.json`` (its pid, endpoint, children) in the data directory, which ``cluster
 down`` and ``cluster status`` read; SIGTERM/SIGINT stop every child, then the supervisor.
 """
@@ -25,7 +27,9 @@ from proofmarket.processes import pid_alive
 log = logging.getLogger(__name__)
 STATE_FILE = "cluster.json"
 PID_FILE = "cluster.pid"
-RESTART_BACKOFF_MAX = 30.0
+RESTART_BACKOFF_INITIAL = 0.25
+RESTART_BACKOFF_MAX = 2.0
+RESTART_BACKOFF_RESET_SECS = 10.0  # a child alive this long starts again from the initial
 STOP_GRACE_SECS = 15.0
 
 
@@ -38,7 +42,7 @@ class Child:
     restarts: int = 0
     started_at: float = 0.0
     dead_since: float | None = None
-    backoff: float = 1.0
+    backoff: float = RESTART_BACKOFF_INITIAL
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self, env: dict[str, str]) -> None:
@@ -170,7 +174,7 @@ class Supervisor:
             while not self._stopping:
                 if self._restart_dead(env):
                     self._write_state()
-                time.sleep(0.5)
+                time.sleep(0.1)
         finally:
             self.stop_children()
             state_path(self.opts.data_dir).unlink(missing_ok=True)
@@ -182,13 +186,13 @@ class Supervisor:
         restarted = False
         for child in self.children:
             if child.alive():
-                if now - child.started_at > 60:
-                    child.backoff = 1.0
+                if now - child.started_at > RESTART_BACKOFF_RESET_SECS:
+                    child.backoff = RESTART_BACKOFF_INITIAL
                 continue
             if child.dead_since is None:
                 child.dead_since = now
                 code = child.proc.returncode if child.proc else None
-                log.warning("%s exited (%s); restarting in %.0fs", child.name, code, child.backoff)
+                log.warning("%s exited (%s); restarting in %.2fs", child.name, code, child.backoff)
                 continue
             if now - child.dead_since >= child.backoff:
                 child.start(env)

@@ -16,6 +16,7 @@ from proofmarket.cluster.storage.errors import (
 )
 from proofmarket.cluster.storage.fs import FsObjectStore, FsSegmentStore
 from proofmarket.cluster.storage.redis_store import DEFAULT_REDIS_TTL, RedisSegmentStore
+from proofmarket.cluster.storage.retry import RetryingObjectStore, RetryingSegmentStore, RetryPolicy
 from proofmarket.cluster.storage.s3 import DEFAULT_S3_BUCKET, DEFAULT_S3_REGION, S3ObjectStore
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "ObjectMissing",
     "ObjectStore",
     "RedisSegmentStore",
+    "RetryPolicy",
+    "RetryingObjectStore",
+    "RetryingSegmentStore",
     "S3ObjectStore",
     "SegmentStore",
     "StorageError",

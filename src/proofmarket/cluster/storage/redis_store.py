@@ -25,7 +25,8 @@ class RedisSegmentStore:
         self.url = url
         self.ttl = ttl
         self.prefix = prefix
-        self._redis: Any = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+        # A stalled server must not hold an agent for long: the caller backs off and retries.
+        self._redis: Any = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
 
     def _k(self, key: str) -> str:
         return self.prefix + key

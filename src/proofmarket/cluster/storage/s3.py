@@ -13,6 +13,8 @@ from proofmarket.cluster.storage.errors import ObjectMissing, StorageError, Stor
 DEFAULT_S3_BUCKET = "proofmarket"
 DEFAULT_S3_REGION = "us-west-2"
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+#: Answers that mean "try again later" (throttling, server overload or restart).
+_TRANSIENT_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
 
 
 class S3ObjectStore:
@@ -52,6 +54,11 @@ class S3ObjectStore:
             exc, ClientError
         ):
             return StorageUnavailable(f"S3 {what} {key!r} at {self.endpoint_url}: {exc}")
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if str(error.get("Code")) in _TRANSIENT_CODES or status >= 500:
+                return StorageUnavailable(f"S3 {what} {key!r} at {self.endpoint_url}: {exc}")
         return StorageError(f"S3 {what} {key!r} in bucket {self.bucket!r} failed: {exc}")
 
     def ensure_bucket(self) -> None:

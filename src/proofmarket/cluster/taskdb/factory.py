@@ -18,9 +18,10 @@ def open_taskdb(url: str) -> TaskDB:
       one machine (several processes are fine). ``?lock_timeout=30`` (seconds) bounds the
       wait for the write lock before ``DatabaseUnavailable``.
     * ``postgresql://user@host:5432/dbname`` — the cluster backend. Extra query parameters
-      ``pool_min``, ``pool_max`` (connections per process, default 1 and 8) and
-      ``pool_timeout`` (seconds to wait for a connection, default 10) are read by the
-      TaskDB; the rest go to libpq (e.g. ``options=-csearch_path%3Dmyschema``).
+      ``pool_max`` (connections per process, default 8) and ``pool_timeout`` (seconds
+      to wait when all of them are busy, default 10) are read by the TaskDB
+      (``pool_min`` is accepted and ignored: connections open on demand); the rest go to
+      libpq (e.g. ``options=-csearch_path%3Dmyschema``, ``connect_timeout``, default 2).
     """
     if not isinstance(url, str):
         raise InvalidTaskDBURL(f"TaskDB URL must be a string, got {type(url).__name__}")

@@ -142,6 +142,15 @@ class TaskDB(Protocol):
         """
         ...
 
+    def requeue_unacknowledged_claims(self, older_than_secs: float, limit: int = 100) -> int:
+        """Put back to ready the running tasks claimed longer ago than ``older_than_secs``
+        and never heartbeated since: the claim's reply was lost before the agent read it.
+
+        No retry is charged (the task never ran). Agents heartbeat at once after a claim,
+        so a live claim is acknowledged within one round trip. Returns how many.
+        """
+        ...
+
     def fix_stuck_pending_tasks(self) -> int:
         """Make pending tasks whose prerequisites are all done ready; returns the count."""
         ...

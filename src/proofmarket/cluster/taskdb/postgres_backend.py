@@ -9,7 +9,9 @@
   (a dedicated LISTEN connection) wakes waiting ``request_work`` calls within
   milliseconds; they also re-check every second in case a notification was missed.
 * Connection loss: the failing call raises :class:`DatabaseUnavailable` after the pool has
-  dropped its dead connections, so the next call reconnects. Calls that are safe to repeat
+  dropped its idle connections, so the next call reconnects; connections are opened on
+  demand (:mod:`~proofmarket.cluster.taskdb.pg_pool`), so while the server is down calls
+  fail at once, and the first call after it is back succeeds. Calls that are safe to repeat
   (reads, heartbeats, idempotent writes, and any call whose server session was terminated
   before answering) are retried once on a fresh connection first.
 """
@@ -25,7 +27,6 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from proofmarket.cluster.taskdb import validation as v
 from proofmarket.cluster.taskdb.errors import (
@@ -38,6 +39,7 @@ from proofmarket.cluster.taskdb.errors import (
     UnknownTask,
     UnknownWorker,
 )
+from proofmarket.cluster.taskdb.pg_pool import ConnectionPool, PoolExhausted
 from proofmarket.cluster.taskdb.postgres_notify import NotificationHub
 from proofmarket.cluster.taskdb.postgres_schema import MIGRATIONS, SCHEMA_VERSION_TABLE
 from proofmarket.cluster.taskdb.types import (
@@ -61,6 +63,8 @@ RECHECK_SECS = 1.0
 FALLBACK_POLL_SECS = 0.05
 SUBSCRIBE_TIMEOUT_SECS = 2.0
 MIGRATION_LOCK = "proofmarket.taskdb.migrate:"
+DEFAULT_CONNECT_TIMEOUT = 2  # seconds; a server that does not answer is reported quickly
+CLEAR_BATCH_JOBS = 200  # finished jobs deleted per transaction
 
 _TASK_COLUMNS = (
     "job_id, task_id, stream_id, worker_type, task_def, prerequisites, state, created_at, "
@@ -107,20 +111,15 @@ class PostgresTaskDB:
         self._conninfo, own = split_url(url)
         self._connect_kwargs: dict[str, Any] = {}
         if "connect_timeout" not in self._conninfo:
-            self._connect_kwargs["connect_timeout"] = 5
+            self._connect_kwargs["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
         self._display = display_url(self._conninfo)
         self._migrate()
-        max_size = int(own.get("pool_max", 8))
         self._pool = ConnectionPool(
             self._conninfo,
-            min_size=min(int(own.get("pool_min", 1)), max_size),
-            max_size=max_size,
-            kwargs={"autocommit": True, **self._connect_kwargs},
+            max_size=int(own.get("pool_max", 8)),
             timeout=own.get("pool_timeout", 10.0),
-            open=False,
-            name="taskdb",
+            connect_kwargs=self._connect_kwargs,
         )
-        self._pool.open(wait=False)
         self._hub = NotificationHub(self._conninfo, self._connect_kwargs)
         self._closed = False
 
@@ -187,7 +186,7 @@ class PostgresTaskDB:
             try:
                 with self._pool.connection() as conn:
                     return fn(conn)
-            except PoolTimeout as exc:
+            except PoolExhausted as exc:
                 raise DatabaseUnavailable(
                     f"no connection to TaskDB {self._display} available: {exc}"
                 ) from exc
@@ -208,10 +207,7 @@ class PostgresTaskDB:
                 raise self._map_error(exc) from exc
 
     def _drop_dead_connections(self) -> None:
-        try:
-            self._pool.check()
-        except psycopg.Error as exc:  # pragma: no cover - check() logs and swallows
-            log.debug("pool check failed: %s", exc)
+        self._pool.drop_idle()
 
     @staticmethod
     def _map_error(exc: psycopg.Error) -> TaskDBError:
@@ -542,18 +538,31 @@ class PostgresTaskDB:
                 handled += 1
         return handled
 
+    def requeue_unacknowledged_claims(self, older_than_secs: float, limit: int = 100) -> int:
+        older_than_secs = v.check_age("older_than_secs", older_than_secs)
+        limit = v.check_limit(limit)
+        row = self._one(
+            "SELECT requeue_unacked_claims(%s, %s)", (older_than_secs, limit), idempotent=True
+        )
+        return int(row[0])
+
     def fix_stuck_pending_tasks(self) -> int:
         row = self._one("SELECT fix_stuck_pending_tasks()", idempotent=True)
         return int(row[0])
 
     def clear_completed_jobs(self, older_than_secs: float) -> int:
         older_than_secs = v.check_age("older_than_secs", older_than_secs)
-        return self._rowcount(
-            "DELETE FROM jobs WHERE state <> 'running' "
-            "AND finished_at < now() - make_interval(secs => %s)",
-            (older_than_secs,),
-            idempotent=True,
-        )
+        total = 0
+        while True:  # small batches, one transaction each: no long-held locks
+            count = self._rowcount(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state <> 'running' "
+                "AND finished_at < now() - make_interval(secs => %s) LIMIT %s)",
+                (older_than_secs, CLEAR_BATCH_JOBS),
+                idempotent=True,
+            )
+            total += count
+            if count < CLEAR_BATCH_JOBS:
+                return total
 
     def delete_job(self, job_id: str) -> None:
         job_key = v.parse_uuid(job_id)

@@ -423,7 +423,47 @@ BEGIN
 END $$;
 """
 
+_UNACKED = r"""
+-- A claim whose reply never reached its agent (connection lost after the commit) is never
+-- heartbeated: updated_at stays equal to started_at. Put such claims back to ready without
+-- charging a retry (the task never ran); tasks of jobs no longer running are cancelled.
+CREATE FUNCTION requeue_unacked_claims(p_older_than double precision, p_limit integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_task record;
+    v_state text;
+    v_count integer := 0;
+BEGIN
+    FOR v_task IN
+        SELECT t.job_id, t.task_id FROM tasks t
+        WHERE t.state = 'running' AND t.updated_at = t.started_at
+          AND t.started_at < now() - make_interval(secs => p_older_than)
+        ORDER BY t.seq LIMIT p_limit
+    LOOP
+        SELECT j.state INTO v_state FROM jobs j WHERE j.id = v_task.job_id FOR NO KEY UPDATE;
+        CONTINUE WHEN NOT FOUND;
+        UPDATE tasks t
+        SET state = CASE WHEN v_state = 'running' THEN 'ready' ELSE 'cancelled' END,
+            started_at = NULL, updated_at = now()
+        WHERE t.job_id = v_task.job_id AND t.task_id = v_task.task_id AND t.state = 'running'
+          AND t.updated_at = t.started_at
+          AND t.started_at < now() - make_interval(secs => p_older_than);
+        IF FOUND THEN
+            v_count := v_count + 1;
+            IF v_state = 'running' THEN
+                PERFORM notify_ready((SELECT t.worker_type FROM tasks t
+                                      WHERE t.job_id = v_task.job_id
+                                        AND t.task_id = v_task.task_id),
+                                     v_task.job_id, v_task.task_id);
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN v_count;
+END $$;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _INITIAL),
     (2, "asynchronous heartbeats, workers by last_seen", _HEARTBEATS),
+    (3, "requeue unacknowledged claims", _UNACKED),
 ]

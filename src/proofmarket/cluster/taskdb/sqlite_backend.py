@@ -57,6 +57,7 @@ POLL_MIN_SECS = 0.001
 POLL_MAX_SECS = 0.005
 LOCK_SLEEP_MIN = 0.0002
 LOCK_SLEEP_MAX = 0.005
+CLEAR_BATCH_JOBS = 50  # finished jobs deleted per write transaction
 
 _TASK_COLUMNS = (
     "job_id, task_id, stream_id, worker_type, task_def, prerequisites, state, created_at, "
@@ -287,8 +288,8 @@ class SqliteTaskDB:
                 SELECT s.id, s.user_id, s.worker_type, s.reserved, s.be_mult,
                        (SELECT count(*) FROM tasks t WHERE t.stream_id = s.id
                             AND t.state = 'ready'),
-                       (SELECT count(*) FROM tasks t WHERE t.stream_id = s.id
-                            AND t.state = 'running')
+                       (SELECT count(*) FROM tasks t INDEXED BY tasks_running
+                            WHERE t.stream_id = s.id AND t.state = 'running')
                 FROM streams s ORDER BY s.worker_type, s.user_id
                 """
             ).fetchall(),
@@ -417,7 +418,7 @@ class SqliteTaskDB:
                 """
                 SELECT * FROM (
                     SELECT s.id, s.reserved, s.be_mult,
-                        (SELECT count(*) FROM tasks r
+                        (SELECT count(*) FROM tasks r INDEXED BY tasks_running
                             WHERE r.stream_id = s.id AND r.state = 'running') AS running,
                         (SELECT t.seq FROM tasks t WHERE t.stream_id = s.id AND t.state = 'ready'
                             ORDER BY t.job_seq, t.seq LIMIT 1) AS head_seq,
@@ -747,33 +748,75 @@ class SqliteTaskDB:
         ]
 
     # -- maintenance --------------------------------------------------------------------
+    def _running_candidates(self, condition: str, params: tuple[Any, ...], limit: int) -> list[Any]:
+        """Running tasks matching ``condition``, read without the write lock (a snapshot;
+        each one is re-checked inside its own short write transaction)."""
+        return self._tx(
+            lambda c: c.execute(
+                "SELECT job_id, task_id, timeout_secs FROM tasks INDEXED BY tasks_running "
+                f"WHERE state = 'running' AND {condition} ORDER BY seq LIMIT ?",
+                (*params, limit),
+            ).fetchall(),
+            write=False,
+        )
+
     def requeue_timed_out_tasks(self, limit: int = 100) -> int:
         limit = v.check_limit(limit)
+        timed_out = "? - max(started_at, coalesce(updated_at, started_at)) > timeout_secs"
+        rows = self._running_candidates(timed_out, (time.time(),), limit)
+        handled = 0
+        requeued = False
+        for job, task, timeout in rows:
 
-        def run(conn: sqlite3.Connection) -> tuple[int, bool]:
-            now = time.time()
-            rows = conn.execute(
-                "SELECT job_id, task_id, timeout_secs FROM tasks WHERE state = 'running' "
-                "AND ? - max(started_at, coalesce(updated_at, started_at)) > timeout_secs "
-                "ORDER BY seq LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            outcomes = [
-                self._retry(conn, job, task, f"timed out after {timeout} s")
-                for job, task, timeout in rows
-            ]
-            return len(rows), "requeued" in outcomes
+            def run(
+                conn: sqlite3.Connection, job: str = job, task: str = task, timeout: int = timeout
+            ) -> str:
+                still = conn.execute(
+                    f"SELECT 1 FROM tasks WHERE job_id = ? AND task_id = ? "
+                    f"AND state = 'running' AND {timed_out}",
+                    (job, task, time.time()),
+                ).fetchone()
+                if still is None:
+                    return "none"
+                return self._retry(conn, job, task, f"timed out after {timeout} s")
 
-        count, requeued = self._tx(run)
+            outcome = self._tx(run)
+            handled += outcome != "none"
+            requeued = requeued or outcome == "requeued"
         if requeued:
             self._signal()
-        return count
+        return handled
+
+    def requeue_unacknowledged_claims(self, older_than_secs: float, limit: int = 100) -> int:
+        older_than_secs = v.check_age("older_than_secs", older_than_secs)
+        limit = v.check_limit(limit)
+        unacked = "updated_at = started_at AND started_at < ?"
+        rows = self._running_candidates(unacked, (time.time() - older_than_secs,), limit)
+        handled = 0
+        for job, task, _ in rows:
+
+            def run(conn: sqlite3.Connection, job: str = job, task: str = task) -> bool:
+                now = time.time()
+                cur = conn.execute(
+                    "UPDATE tasks SET state = CASE WHEN (SELECT state FROM jobs WHERE id = ?) "
+                    "= 'running' THEN 'ready' ELSE 'cancelled' END, "
+                    "started_at = NULL, updated_at = ? "
+                    f"WHERE job_id = ? AND task_id = ? AND state = 'running' AND {unacked}",
+                    (job, now, job, task, now - older_than_secs),
+                )
+                return cur.rowcount > 0
+
+            handled += self._tx(run)
+        if handled:
+            self._signal()
+        return handled
 
     def fix_stuck_pending_tasks(self) -> int:
         def run(conn: sqlite3.Connection) -> int:
             rows = conn.execute(
                 """
-                UPDATE tasks SET state = 'ready', waiting_on = 0, updated_at = ?
+                UPDATE tasks INDEXED BY tasks_pending
+                SET state = 'ready', waiting_on = 0, updated_at = ?
                 WHERE state = 'pending'
                   AND job_id IN (SELECT id FROM jobs WHERE state = 'running')
                   AND NOT EXISTS (
@@ -801,19 +844,26 @@ class SqliteTaskDB:
 
     def clear_completed_jobs(self, older_than_secs: float) -> int:
         older_than_secs = v.check_age("older_than_secs", older_than_secs)
+        cutoff = time.time() - older_than_secs
 
         def run(conn: sqlite3.Connection) -> int:
-            cutoff = time.time() - older_than_secs
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM jobs WHERE state <> 'running' AND finished_at < ?", (cutoff,)
+                    "SELECT id FROM jobs WHERE state <> 'running' AND finished_at < ? LIMIT ?",
+                    (cutoff, CLEAR_BATCH_JOBS),
                 ).fetchall()
             ]
             self._delete_jobs(conn, ids)
             return len(ids)
 
-        return self._tx(run)
+        # Small batches, one transaction each: claims are never held up for long.
+        total = 0
+        while True:
+            count = self._tx(run)
+            total += count
+            if count < CLEAR_BATCH_JOBS:
+                return total
 
     def delete_job(self, job_id: str) -> None:
         job_key = v.parse_uuid(job_id)

@@ -101,4 +101,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "asynchronous heartbeats, workers by last_seen",
         ["CREATE INDEX workers_last_seen ON workers (last_seen)"],
     ),
+    (
+        3,
+        "pending tasks index for maintenance",
+        ["CREATE INDEX tasks_pending ON tasks (job_id) WHERE state = 'pending'"],
+    ),
 ]

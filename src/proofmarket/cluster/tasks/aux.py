@@ -1,5 +1,6 @@
 """Maintenance run by ``aux`` agents on intervals (Bento's defaults): requeue timed-out
-tasks (5 s), repair stuck pending tasks (60 s), clean up finished jobs (3600 s)."""
+tasks and claims whose reply was lost (5 s), repair stuck pending tasks (60 s), clean up
+finished jobs (3600 s)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class MaintenanceSettings:
     segment_data_age: float = 28_800.0  # filesystem segment data older than this is purged
     worker_prune_age: float = 3600.0  # agents unseen for this long leave the registry
     requeue_limit: int = 100
+    claim_ack_secs: float = 5.0  # a claim not heartbeated this long lost its reply
     enable_cleanup: bool = True
 
 
@@ -41,7 +43,13 @@ class Maintenance:
         self.settings = settings or MaintenanceSettings()
         self.clock = clock
         self._last: dict[str, float] = {}
-        self.counters: dict[str, int] = {"requeued": 0, "unstuck": 0, "cleared": 0, "purged": 0}
+        self.counters: dict[str, int] = {
+            "requeued": 0,
+            "unacked": 0,
+            "unstuck": 0,
+            "cleared": 0,
+            "purged": 0,
+        }
 
     def _due(self, name: str, interval: float) -> bool:
         now = self.clock()
@@ -59,6 +67,10 @@ class Maintenance:
                 self.counters["requeued"] += n
                 if n:
                     log.warning("requeued %d timed-out task(s)", n)
+                n = self.taskdb.requeue_unacknowledged_claims(s.claim_ack_secs, s.requeue_limit)
+                self.counters["unacked"] += n
+                if n:
+                    log.warning("requeued %d claim(s) whose reply was lost", n)
             if self._due("stuck", s.stuck_tasks_poll_interval):
                 n = self.taskdb.fix_stuck_pending_tasks()
                 self.counters["unstuck"] += n

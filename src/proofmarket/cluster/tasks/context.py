@@ -15,6 +15,7 @@ from proofmarket.cluster.taskdb import DatabaseUnavailable, ReadyTask, TaskDB
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DB_RETRY_SECS = 60.0
+DB_RETRY_MAX_DELAY = 1.0  # resume within ~1 s of the database coming back
 
 
 class TaskError(Exception):
@@ -61,7 +62,7 @@ class TaskContext:
                     ) from exc
                 log.warning("%s: database unavailable (%s); retrying in %.1fs", what, exc, delay)
                 time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, DB_RETRY_MAX_DELAY)
 
     def read_segment_store(self, key: str, what: str) -> bytes:
         """Read intermediate data; a missing key means an upstream task's output is gone

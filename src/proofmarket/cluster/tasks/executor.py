@@ -3,6 +3,11 @@
 Each segment is written to the segment store and its Prove task (plus any joins the
 planner can already make) is created at once, so prove agents start while execution
 goes on. Exec-only jobs (preflight) store the journal and cycle counts and plan nothing.
+
+A re-run (the first attempt's agent died, or its claim was lost) is idempotent: execution
+is deterministic, task ids are deterministic and ``create_task`` ignores existing ones, and
+segments whose Prove task already exists are not written again (that task may be done and
+its segment deleted by ``finalize``), so a retried ``init`` leaves no stray keys behind.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import logging
 from typing import Any
 
 from proofmarket.cluster.config import AUX_WORK_TYPE, MCYCLE, PROVE_WORK_TYPE
-from proofmarket.cluster.planner import PlannedTask, Planner, TaskKind
+from proofmarket.cluster.planner import FINALIZE_TASK_ID, PlannedTask, Planner, TaskKind
 from proofmarket.cluster.storage import ObjectMissing, keys
 from proofmarket.cluster.taskdb import JobState
 from proofmarket.cluster.tasks.context import JobNotRunning, PermanentTaskError, TaskContext
@@ -96,6 +101,12 @@ def _exec_log(session: Any | None, error: str | None) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _existing_tasks(ctx: TaskContext) -> set[str]:
+    """Tasks an earlier attempt of this ``init`` already created (just ``init`` at first)."""
+    rows = ctx.db("get_job_tasks", lambda db: db.get_job_tasks(ctx.job_id))
+    return {row.task_id for row in rows}
+
+
 def run_executor(ctx: TaskContext, req: ExecutorReq) -> dict[str, Any]:
     from proofmarket.cluster.zkvm_api import ZkvmError, execute
 
@@ -111,12 +122,16 @@ def run_executor(ctx: TaskContext, req: ExecutorReq) -> dict[str, Any]:
     job_id = ctx.job_id
     planner = Planner()
     creator = None if req.execute_only else _TaskCreator(ctx, req.user_id)
+    planned_before = _existing_tasks(ctx)
 
     def on_segment(segment: Any) -> None:
         assert creator is not None
-        ctx.segments.put(keys.segment_key(job_id, segment.index), segment.to_bytes())
-        for planned in planner.enqueue_segment(segment.index):
-            creator.create(planned)
+        planned = planner.enqueue_segment(segment.index)
+        # the segment's own Prove task comes first; if it exists, so does the segment
+        if not planned or planned[0].task_id not in planned_before:
+            ctx.segments.put(keys.segment_key(job_id, segment.index), segment.to_bytes())
+        for task in planned:
+            creator.create(task)
         if (segment.index + 1) % JOB_STATE_CHECK_EVERY == 0:
             state = ctx.db("get_job_state", lambda db: db.get_job_state(job_id))
             if state is not None and state.state != JobState.RUNNING:
@@ -140,8 +155,9 @@ def run_executor(ctx: TaskContext, req: ExecutorReq) -> dict[str, Any]:
         ctx.objects.put(keys.preflight_journal_key(job_id), session.journal)
     else:
         assert creator is not None
-        ctx.segments.put(keys.journal_key(job_id), session.journal)
-        ctx.segments.put(keys.image_id_key(job_id), req.image.encode())
+        if FINALIZE_TASK_ID not in planned_before:
+            ctx.segments.put(keys.journal_key(job_id), session.journal)
+            ctx.segments.put(keys.image_id_key(job_id), req.image.encode())
         for planned in planner.finish():
             creator.create(planned)
     log.info(
