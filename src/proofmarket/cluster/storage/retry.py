@@ -50,8 +50,44 @@ def _never() -> bool:
     return False
 
 
-class RetryingSegmentStore:
+class _RetryingStore:
+    """The calls both store kinds share, each waiting out :class:`StorageUnavailable`."""
+
+    kind = "store"
+
+    def __init__(
+        self,
+        inner: SegmentStore | ObjectStore,
+        policy: RetryPolicy | None = None,
+        should_stop: Callable[[], bool] = _never,
+    ) -> None:
+        self._inner = inner
+        self.policy = policy or RetryPolicy()
+        self._should_stop = should_stop
+
+    def _run(self, what: str, fn: Callable[[], T]) -> T:
+        return self.policy.run(f"{self.kind} {what}", fn, self._should_stop)
+
+    def put(self, key: str, data: bytes) -> None:
+        self._run(f"put {key}", lambda: self._inner.put(key, data))
+
+    def get(self, key: str) -> bytes:
+        return self._run(f"get {key}", lambda: self._inner.get(key))
+
+    def exists(self, key: str) -> bool:
+        return self._run(f"exists {key}", lambda: self._inner.exists(key))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __repr__(self) -> str:
+        return f"Retrying({self._inner!r})"
+
+
+class RetryingSegmentStore(_RetryingStore):
     """A :class:`SegmentStore` whose calls wait out :class:`StorageUnavailable`."""
+
+    kind = "segment store"
 
     def __init__(
         self,
@@ -59,40 +95,23 @@ class RetryingSegmentStore:
         policy: RetryPolicy | None = None,
         should_stop: Callable[[], bool] = _never,
     ) -> None:
+        super().__init__(inner, policy, should_stop)
         self.inner = inner
-        self.policy = policy or RetryPolicy()
-        self._should_stop = should_stop
-
-    def _run(self, what: str, fn: Callable[[], T]) -> T:
-        return self.policy.run(what, fn, self._should_stop)
-
-    def put(self, key: str, data: bytes) -> None:
-        self._run(f"segment put {key}", lambda: self.inner.put(key, data))
-
-    def get(self, key: str) -> bytes:
-        return self._run(f"segment get {key}", lambda: self.inner.get(key))
-
-    def exists(self, key: str) -> bool:
-        return self._run(f"segment exists {key}", lambda: self.inner.exists(key))
 
     def delete(self, key: str) -> None:
-        self._run(f"segment delete {key}", lambda: self.inner.delete(key))
+        self._run(f"delete {key}", lambda: self.inner.delete(key))
 
     def delete_job(self, job_id: str) -> int:
-        return self._run(f"segment delete job {job_id}", lambda: self.inner.delete_job(job_id))
+        return self._run(f"delete job {job_id}", lambda: self.inner.delete_job(job_id))
 
     def purge_older_than(self, age_secs: float) -> int:
-        return self._run("segment purge", lambda: self.inner.purge_older_than(age_secs))
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __repr__(self) -> str:
-        return f"Retrying({self.inner!r})"
+        return self._run("purge", lambda: self.inner.purge_older_than(age_secs))
 
 
-class RetryingObjectStore:
+class RetryingObjectStore(_RetryingStore):
     """An :class:`ObjectStore` whose calls wait out :class:`StorageUnavailable`."""
+
+    kind = "object store"
 
     def __init__(
         self,
@@ -100,27 +119,8 @@ class RetryingObjectStore:
         policy: RetryPolicy | None = None,
         should_stop: Callable[[], bool] = _never,
     ) -> None:
+        super().__init__(inner, policy, should_stop)
         self.inner = inner
-        self.policy = policy or RetryPolicy()
-        self._should_stop = should_stop
-
-    def _run(self, what: str, fn: Callable[[], T]) -> T:
-        return self.policy.run(what, fn, self._should_stop)
-
-    def put(self, key: str, data: bytes) -> None:
-        self._run(f"object put {key}", lambda: self.inner.put(key, data))
-
-    def get(self, key: str) -> bytes:
-        return self._run(f"object get {key}", lambda: self.inner.get(key))
-
-    def exists(self, key: str) -> bool:
-        return self._run(f"object exists {key}", lambda: self.inner.exists(key))
 
     def delete(self, key: str) -> bool:
-        return self._run(f"object delete {key}", lambda: self.inner.delete(key))
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __repr__(self) -> str:
-        return f"Retrying({self.inner!r})"
+        return self._run(f"delete {key}", lambda: self.inner.delete(key))
