@@ -129,7 +129,7 @@ class Broker:
                 retries=cfg.prover.req_retry_count,
                 retry_sleep=cfg.prover.req_retry_sleep_ms / 1000,
             ),
-            sender=sender or _sender_from_env(market, cfg.batcher.txn_timeout),
+            sender=sender or _sender_from_env(market, cfg.batcher.txn_timeout, settings.db_path),
             verifiers=discover_verifiers(market, settings.set_verifier_address),
             address=str(market.signer.address),
             hooks=list(hooks or []),
@@ -207,9 +207,18 @@ class Broker:
         return self.ctx.db.count_by_status()
 
 
-def _sender_from_env(market: MarketClient, txn_timeout: float) -> TransactionQueue:
-    """The direct sender, wrapped by the fault injector when tests ask for it."""
-    sender = DirectSender(market, txn_timeout)
+def _sender_from_env(market: MarketClient, txn_timeout: float, db_path: Path) -> TransactionQueue:
+    """The trader's durable queue (in the order database's file), wrapped by the fault
+    injector when tests ask for it; ``PROOFMARKET_BROKER_TRADER=direct`` sends directly."""
+    sender: TransactionQueue
+    if os.environ.get("PROOFMARKET_BROKER_TRADER") == "direct":
+        sender = DirectSender(market, txn_timeout)
+    else:
+        from proofmarket.broker.trader import TraderConfig, open_store
+        from proofmarket.broker.trader.queue import TraderQueue
+
+        store_url = os.environ.get("PROOFMARKET_TRADER_STORE") or f"sqlite:///{db_path}"
+        sender = TraderQueue(market, open_store(store_url), TraderConfig(txn_timeout=txn_timeout))
     faults = os.environ.get("PROOFMARKET_BROKER_FAULTS", "")
     if faults:
         from proofmarket.broker.faults import FaultySender

@@ -108,4 +108,7 @@ def run(
 
 
 def register(app: typer.Typer) -> None:
+    from proofmarket.cli.broker_ops_cmds import register_ops
+
+    register_ops(broker_app)  # broker txs / broker status
     app.add_typer(broker_app, name="broker")
