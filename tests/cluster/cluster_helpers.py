@@ -57,7 +57,11 @@ def api_server(
 
 
 FAST_MAINTENANCE = MaintenanceSettings(
-    requeue_poll_interval=0.5, stuck_tasks_poll_interval=2.0, cleanup_poll_interval=3600.0
+    requeue_poll_interval=0.5,
+    stuck_tasks_poll_interval=2.0,
+    cleanup_poll_interval=3600.0,
+    claim_ack_secs=1.0,
+    outage_grace_secs=1.0,
 )
 
 

@@ -171,6 +171,7 @@ def agent_cmd(
                 stuck_tasks_poll_interval=stuck_tasks_poll_interval,
                 cleanup_poll_interval=cleanup_poll_interval,
                 claim_ack_secs=claim_ack_secs,
+                outage_grace_secs=max(1.0, 2.5 * heartbeat_secs),
                 segment_data_age=float(config.redis_ttl),
             ),
         )

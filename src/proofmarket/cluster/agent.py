@@ -225,7 +225,7 @@ class Agent:
             while not self.stopping:
                 if maintenance is not None:
                     maintenance.tick()
-                task = self._claim()
+                task = self._claim(maintenance)
                 if task is None:
                     continue
                 beater.current = (task.job_id, task.task_id)
@@ -277,7 +277,7 @@ class Agent:
         assert self._db is not None
         return self._db
 
-    def _claim(self) -> ReadyTask | None:
+    def _claim(self, maintenance: Maintenance | None = None) -> ReadyTask | None:
         try:
             if self._db is None:
                 self._db = self.db_factory(self.config.database_url)
@@ -285,6 +285,8 @@ class Agent:
             self._claim_backoff = self.settings.backoff_initial
         except DatabaseUnavailable as exc:
             log.warning("request_work: database unavailable (%s)", exc)
+            if maintenance is not None:
+                maintenance.note_database_unavailable()
             self._pause_after_claim_error()
             return None
         except Exception as exc:  # a daemon never dies on one bad call

@@ -25,6 +25,9 @@ class MaintenanceSettings:
     worker_prune_age: float = 3600.0  # agents unseen for this long leave the registry
     requeue_limit: int = 100
     claim_ack_secs: float = 5.0  # a claim not heartbeated this long lost its reply
+    # After the database was unreachable, agents get this long to heartbeat again before
+    # their (silent through no fault of theirs) tasks may be requeued.
+    outage_grace_secs: float = 5.0
     enable_cleanup: bool = True
 
 
@@ -43,6 +46,8 @@ class Maintenance:
         self.settings = settings or MaintenanceSettings()
         self.clock = clock
         self._last: dict[str, float] = {}
+        self._outage = False
+        self._grace_until = 0.0
         self.counters: dict[str, int] = {
             "requeued": 0,
             "unacked": 0,
@@ -59,10 +64,22 @@ class Maintenance:
         self._last[name] = now
         return True
 
+    def note_database_unavailable(self) -> None:
+        """The agent saw the database fail: hold requeues until it has been back a while."""
+        self._outage = True
+
+    def _requeue_allowed(self) -> bool:
+        if self._outage:
+            self.taskdb.list_jobs(limit=1)  # still down: raises DatabaseUnavailable
+            self._outage = False
+            self._grace_until = self.clock() + self.settings.outage_grace_secs
+            log.info("database back; requeues resume in %.1fs", self.settings.outage_grace_secs)
+        return self.clock() >= self._grace_until
+
     def tick(self) -> None:
         s = self.settings
         try:
-            if self._due("requeue", s.requeue_poll_interval):
+            if self._requeue_allowed() and self._due("requeue", s.requeue_poll_interval):
                 n = self.taskdb.requeue_timed_out_tasks(s.requeue_limit)
                 self.counters["requeued"] += n
                 if n:
@@ -81,6 +98,7 @@ class Maintenance:
                 self.counters["purged"] += self.segments.purge_older_than(s.segment_data_age)
                 self.taskdb.prune_workers(s.worker_prune_age)
         except DatabaseUnavailable as exc:
+            self._outage = True
             log.warning("maintenance skipped, database unavailable: %s", exc)
         except StorageError as exc:
             log.warning("segment store cleanup failed: %s", exc)
