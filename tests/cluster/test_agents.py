@@ -119,6 +119,8 @@ def test_task_of_a_dead_agent_is_requeued_and_the_job_completes(tmp_path):
             )
             abandoned = ctx.taskdb.request_work("prove")
             assert abandoned is not None and abandoned.job_id == session
+            # acknowledged (a claim never heartbeated is requeued sooner, without a retry)
+            assert ctx.taskdb.heartbeat(abandoned.job_id, abandoned.task_id)
             for worker_type in ("prove", "join", "aux"):
                 group.start(config, worker_type)
             status = wait_session(url, session)
