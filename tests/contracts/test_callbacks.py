@@ -67,6 +67,7 @@ def test_callback_needs_journal(funded: ChainEnv, m: Market, callback) -> None:
 
 def test_insufficient_gas_for_callback(funded: ChainEnv, m: Market, callback) -> None:
     req, sig = _request(m, funded, callback, gas_limit=5_000_000)
+    m.lock(req, sig, funded.provers[0])
     call = funded.market.functions.fulfill(fulfillment(req, sig))
     with pytest.raises(ContractLogicError, match="InsufficientGas"):
         call.call({"from": funded.provers[0].address, "gas": 1_000_000})

@@ -1,9 +1,11 @@
 """Escrow invariant under random operation sequences.
 
-After every operation -- deposit, withdraw, stake, unstake, lock, fulfil, slash, unfreeze,
-time travel; valid or rejected -- the ETH the market holds equals the sum of all account
-balances (treasury included) plus the prices escrowed in open locks, and the collateral it
-holds equals all stakes plus the collateral escrowed in unsettled locks.
+After every operation -- deposit (own or to another account), withdraw, stake (own or to
+another account), unstake, lock (direct or relayed with a prover signature), commit, fulfil,
+fulfil-and-withdraw, slash, unfreeze, time travel; valid or rejected -- the ETH the market
+holds equals the sum of all account balances (treasury included) plus the prices escrowed in
+open locks, and the collateral it holds equals all stakes plus the collateral escrowed in
+unsettled locks.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from hypothesis import strategies as st
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from proofmarket.contracts.deploy import DeploymentError
-from proofmarket.contracts.testing import ChainEnv, Market, Request, fulfillment
+from proofmarket.contracts.testing import ChainEnv, Market, Request, fulfillment, sign_lock
 
 _lock = st.tuples(st.just("lock"), st.integers(0, 7), st.integers(0, 2))
 _fulfill = st.tuples(st.just("fulfill"), st.integers(0, 7), st.integers(0, 2))
 _slash = st.tuples(st.just("slash"), st.integers(0, 7), st.integers(0, 2))
+_commit = st.tuples(st.just("commit"), st.integers(0, 7), st.integers(0, 2))
+_relay_lock = st.tuples(st.just("relay_lock"), st.integers(0, 7), st.integers(0, 2))
+_fulfill_withdraw = st.tuples(st.just("fulfill_withdraw"), st.integers(0, 7), st.integers(0, 2))
 _advance = st.tuples(st.just("advance"), st.integers(0, 2), st.sampled_from([1, 15, 40, 90]))
 # market operations are listed twice so that sequences exercise them more often
 ops = st.one_of(
@@ -29,6 +34,12 @@ ops = st.one_of(
     st.tuples(st.just("unstake"), st.integers(0, 2), st.integers(0, 20 * 10**18)),
     st.tuples(st.just("request"), st.integers(0, 1), st.integers(0, 3)),
     st.tuples(st.just("unfreeze"), st.integers(0, 2), st.integers(0, 0)),
+    st.tuples(st.just("deposit_to"), st.integers(0, 4), st.integers(0, 10**16)),
+    st.tuples(st.just("collateral_to"), st.integers(0, 2), st.integers(0, 5 * 10**18)),
+    _commit,
+    _commit,
+    _relay_lock,
+    _fulfill_withdraw,
     _lock,
     _lock,
     _fulfill,
@@ -64,6 +75,13 @@ def _apply(env: ChainEnv, m: Market, requests: list[tuple[Request, bytes]], op: 
         env.deposit_stake(env.provers[a], b)
     elif name == "unstake":
         env.send(market.withdrawStake(b), env.provers[a])
+    elif name == "deposit_to":
+        receiver = (*env.clients, *env.provers)[a]
+        env.send(market.depositTo(receiver.address), env.others[0], value=b)
+    elif name == "collateral_to":
+        payer, receiver = env.provers[a], env.provers[(a + 1) % 3]
+        env.send(env.token.functions.approve(env.deployment.market, b), payer)
+        env.send(market.depositCollateralTo(receiver.address, b), payer)
     elif name == "request":
         req, sig = m.request(
             env.clients[a],
@@ -87,8 +105,18 @@ def _apply(env: ChainEnv, m: Market, requests: list[tuple[Request, bytes]], op: 
         prover = env.provers[b]
         if name == "lock":
             m.lock(req, sig, prover)
+        elif name == "relay_lock":
+            prover_sig = sign_lock(req, prover, m.chain_id, m.address, expires_at=env.now() + 30)
+            call = market.lockRequestWithSignature(
+                req.as_tuple(), sig, prover_sig, 0, env.now() + 30
+            )
+            env.send(call, env.others[1])
+        elif name == "commit":
+            m.commit([fulfillment(req, sig)], prover)
         elif name == "fulfill":
             m.fulfill(fulfillment(req, sig), prover)
+        elif name == "fulfill_withdraw":
+            env.send(market.fulfillAndWithdraw([fulfillment(req, sig)]), prover)
         elif name == "slash":
             env.send(market.slash(req.id), prover)
 
@@ -143,10 +171,15 @@ def test_escrow_invariant_scripted_lifecycle(chain: ChainEnv) -> None:
     m.lock(dropped, dropped_sig, chain.provers[2])
     _check_invariant(chain, requests)
     m.fulfill(fulfillment(paid, paid_sig), chain.provers[0])
-    m.fulfill(fulfillment(open_req, open_sig), chain.provers[0])
+    m.commit_and_fulfill(fulfillment(open_req, open_sig), chain.provers[0])
     _check_invariant(chain, requests)
     chain.mine(lapsed.offer.lock_deadline + 1)
-    m.fulfill(fulfillment(lapsed, lapsed_sig), chain.provers[0])
+    m.commit([fulfillment(lapsed, lapsed_sig)], chain.provers[0])
+    chain.send(
+        chain.market.functions.fulfillAndWithdraw([fulfillment(lapsed, lapsed_sig)]),
+        chain.provers[0],
+    )
+    assert chain.balance(chain.provers[0].address) == 0
     _check_invariant(chain, requests)
     chain.mine(lapsed.offer.deadline + 1)
     chain.send(chain.market.functions.slash(lapsed.id), chain.others[0])

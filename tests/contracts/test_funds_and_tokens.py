@@ -120,7 +120,7 @@ def test_usdc_like_collateral_full_cycle(usdc_chain: ChainEnv) -> None:
     )
     m.lock(lapsed, lapsed_sig, locker)
     env.mine(lapsed.offer.lock_deadline + 1)
-    m.fulfill(fulfillment(lapsed, lapsed_sig), second)
+    m.commit_and_fulfill(fulfillment(lapsed, lapsed_sig), second)
     env.mine(lapsed.offer.deadline + 1)
     env.send(env.market.functions.slash(lapsed.id), client)
     burn = (3 * 10**6 + 1) * 5000 // 10000

@@ -48,12 +48,20 @@ def test_locked_in_time_pays_locker(funded: ChainEnv, m: Market) -> None:
     assert len(m.events(receipt, "RequestFulfilled")) == 1
     assert m.events(receipt, "PaymentRequirementsFailed") == []
 
-    # a second delivery is accepted as a proof but pays nothing
-    again = m.fulfill(fulfillment(req, sig), prover)
+    assert delivered["claimDigest"] == claim_digest()
+    (paid,) = m.events(receipt, "ProverPaid")
+    assert (paid["price"], paid["collateralReturned"]) == (10**15, req.offer.lock_collateral)
+
+    # a second delivery needs a commitment (it is no longer the locker's in-time path),
+    # pays nothing and is not logged as a delivery again
+    with pytest.raises(ContractLogicError, match="FulfillmentNotCommitted"):
+        m.fulfill(fulfillment(req, sig), prover)
+    again = m.commit_and_fulfill(fulfillment(req, sig), prover)
     assert [e["reason"] for e in m.events(again, "PaymentRequirementsFailed")] == [
         "RequestIsFulfilled"
     ]
     assert m.events(again, "RequestFulfilled") == []
+    assert m.events(again, "ProofDelivered") == []
     assert funded.balance(prover.address) == eth_before + 10**15
 
 
@@ -61,7 +69,9 @@ def test_other_prover_during_lock_is_not_paid(funded: ChainEnv, m: Market) -> No
     client, locker, other = funded.clients[0], funded.provers[0], funded.provers[1]
     req, sig = m.request(client, start_in=0)
     m.lock(req, sig, locker)
-    receipt = m.fulfill(fulfillment(req, sig), other)
+    with pytest.raises(ContractLogicError, match="FulfillmentNotCommitted"):
+        m.fulfill(fulfillment(req, sig), other)
+    receipt = m.commit_and_fulfill(fulfillment(req, sig), other)
     assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
         "RequestIsLocked"
     ]
@@ -78,7 +88,7 @@ def test_same_id_different_request_is_not_paid(funded: ChainEnv, m: Market) -> N
     req, sig = m.request(client, start_in=0)
     m.lock(req, sig, prover)
     twin, twin_sig = m.request(client, index=req.id & 0xFFFFFFFF, start_in=0, min_price=7)
-    receipt = m.fulfill(fulfillment(twin, twin_sig), prover)
+    receipt = m.commit_and_fulfill(fulfillment(twin, twin_sig), prover)
     assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
         "RequestIsLocked"
     ]
@@ -92,15 +102,17 @@ def test_lapsed_lock_anyone_fulfils_client_refunded(funded: ChainEnv, m: Market)
     price = funded.market.functions.requestLock(req.id).call()[1]
     assert price > 0
     funded.mine(req.offer.lock_deadline + 1)
-    receipt = m.fulfill(fulfillment(req, sig), second)
+    receipt = m.commit_and_fulfill(fulfillment(req, sig), second)
     assert m.events(receipt, "PaymentRequirementsFailed") == []
+    (refund,) = m.events(receipt, "ClientRefunded")
+    assert (refund["client"], refund["amount"]) == (client.address, price)
     assert funded.balance(client.address) == CLIENT_DEPOSIT  # refunded in full
     assert funded.balance(second.address) == 0  # price after lockDeadline is 0
     lock = funded.market.functions.requestLock(req.id).call()
     assert lock[7] == second.address  # recorded secondary fulfiller
     assert _flags(funded, req.id) == 1 | 2 | 8  # LOCKED | FULFILLED | PAID_AFTER_LOCK
     # a third prover gets nothing
-    third = m.fulfill(fulfillment(req, sig), funded.provers[2])
+    third = m.commit_and_fulfill(fulfillment(req, sig), funded.provers[2])
     assert [e["reason"] for e in m.events(third, "PaymentRequirementsFailed")] == [
         "RequestIsFulfilled"
     ]
@@ -114,9 +126,16 @@ def test_never_locked_paid_at_current_price(funded: ChainEnv, m: Market) -> None
     at = req.offer.ramp_up_start + 40
     expected = funded.market.functions.priceAt(req.offer.as_tuple(), at).call()
     assert expected == 10**15 + 40 * 10**15 // 100
+    m.commit([fulfillment(req, sig)], prover)
     funded.set_next_timestamp(at)
-    m.fulfill(fulfillment(req, sig), prover)
+    receipt = m.fulfill(fulfillment(req, sig), prover)
     assert funded.balance(prover.address) == expected
+    (paid,) = m.events(receipt, "ProverPaid")
+    assert (paid["price"], paid["collateralReturned"], paid["client"]) == (
+        expected,
+        0,
+        client.address,
+    )
     assert funded.balance(client.address) == CLIENT_DEPOSIT - expected
     assert _flags(funded, req.id) == 2  # FULFILLED only
     with pytest.raises(ContractLogicError, match="RequestIsFulfilled"):
@@ -127,7 +146,7 @@ def test_never_locked_after_lock_deadline_is_free(funded: ChainEnv, m: Market) -
     client, prover = funded.clients[0], funded.provers[0]
     req, sig = m.request(client, start_in=0, lock_timeout=20, timeout=200, ramp_up_period=10)
     funded.mine(req.offer.lock_deadline + 5)
-    m.fulfill(fulfillment(req, sig), prover)
+    m.commit_and_fulfill(fulfillment(req, sig), prover)
     assert funded.balance(client.address) == CLIENT_DEPOSIT
     assert funded.market.functions.requestIsFulfilled(req.id).call()
 
@@ -135,7 +154,7 @@ def test_never_locked_after_lock_deadline_is_free(funded: ChainEnv, m: Market) -
 def test_never_locked_insufficient_client_balance(chain: ChainEnv, m: Market) -> None:
     client, prover = chain.clients[0], chain.provers[0]
     req, sig = m.request(client, start_in=0, min_price=10**15, max_price=10**15)
-    receipt = m.fulfill(fulfillment(req, sig), prover)
+    receipt = m.commit_and_fulfill(fulfillment(req, sig), prover)
     assert [e["reason"] for e in m.events(receipt, "PaymentRequirementsFailed")] == [
         "InsufficientBalance"
     ]
@@ -204,8 +223,12 @@ def test_bad_fills_revert(funded: ChainEnv, m: Market, kwargs, reason: str) -> N
 
 def test_digest_match_without_journal(funded: ChainEnv, m: Market) -> None:
     req, sig = m.request(funded.clients[0], start_in=0)
-    m.fulfill(fulfillment(req, sig, data_type=DATA_NONE), funded.provers[0])
+    receipt = m.commit_and_fulfill(fulfillment(req, sig, data_type=DATA_NONE), funded.provers[0])
     assert funded.market.functions.requestIsFulfilled(req.id).call()
+    (delivered,) = m.events(receipt, "ProofDelivered")
+    # nothing the market did not check is logged: no image id, no journal, the claim digest
+    assert (delivered["imageId"], delivered["journal"]) == (bytes(32), b"")
+    assert delivered["claimDigest"] == claim_digest()
 
 
 def test_prefix_match(funded: ChainEnv, m: Market) -> None:
@@ -219,7 +242,7 @@ def test_prefix_match(funded: ChainEnv, m: Market) -> None:
         m.fulfill(fulfillment(req, sig, journal=b"pre"), funded.provers[0])
     with pytest.raises(ContractLogicError, match="PredicateNotSatisfied"):
         m.fulfill(fulfillment(req, sig, journal=journal, data_type=DATA_NONE), funded.provers[0])
-    m.fulfill(fulfillment(req, sig, journal=journal), funded.provers[0])
+    m.commit_and_fulfill(fulfillment(req, sig, journal=journal), funded.provers[0])
     assert funded.market.functions.requestIsFulfilled(req.id).call()
 
 
@@ -230,7 +253,8 @@ def test_claim_digest_match(funded: ChainEnv, m: Market) -> None:
     with pytest.raises(ContractLogicError, match="PredicateNotSatisfied"):
         m.fulfill(fulfillment(req, sig, journal=b"not it"), funded.provers[0])
     # no journal delivered: the seal alone proves the claim
-    m.fulfill(fulfillment(req, sig, data_type=DATA_NONE, seal=mock_seal(digest)), funded.provers[0])
+    fill = fulfillment(req, sig, data_type=DATA_NONE, seal=mock_seal(digest))
+    m.commit_and_fulfill(fill, funded.provers[0])
     assert funded.market.functions.requestIsFulfilled(req.id).call()
 
 
@@ -240,7 +264,7 @@ def test_required_selector(funded: ChainEnv, m: Market) -> None:
     with pytest.raises(ContractLogicError, match="SelectorMismatch"):
         m.fulfill(fulfillment(req, sig), funded.provers[0])  # mock seal, wrong selector
     mock_req, mock_sig = m.request(funded.clients[0], start_in=0, selector=b"\xff\xff\xff\xff")
-    m.fulfill(fulfillment(mock_req, mock_sig), funded.provers[0])
+    m.commit_and_fulfill(fulfillment(mock_req, mock_sig), funded.provers[0])
     assert funded.market.functions.requestIsFulfilled(mock_req.id).call()
 
 
@@ -250,6 +274,7 @@ def test_batch_mixes_paths(funded: ChainEnv, m: Market) -> None:
     m.lock(locked, locked_sig, prover)
     open_req, open_sig = m.request(client, start_in=0, min_price=7, max_price=7)
     fills = [fulfillment(locked, locked_sig), fulfillment(open_req, open_sig)]
+    m.commit(fills[1:], prover)  # the locked fill needs none
     receipt = funded.send(funded.market.functions.fulfillBatch(fills), prover)
     assert len(m.events(receipt, "ProofDelivered")) == 2
     assert funded.balance(prover.address) == 12
@@ -261,6 +286,7 @@ def test_batch_reverts_as_a_whole_on_a_bad_proof(funded: ChainEnv, m: Market) ->
     good, good_sig = m.request(client, start_in=0)
     bad, bad_sig = m.request(client, start_in=0, predicate=digest_match(IMAGE_ID, b"other"))
     fills = [fulfillment(good, good_sig), fulfillment(bad, bad_sig)]
+    m.commit(fills[:1], prover)
     with pytest.raises(ContractLogicError, match="PredicateNotSatisfied"):
         funded.send(funded.market.functions.fulfillBatch(fills), prover)
     assert not funded.market.functions.requestIsFulfilled(good.id).call()
@@ -270,5 +296,5 @@ def test_journal_digest_is_sha256(funded: ChainEnv, m: Market) -> None:
     journal = bytes(range(200))
     predicate = (0, IMAGE_ID + hashlib.sha256(journal).digest())
     req, sig = m.request(funded.clients[0], start_in=0, predicate=predicate)
-    m.fulfill(fulfillment(req, sig, journal=journal), funded.provers[0])
+    m.commit_and_fulfill(fulfillment(req, sig, journal=journal), funded.provers[0])
     assert funded.market.functions.requestIsFulfilled(req.id).call()

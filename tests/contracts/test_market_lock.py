@@ -6,6 +6,7 @@ import pytest
 from web3.exceptions import ContractLogicError
 
 from proofmarket.contracts.testing import (
+    NEVER,
     ChainEnv,
     Market,
     Offer,
@@ -50,7 +51,9 @@ def test_lock_with_prover_signature(funded: ChainEnv, m: Market) -> None:
     client, prover, relayer = funded.clients[0], funded.provers[1], funded.others[0]
     req, sig = m.request(client, start_in=0)
     prover_sig = sign_lock(req, prover, m.chain_id, m.address)
-    call = funded.market.functions.lockRequestWithSignature(req.as_tuple(), sig, prover_sig)
+    call = funded.market.functions.lockRequestWithSignature(
+        req.as_tuple(), sig, prover_sig, 0, NEVER
+    )
     receipt = funded.send(call, relayer)
     (event,) = m.events(receipt, "RequestLocked")
     assert event["prover"] == prover.address
@@ -63,11 +66,11 @@ def test_lock_with_bad_prover_signature(funded: ChainEnv, m: Market) -> None:
     other, _ = m.request(client, start_in=0)
     # signature over a different request recovers some other address with no stake
     wrong = sign_lock(other, funded.provers[1], m.chain_id, m.address)
-    call = funded.market.functions.lockRequestWithSignature(req.as_tuple(), sig, wrong)
+    call = funded.market.functions.lockRequestWithSignature(req.as_tuple(), sig, wrong, 0, NEVER)
     with pytest.raises(ContractLogicError, match="InsufficientBalance"):
         funded.send(call, relayer)
     high_s = malleable(sign_lock(req, funded.provers[1], m.chain_id, m.address))
-    call = funded.market.functions.lockRequestWithSignature(req.as_tuple(), sig, high_s)
+    call = funded.market.functions.lockRequestWithSignature(req.as_tuple(), sig, high_s, 0, NEVER)
     with pytest.raises(ContractLogicError, match="InvalidSignature"):
         funded.send(call, relayer)
 
@@ -190,6 +193,6 @@ def test_bad_input_type_and_id_bits_rejected(funded: ChainEnv, m: Market) -> Non
     with pytest.raises(ContractLogicError, match="InvalidRequest"):
         m.lock(req, sig, funded.provers[0])
     client = funded.clients[0]
-    flagged = Request(request_id(client.address, 7) | (1 << 192), Offer(ramp_up_start=funded.now()))
+    flagged = Request(request_id(client.address, 7) | (1 << 193), Offer(ramp_up_start=funded.now()))
     with pytest.raises(ContractLogicError, match="InvalidRequest"):
         m.lock(flagged, m.sign(flagged, client), funded.provers[0])

@@ -56,7 +56,7 @@ def test_secondary_fulfiller_gets_half_the_collateral(funded: ChainEnv, m: Marke
     req, sig = m.request(client, **SHORT)
     m.lock(req, sig, locker)
     funded.mine(req.offer.lock_deadline + 1)
-    m.fulfill(fulfillment(req, sig), second)
+    m.commit_and_fulfill(fulfillment(req, sig), second)
     funded.mine(req.offer.deadline + 1)
     receipt = _slash(funded, req.id, funded.others[0])
     (event,) = m.events(receipt, "ProverSlashed")

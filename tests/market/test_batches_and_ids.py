@@ -21,6 +21,7 @@ from proofmarket.contracts.seals import (
 from proofmarket.devnet.anvil import dev_keys
 from proofmarket.market import events as ev
 from proofmarket.market.client import MarketClient
+from proofmarket.market.errors import FulfillmentNotCommitted
 from proofmarket.market.ids import next_index
 from proofmarket.market.predicates import claim_digest
 from proofmarket.market.request_id import RequestId
@@ -45,7 +46,10 @@ def test_fulfill_batch_with_dev_seals(
     made = _two_requests(requestor, fresh_id)
     prover.lock_request(made[0][0], made[0][1])  # one locked, one never locked
     fills = [dev_fulfillment(*item) for item in made]
-    result = prover.fulfill_batch(fills)
+    with pytest.raises(FulfillmentNotCommitted):  # the never-locked fill needs a commitment
+        prover.fulfill_batch(fills)
+    assert prover.needs_commitment(fills[1]) and not prover.needs_commitment(fills[0])
+    result = prover.fulfill_committed(fills)
     delivered = result.all(ev.ProofDelivered)
     assert sorted(e.request_id for e in delivered) == sorted(f.request.id for f in fills)
     assert all(requestor.request_is_fulfilled(f.request.id) for f in fills)
@@ -70,6 +74,7 @@ def test_submit_root_and_fulfill_batch_through_set_verifier(
         )
         for index, (request, signature, image_id, journal) in enumerate(made)
     ]
+    prover.commit_fulfillments(fills)  # before the root exists: commitments are local hashes
     result = prover.submit_root_and_fulfill_batch(
         deployment.set_verifier, root, dev_root_seal(image, root), fills
     )

@@ -187,14 +187,13 @@ offer:
     rid = RequestId.parse(first["requestId"])
     event = prover.get_submitted_request(rid)
     claim = claim_digest(image_id, b"out")
-    prover.fulfill(
-        Fulfillment(
-            request=event.request,
-            client_signature=event.client_signature,
-            fulfillment_data_type=FulfillmentDataType.NONE,
-            seal=mock_seal(claim),
-        )
+    fill = Fulfillment(
+        request=event.request,
+        client_signature=event.client_signature,
+        fulfillment_data_type=FulfillmentDataType.NONE,
+        seal=mock_seal(claim),
     )
+    prover.fulfill_committed([fill])
     proof = run_json(cli_env, "request", "get-proof", rid.hex())
     assert proof["journal"] is None and proof["claimDigest"] == "0x" + claim.hex()
     verdict = run_json(cli_env, "request", "verify-proof", rid.hex())

@@ -17,6 +17,7 @@ from proofmarket.market.errors import (
     InsufficientBalance,
     InvalidRequestError,
     InvalidSignature,
+    LockPriceTooLow,
     RequestIsLocked,
     RequestIsNotExpired,
     RequestLockIsExpired,
@@ -92,10 +93,17 @@ def test_lock_with_prover_signature(
     request, _, _ = make_request(requestor, fresh_id)
     signature = requestor.sign_request(request)
     relayer = market_chain.client(3)
+    expires = prover.block_timestamp() + 60
+    prover_sig = prover.sign_lock_request(request, expires_at=expires, min_lock_price=1)
+    with pytest.raises(LockPriceTooLow):  # a relayer cannot lock below the signed bound
+        relayer.lock_request_with_signature(
+            request, signature, prover_sig, expires_at=expires, min_lock_price=10**30
+        )
     result = relayer.lock_request_with_signature(
-        request, signature, prover.sign_lock_request(request)
+        request, signature, prover_sig, expires_at=expires, min_lock_price=1
     )
-    assert result.first(ev.RequestLocked).prover == prover.signer.address
+    locked = result.first(ev.RequestLocked)
+    assert (locked.prover, locked.client) == (prover.signer.address, requestor.signer.address)
 
 
 def test_insufficient_balances(

@@ -25,13 +25,19 @@ VYPER_DIR = Path(__file__).resolve().parent / "vyper"
 
 CONTRACT_NAMES = (
     "ProofMarket",
+    "ProofMarketExtension",
     "HitPoints",
     "TestToken",
     "VerifierRouter",
     "MockVerifier",
     "SetVerifier",
     "TestCallback",
+    "TestWallet",
 )
+
+# The market's fallback DELEGATECALLs its extension, so clients talk to the market address
+# with both ABIs: the market's artifact carries the union (the market's own entries first).
+MERGED_ABIS = {"ProofMarket": ("ProofMarketExtension",)}
 
 
 class ContractCompileError(RuntimeError):
@@ -90,7 +96,22 @@ def compile_contract(name: str) -> Artifact:
         )
     except Exception as exc:  # vyper raises many exception types; surface them uniformly
         raise ContractCompileError(f"compiling {name}.vy failed: {exc}") from exc
-    return Artifact(name, out["abi"], out["bytecode"], out["bytecode_runtime"])
+    abi = list(out["abi"])
+    for extra in MERGED_ABIS.get(name, ()):
+        abi = merge_abis(abi, compile_contract(extra).abi)
+    return Artifact(name, abi, out["bytecode"], out["bytecode_runtime"])
+
+
+def merge_abis(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``first`` plus the functions and events of ``second`` it lacks (by type and name)."""
+    seen = {(entry.get("type"), entry.get("name")) for entry in first}
+    extra = [
+        entry
+        for entry in second
+        if entry.get("type") in ("function", "event")
+        and (entry.get("type"), entry.get("name")) not in seen
+    ]
+    return first + extra
 
 
 def _write_atomic(path: Path, data: str) -> None:

@@ -2,7 +2,9 @@
 
 Order (mirrors the Boundless localnet script): HitPoints (unless an ERC-20 collateral token is
 given), verifier router, mock verifier (dev mode only, selector 0xFFFFFFFF), set verifier, the
-market; then the router learns the selectors and HP authorises the market to move collateral.
+market's extension and the market; then the router learns the selectors and HP authorises the
+market to move collateral. When the owner is not the deployer, every role is handed over in
+the same deployment (two-step ownership, accepted by the owner) and the deployer keeps none.
 The ``deployer`` is either a local account (transactions are signed here) or the address of an
 account the node unlocks (anvil's dev accounts).
 """
@@ -40,6 +42,7 @@ class Deployment:
 
     chain_id: int
     market: str
+    market_extension: str
     collateral_token: str
     collateral_is_hit_points: bool
     verifier_router: str
@@ -92,6 +95,9 @@ def send_transaction(
 ) -> TxReceipt:
     """Send ``call`` from ``sender`` and return the mined receipt; raise if it reverted."""
     params: TxParams = {"from": sender_address(sender), "value": value}  # type: ignore[typeddict-item]
+    # estimate against the pending block: a fulfilment revealed right after its commitment
+    # only passes once the block number has moved past the commit's block
+    params["gas"] = int(call.estimate_gas(params, block_identifier="pending") * 1.2) + 10_000
     if isinstance(sender, LocalAccount):
         params["nonce"] = w3.eth.get_transaction_count(sender.address, "pending")
         tx = call.build_transaction(params)
@@ -122,18 +128,22 @@ def deploy_market_stack(
     *,
     dev_mode: bool,
     collateral_token: str | None = None,
-    owner: str | None = None,
+    owner: Sender | None = None,
     set_builder_image_id: bytes | None = None,
     set_builder_url: str = DEFAULT_SET_BUILDER_URL,
+    accept_ownership: bool = True,
 ) -> Deployment:
     """Deploy router, verifiers, collateral token (HP unless given) and the market.
 
     ``dev_mode`` registers the mock verifier (seals ``0xFFFFFFFF || claimDigest``); never
     use it for a deployment that holds real value. ``owner`` (default: the deployer) owns
-    the router, the market and HP; ownership moves at the end when it differs.
+    the router, the market and HP and is HP's only minter. When it differs from the
+    deployer, ownership is offered to it (two-step) and, with ``accept_ownership``, accepted
+    by it here (``owner`` must then be a local account or a node-unlocked address);
+    otherwise the owner calls :func:`accept_ownership` itself.
     """
     deployer_addr = sender_address(deployer)
-    final_owner = Web3.to_checksum_address(owner) if owner else deployer_addr
+    final_owner = sender_address(owner) if owner is not None else deployer_addr
     image_id = set_builder_image_id or SET_BUILDER_IMAGE_ID_DEV
     if len(image_id) != 32:
         raise DeploymentError("set_builder_image_id must be 32 bytes")
@@ -142,7 +152,7 @@ def deploy_market_stack(
     is_hp = collateral_token is None
     if is_hp:
         token = deploy_contract(w3, deployer, "HitPoints", deployer_addr)
-        send_transaction(w3, deployer, token.functions.grantMinterRole(deployer_addr))
+        send_transaction(w3, deployer, token.functions.grantMinterRole(final_owner))
         token_address = token.address
     else:
         assert collateral_token is not None
@@ -165,22 +175,31 @@ def deploy_market_stack(
     if selector != set_verifier_selector(image_id):
         raise DeploymentError("set verifier selector differs from the Python computation")
     send_transaction(w3, deployer, router.functions.addVerifier(selector, set_verifier.address))
+    extension = deploy_contract(w3, deployer, "ProofMarketExtension", router.address, token_address)
     market = deploy_contract(
-        w3, deployer, "ProofMarket", router.address, token_address, deployer_addr
+        w3,
+        deployer,
+        "ProofMarket",
+        router.address,
+        token_address,
+        final_owner,
+        extension.address,
     )
     if is_hp:
         send_transaction(w3, deployer, token.functions.grantAuthorizedTransferRole(market.address))
 
     if final_owner != deployer_addr:
         send_transaction(w3, deployer, router.functions.transferOwnership(final_owner))
-        send_transaction(w3, deployer, market.functions.transferOwnership(final_owner))
         if is_hp:
-            send_transaction(w3, deployer, token.functions.grantMinterRole(final_owner))
             send_transaction(w3, deployer, token.functions.transferOwnership(final_owner))
+        if accept_ownership:
+            assert owner is not None
+            accept_ownerships(w3, owner, router.address, token_address if is_hp else None)
 
     return Deployment(
         chain_id=w3.eth.chain_id,
         market=market.address,
+        market_extension=extension.address,
         collateral_token=token_address,
         collateral_is_hit_points=is_hp,
         verifier_router=router.address,
@@ -196,8 +215,28 @@ def deploy_market_stack(
     )
 
 
+def accept_ownerships(w3: Web3, owner: Sender, router: str, hit_points: str | None) -> None:
+    """The new owner's half of the two-step handover (router, and HP when it is the token)."""
+    send_transaction(
+        w3, owner, contract_at(w3, "VerifierRouter", router).functions.acceptOwnership()
+    )
+    if hit_points is not None:
+        token = contract_at(w3, "HitPoints", hit_points)
+        send_transaction(w3, owner, token.functions.acceptOwnership())
+
+
+def accept_ownership(w3: Web3, owner: Sender, deployment: Deployment) -> None:
+    """Accept a pending ownership of the router and HP (the market is owned from birth)."""
+    accept_ownerships(
+        w3,
+        owner,
+        deployment.verifier_router,
+        deployment.collateral_token if deployment.collateral_is_hit_points else None,
+    )
+
+
 def mint_hit_points(w3: Web3, minter: Sender, deployment: Deployment, to: str, amount: int) -> None:
-    """Mint HP collateral (the minter needs the minter role; the deployer has it)."""
+    """Mint HP collateral (the minter needs the minter role; the owner has it)."""
     if not deployment.collateral_is_hit_points:
         raise DeploymentError("this deployment's collateral is not HitPoints")
     token = contract_at(w3, "HitPoints", deployment.collateral_token)

@@ -24,6 +24,7 @@ from web3.types import TxReceipt
 from proofmarket.contracts.deploy import Deployment, contract_at, send_transaction
 from proofmarket.contracts.seals import mock_seal
 from proofmarket.devnet.anvil import AnvilProcess, dev_accounts
+from proofmarket.market.commit import fill_commitment, fill_digest
 from proofmarket.market.eip712 import DOMAIN_NAME, DOMAIN_VERSION, LOCK_REQUEST_TYPES
 from proofmarket.market.eip712 import EIP712_TYPES as REQUEST_TYPES
 from proofmarket.zkvm.claim import ReceiptClaim
@@ -251,13 +252,30 @@ def sign_request(req: Request, account: LocalAccount, chain_id: int, market: str
     )
 
 
-def sign_lock(req: Request, account: LocalAccount, chain_id: int, market: str) -> bytes:
+NEVER = 2**40 - 1
+"""A lock-signature expiry far in the future."""
+
+
+def sign_lock(
+    req: Request,
+    account: LocalAccount,
+    chain_id: int,
+    market: str,
+    *,
+    min_price: int = 0,
+    expires_at: int = NEVER,
+) -> bytes:
+    """The prover's LockRequest signature (void after ``expires_at``, below ``min_price``)."""
     signable = encode_typed_data(
         full_message={
             "types": LOCK_TYPES,
             "primaryType": "LockRequest",
             "domain": domain(chain_id, market),
-            "message": {"request": req.message()},
+            "message": {
+                "request": req.message(),
+                "minLockPrice": min_price,
+                "expiresAt": expires_at,
+            },
         }
     )
     return bytes(Account.sign_message(signable, account.key).signature)
@@ -320,7 +338,26 @@ class Market:
         return self.env.send(self.env.market.functions.lockRequest(req.as_tuple(), sig), prover)
 
     def fulfill(self, fill: tuple[Any, ...], prover: LocalAccount) -> Any:
+        """Reveal ``fill`` from ``prover`` (no commit: the locker's in-time path)."""
         return self.env.send(self.env.market.functions.fulfill(fill), prover)
+
+    def commitment(self, fill: tuple[Any, ...], prover: LocalAccount | str) -> bytes:
+        """``keccak256(abi.encode(fillDigest, prover))`` for ``fill``."""
+        market = self.env.market.functions
+        claim = bytes(market.verifyDelivery(fill).call())
+        digest = bytes(market.requestDigest(fill[0]).call())
+        address = prover if isinstance(prover, str) else prover.address
+        return fill_commitment(fill_digest(digest, claim, bytes(fill[5])), address)
+
+    def commit(self, fills: list[tuple[Any, ...]], prover: LocalAccount) -> Any:
+        """Commit ``prover`` to ``fills`` (mined in its own block on the automining node)."""
+        commitments = [self.commitment(fill, prover) for fill in fills]
+        return self.env.send(self.env.market.functions.commitFulfillments(commitments), prover)
+
+    def commit_and_fulfill(self, fill: tuple[Any, ...], prover: LocalAccount) -> Any:
+        """The two-step fulfil of an open (never-locked or lapsed) request."""
+        self.commit([fill], prover)
+        return self.fulfill(fill, prover)
 
     def events(self, receipt: Any, name: str) -> list[Any]:
         event = getattr(self.env.market.events, name)()

@@ -27,6 +27,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from proofmarket.market import events as ev
+from proofmarket.market.commit import fill_commitment, fill_digest
 from proofmarket.market.eip712 import (
     MarketDomain,
     offer_message,
@@ -236,7 +237,8 @@ class MarketClient:
         account = self.signer
         params: dict[str, Any] = {"from": account.address, "value": value}
         try:
-            gas = self._rpc(lambda: fn.estimate_gas(params))
+            # "pending": a reveal right after its commitment passes only in a later block
+            gas = self._rpc(lambda: fn.estimate_gas(params, block_identifier="pending"))
         except ContractLogicError as exc:
             raise revert_from_exception(exc, action) from exc
         except Web3RPCError as exc:
@@ -318,6 +320,11 @@ class MarketClient:
         """Deposit ``value`` wei of ETH into the caller's market balance."""
         return self._transact(self.contract.functions.deposit(), "deposit", value=value)
 
+    def deposit_to(self, account: str, value: int) -> TxResult:
+        """Deposit ``value`` wei into ``account``'s market balance (paid by this key)."""
+        fn = self.contract.functions.depositTo(self._who(account))
+        return self._transact(fn, "depositTo", value=value)
+
     def withdraw(self, value: int) -> TxResult:
         return self._transact(self.contract.functions.withdraw(value), "withdraw")
 
@@ -356,14 +363,57 @@ class MarketClient:
     def deposit_stake(self, value: int, *, approve: bool = True) -> TxResult:
         """Approve (if the allowance is short) and deposit ``value`` collateral units."""
         if approve:
-            allowance = int(
-                self._call(
-                    self.token.functions.allowance(self.signer.address, self.address), "allowance"
-                )
-            )
-            if allowance < value:
-                self.approve_collateral(value)
+            self._ensure_allowance(value)
         return self._transact(self.contract.functions.depositStake(value), "depositStake")
+
+    def _ensure_allowance(self, value: int) -> None:
+        fn = self.token.functions.allowance(self.signer.address, self.address)
+        if int(self._call(fn, "allowance")) < value:
+            self.approve_collateral(value)
+
+    def deposit_collateral_to(self, account: str, value: int, *, approve: bool = True) -> TxResult:
+        """Move ``value`` collateral units from this key into ``account``'s stake."""
+        if approve:
+            self._ensure_allowance(value)
+        fn = self.contract.functions.depositCollateralTo(self._who(account), value)
+        return self._transact(fn, "depositCollateralTo")
+
+    def deposit_stake_with_permit(self, value: int, *, valid_for: int = 3600) -> TxResult:
+        """``depositStake`` authorised by an EIP-2612 permit signed here (one transaction)."""
+        from eth_account.messages import encode_typed_data
+
+        token = self.token
+        deadline = self.block_timestamp() + valid_for
+        nonce = int(self._call(token.functions.nonces(self.signer.address), "nonces"))
+        signable = encode_typed_data(
+            {
+                "name": str(self._call(token.functions.name(), "name")),
+                "version": "1",
+                "chainId": self.chain_id,
+                "verifyingContract": token.address,
+            },
+            {
+                "Permit": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "spender", "type": "address"},
+                    {"name": "value", "type": "uint256"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ]
+            },
+            {
+                "owner": self.signer.address,
+                "spender": self.address,
+                "value": value,
+                "nonce": nonce,
+                "deadline": deadline,
+            },
+        )
+        signed = Account.sign_message(signable, self.signer.key)
+        fn = self.contract.functions.depositStakeWithPermit(
+            value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+        )
+        return self._transact(fn, "depositStakeWithPermit")
 
     def withdraw_stake(self, value: int) -> TxResult:
         return self._transact(self.contract.functions.withdrawStake(value), "withdrawStake")
@@ -393,9 +443,18 @@ class MarketClient:
         """Client signature with this client's key."""
         return sign_request(request, self.domain, self.signer.key)
 
-    def sign_lock_request(self, request: ProofRequest) -> bytes:
-        """Prover signature authorising someone else to lock for this key."""
-        return sign_lock_request(request, self.domain, self.signer.key)
+    def sign_lock_request(
+        self, request: ProofRequest, *, expires_at: int, min_lock_price: int = 0
+    ) -> bytes:
+        """Prover signature authorising someone else to lock for this key: void after
+        ``expires_at`` (unix seconds) and never at a lock price below ``min_lock_price``."""
+        return sign_lock_request(
+            request,
+            self.domain,
+            self.signer.key,
+            min_lock_price=min_lock_price,
+            expires_at=expires_at,
+        )
 
     def submit_request(
         self, request: ProofRequest, signature: bytes | None = None, *, value: int = 0
@@ -411,10 +470,17 @@ class MarketClient:
         return self._transact(fn, "lockRequest")
 
     def lock_request_with_signature(
-        self, request: ProofRequest, client_signature: bytes, prover_signature: bytes
+        self,
+        request: ProofRequest,
+        client_signature: bytes,
+        prover_signature: bytes,
+        *,
+        expires_at: int,
+        min_lock_price: int = 0,
     ) -> TxResult:
+        """Relay a prover's signed lock (the bounds must be those the prover signed)."""
         fn = self.contract.functions.lockRequestWithSignature(
-            request_message(request), client_signature, prover_signature
+            request_message(request), client_signature, prover_signature, min_lock_price, expires_at
         )
         return self._transact(fn, "lockRequestWithSignature")
 
@@ -423,9 +489,120 @@ class MarketClient:
         fn = self.contract.functions.priceRequest(request_message(request), client_signature)
         return int(self._call(fn, "priceRequest"))
 
+    # ------------------------------------------------------------------ fulfilment
+    # Only the locker fulfilling its own lock before the lock deadline is paid without a
+    # commitment. Every other fill (never-locked request, lapsed lock) must be committed
+    # (commit_fulfillments) in an earlier block than its reveal (fulfill / fulfill_batch),
+    # so a copy of the pending reveal sent from another address earns nothing.
+    # fulfill_committed() does the three steps.
+
+    def verify_delivery(self, fill: Fulfillment) -> bytes:
+        """Every check the market runs on ``fill`` (signature, predicate, seal), without
+        settling; returns the claim digest the seal proves or raises the typed revert."""
+        fn = self.contract.functions.verifyDelivery(fulfillment_message(fill))
+        return bytes(self._call(fn, "verifyDelivery"))
+
+    def fill_digest(self, fill: Fulfillment) -> bytes:
+        """``keccak256(abi.encode(requestDigest, claimDigest, keccak256(seal)))``, computed
+        locally (the claim from the predicate, as the market does), so a batch can be
+        committed before its Merkle root is submitted."""
+        from proofmarket.market.predicates import expected_claim_digest
+
+        predicate = fill.request.requirements.predicate
+        claim = expected_claim_digest(predicate, fill.image_id, fill.journal)
+        return fill_digest(self.request_digest(fill.request), claim, fill.seal)
+
+    def fill_commitment(self, fill: Fulfillment, prover: str | None = None) -> bytes:
+        """What ``prover`` (default: this key) commits to before revealing ``fill``."""
+        return fill_commitment(self.fill_digest(fill), self._who(prover))
+
+    def needs_commitment(self, fill: Fulfillment, *, margin: int = 30) -> bool:
+        """False only when this key holds the fill's lock and its lock deadline is more
+        than ``margin`` seconds away (the reveal lands in a later block)."""
+        lock = self.request_lock(fill.request.id)
+        if not lock.has(RequestLock.LOCKED) or lock.has(RequestLock.PAID_DURING_LOCK):
+            return True
+        if lock.prover != self.signer.address:
+            return True
+        if lock.request_digest_tag != self.request_digest(fill.request)[:8]:
+            return True
+        return self.block_timestamp() + margin > lock.lock_deadline
+
+    def commit_fulfillments(self, fills: Sequence[Fulfillment]) -> TxResult:
+        """Commit (this key as prover) to each fill; reveal them in a later block."""
+        commitments = [self.fill_commitment(fill) for fill in fills]
+        if len(commitments) == 1:
+            fn = self.contract.functions.commitFulfillment(commitments[0])
+            return self._transact(fn, "commitFulfillment")
+        fn = self.contract.functions.commitFulfillments(commitments)
+        return self._transact(fn, "commitFulfillments")
+
+    def commitment_block(self, commitment: bytes) -> int:
+        """Block of a pending commitment (0: none, or already revealed)."""
+        fn = self.contract.functions.commitmentBlock(commitment)
+        return int(self._call(fn, "commitmentBlock"))
+
+    def wait_for_block(self, number: int, *, timeout: float = 60.0) -> int:
+        """Poll until the chain head reaches block ``number``; returns the head."""
+        deadline = time.monotonic() + timeout
+        while True:
+            head = self.block_number()
+            if head >= number:
+                return head
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"block {number} not reached within {timeout:g} s (head {head})")
+            time.sleep(self.poll_interval)
+
+    def fulfill_committed(
+        self,
+        fills: Sequence[Fulfillment],
+        *,
+        withdraw: bool = False,
+        timeout: float = 60.0,
+    ) -> TxResult:
+        """Commit the fills that need it, wait for a later block, then reveal them all in
+        one transaction (``fulfillAndWithdraw`` with ``withdraw``)."""
+        if not fills:
+            raise MarketError("fulfill_committed: no fills")
+        pending = [fill for fill in fills if self.needs_commitment(fill)]
+        if pending:
+            committed = self.commit_fulfillments(pending)
+            self._reveal_after(committed.block_number, timeout)
+        if withdraw:
+            return self.fulfill_and_withdraw(fills)
+        if len(fills) == 1:
+            return self.fulfill(fills[0])
+        return self.fulfill_batch(fills)
+
+    def _reveal_after(self, commit_block: int, timeout: float) -> None:
+        """A reveal must be mined after its commit's block: wait until the head has moved
+        past it (on an automining node the next transaction does that by itself)."""
+        if self.block_number() > commit_block:
+            return
+        if self._automines():
+            return
+        self.wait_for_block(commit_block + 1, timeout=timeout)
+
+    def _automines(self) -> bool:
+        try:
+            return bool(self.w3.provider.make_request("anvil_getAutomine", [])["result"])  # type: ignore[arg-type]
+        except Exception:  # not anvil, or the method is unavailable: assume blocks are timed
+            return False
+
     def fulfill(self, fill: Fulfillment) -> TxResult:
+        """Reveal one fill (its commitment, when needed, must be in an earlier block)."""
         fn = self.contract.functions.fulfill(fulfillment_message(fill))
         return self._transact(fn, "fulfill")
+
+    def fulfill_and_withdraw(self, fills: Sequence[Fulfillment]) -> TxResult:
+        """Reveal fills, then receive this key's whole ETH balance."""
+        fn = self.contract.functions.fulfillAndWithdraw([fulfillment_message(f) for f in fills])
+        return self._transact(fn, "fulfillAndWithdraw")
+
+    def submit_root(self, set_verifier: str, root: bytes, root_seal: bytes) -> TxResult:
+        """Vouch for a batch's Merkle root in the set verifier, fulfilling nothing."""
+        fn = self.contract.functions.submitRoot(to_checksum_address(set_verifier), root, root_seal)
+        return self._transact(fn, "submitRoot")
 
     def fulfill_batch(self, fills: Sequence[Fulfillment]) -> TxResult:
         fn = self.contract.functions.fulfillBatch([fulfillment_message(f) for f in fills])
@@ -441,6 +618,20 @@ class MarketClient:
             [fulfillment_message(f) for f in fills],
         )
         return self._transact(fn, "submitRootAndFulfillBatch")
+
+    def owner(self) -> str:
+        return str(self._call(self.contract.functions.owner(), "owner"))
+
+    def pending_owner(self) -> str:
+        return str(self._call(self.contract.functions.pendingOwner(), "pendingOwner"))
+
+    def transfer_ownership(self, new_owner: str) -> TxResult:
+        """Offer the market to ``new_owner`` (it takes effect when that key accepts)."""
+        fn = self.contract.functions.transferOwnership(self._who(new_owner))
+        return self._transact(fn, "transferOwnership")
+
+    def accept_ownership(self) -> TxResult:
+        return self._transact(self.contract.functions.acceptOwnership(), "acceptOwnership")
 
     def slash(self, request_id: int | RequestId) -> TxResult:
         fn = self.contract.functions.slash(int(request_id))
@@ -604,9 +795,13 @@ class MarketClient:
     def wait_for_fulfillment(
         self, request_id: int | RequestId, *, from_block: int = 0, timeout: float = 300.0
     ) -> ev.ProofDelivered:
-        """The ``ProofDelivered`` event of the first delivered proof for the request."""
+        """The ``ProofDelivered`` event of the first verified proof for the request."""
         return self.wait_for_event(
-            ev.ProofDelivered, request_id=request_id, from_block=from_block, timeout=timeout
+            ev.ProofDelivered,
+            request_id=request_id,
+            from_block=from_block,
+            timeout=timeout,
+            predicate=self.delivery_is_verified,
         )
 
     def get_submitted_request(
@@ -626,14 +821,37 @@ class MarketClient:
     def get_fulfillment(
         self, request_id: int | RequestId, *, from_block: int = 0
     ) -> ev.ProofDelivered:
-        """The first ``ProofDelivered`` event for the ID (its journal and seal)."""
+        """The first verified ``ProofDelivered`` event for the ID (journal, seal, claim).
+
+        The market only logs checked data, and this re-checks it here: the journal and image
+        ID must give the logged claim digest, and the seal must verify for that claim
+        through the market's router now. A delivery that fails is skipped."""
         for event in self.iter_events(
             ev.ProofDelivered, from_block=from_block, request_id=request_id
         ):
-            return event
+            if self.delivery_is_verified(event):
+                return event
         raise RequestNotFoundError(
-            f"no proof delivered for request {int(request_id):#x} since block {from_block}"
+            f"no proof delivered for request {int(request_id):#x} since block {from_block} "
+            "(none, or none that verifies)"
         )
+
+    def delivery_is_verified(self, event: ev.ProofDelivered) -> bool:
+        """Whether a delivery's journal matches its claim digest and its seal verifies."""
+        from proofmarket.market.predicates import claim_digest
+
+        if (
+            event.carries_journal
+            and claim_digest(event.image_id, event.journal) != event.claim_digest
+        ):
+            return False
+        if not event.carries_journal and event.journal:
+            return False
+        try:
+            self.verify_integrity(event.seal, event.claim_digest)
+        except ContractRevert:
+            return False
+        return True
 
 
 def fulfillment_message(fill: Fulfillment) -> dict[str, Any]:
@@ -655,6 +873,8 @@ __all__ = [
     "RequestStatus",
     "TxResult",
     "connect_web3",
+    "fill_commitment",
+    "fill_digest",
     "fulfillment_message",
     "load_account",
     "offer_message",

@@ -56,7 +56,11 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     ],
 }
 LOCK_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
-    "LockRequest": [{"name": "request", "type": "ProofRequest"}],
+    "LockRequest": [
+        {"name": "request", "type": "ProofRequest"},
+        {"name": "minLockPrice", "type": "uint256"},
+        {"name": "expiresAt", "type": "uint64"},
+    ],
     **EIP712_TYPES,
 }
 
@@ -142,8 +146,15 @@ def signable_request(request: ProofRequest, domain: MarketDomain) -> SignableMes
     return encode_typed_data(domain.as_dict(), EIP712_TYPES, _message(request))
 
 
-def signable_lock_request(request: ProofRequest, domain: MarketDomain) -> SignableMessage:
-    return encode_typed_data(domain.as_dict(), LOCK_REQUEST_TYPES, {"request": _message(request)})
+def signable_lock_request(
+    request: ProofRequest, domain: MarketDomain, min_lock_price: int, expires_at: int
+) -> SignableMessage:
+    message = {
+        "request": _message(request),
+        "minLockPrice": min_lock_price,
+        "expiresAt": expires_at,
+    }
+    return encode_typed_data(domain.as_dict(), LOCK_REQUEST_TYPES, message)
 
 
 def request_struct_hash(request: ProofRequest) -> bytes:
@@ -160,9 +171,13 @@ def request_digest(request: ProofRequest, domain: MarketDomain) -> bytes:
     return bytes(_hash_eip191_message(signable_request(request, domain)))
 
 
-def lock_request_digest(request: ProofRequest, domain: MarketDomain) -> bytes:
-    """What a prover signs so that someone else can lock the request on its behalf."""
-    return bytes(_hash_eip191_message(signable_lock_request(request, domain)))
+def lock_request_digest(
+    request: ProofRequest, domain: MarketDomain, min_lock_price: int, expires_at: int
+) -> bytes:
+    """What a prover signs so that someone else can lock the request on its behalf: void
+    after ``expires_at`` (unix seconds) and never at a price below ``min_lock_price`` wei."""
+    signable = signable_lock_request(request, domain, min_lock_price, expires_at)
+    return bytes(_hash_eip191_message(signable))
 
 
 def _sign(message: SignableMessage, private_key: str | bytes) -> bytes:
@@ -176,10 +191,15 @@ def sign_request(request: ProofRequest, domain: MarketDomain, private_key: str |
 
 
 def sign_lock_request(
-    request: ProofRequest, domain: MarketDomain, private_key: str | bytes
+    request: ProofRequest,
+    domain: MarketDomain,
+    private_key: str | bytes,
+    *,
+    min_lock_price: int,
+    expires_at: int,
 ) -> bytes:
-    """65-byte prover signature for ``lockRequestWithSignature``."""
-    return _sign(signable_lock_request(request, domain), private_key)
+    """65-byte prover signature for ``lockRequestWithSignature(..., minLockPrice, expiresAt)``."""
+    return _sign(signable_lock_request(request, domain, min_lock_price, expires_at), private_key)
 
 
 def recover_request_signer(request: ProofRequest, domain: MarketDomain, signature: bytes) -> str:

@@ -231,6 +231,48 @@ class NotOwner(ContractRevert):
     error_name = "NotOwner"
 
 
+class FulfillmentNotCommitted(ContractRevert):
+    """A fill other than the locker's in-time one was revealed without a commitment."""
+
+    error_name = "FulfillmentNotCommitted"
+
+
+class CommitmentTooRecent(ContractRevert):
+    """The fill's commitment is in the reveal's own block; reveal in a later one."""
+
+    error_name = "CommitmentTooRecent"
+
+
+class LockSignatureExpired(ContractRevert):
+    """A relayed lock arrived after the expiry the prover signed."""
+
+    error_name = "LockSignatureExpired"
+
+
+class LockPriceTooLow(ContractRevert):
+    """A relayed lock would lock below the minimum price the prover signed."""
+
+    error_name = "LockPriceTooLow"
+
+
+class CallbackGasLimitTooHigh(ContractRevert):
+    """The request's callback gas limit could never be supplied by a fulfilment."""
+
+    error_name = "CallbackGasLimitTooHigh"
+
+
+class VerifierHasNoCode(ContractRevert):
+    """A verifier address holds no code (it would accept every seal)."""
+
+    error_name = "VerifierHasNoCode"
+
+
+class NotPendingOwner(ContractRevert):
+    """Only the account offered ownership can accept it."""
+
+    error_name = "NotPendingOwner"
+
+
 KNOWN_REVERTS: dict[str, type[ContractRevert]] = {
     cls.error_name: cls
     for cls in (
@@ -258,6 +300,13 @@ KNOWN_REVERTS: dict[str, type[ContractRevert]] = {
         SelectorUnknown,
         NotOwner,
         InvalidFulfillment,
+        FulfillmentNotCommitted,
+        CommitmentTooRecent,
+        LockSignatureExpired,
+        LockPriceTooLow,
+        CallbackGasLimitTooHigh,
+        VerifierHasNoCode,
+        NotPendingOwner,
     )
 }
 

@@ -60,12 +60,24 @@ class RequestSubmitted(MarketEvent):
 
 @dataclass(frozen=True)
 class RequestLocked(MarketEvent):
+    """A lock, with what an indexer needs without reading the transaction's input."""
+
     name: ClassVar[str] = "RequestLocked"
     request_id: int
     prover: str
+    client: str
     request_digest: bytes
     price: int
     collateral: int
+    lock_deadline: int
+    deadline: int
+
+
+@dataclass(frozen=True)
+class FulfillmentCommitted(MarketEvent):
+    name: ClassVar[str] = "FulfillmentCommitted"
+    commitment: bytes
+    sender: str
 
 
 @dataclass(frozen=True)
@@ -82,14 +94,39 @@ class ProofDelivered(MarketEvent):
     request_id: int
     prover: str
     request_digest: bytes
+    claim_digest: bytes
     image_id: bytes
     journal: bytes
     seal: bytes
 
     @property
     def carries_journal(self) -> bool:
-        """False for fills without data (ClaimDigestMatch): image ID zero, journal empty."""
+        """False for fills without data: image ID zero, journal empty (the market refuses
+        a fill that carries either without the ImageIdAndJournal data type)."""
         return self.image_id != bytes(32)
+
+
+@dataclass(frozen=True)
+class ProverPaid(MarketEvent):
+    """A prover was paid: ``price`` wei from the client (escrowed at lock, or debited now
+    for a never-locked request) and its ``collateral_returned``."""
+
+    name: ClassVar[str] = "ProverPaid"
+    request_id: int
+    prover: str
+    client: str
+    price: int
+    collateral_returned: int
+
+
+@dataclass(frozen=True)
+class ClientRefunded(MarketEvent):
+    """A lock's escrowed price went back to the client (lapsed-lock fill or slash)."""
+
+    name: ClassVar[str] = "ClientRefunded"
+    request_id: int
+    client: str
+    amount: int
 
 
 @dataclass(frozen=True)
@@ -111,6 +148,7 @@ class CallbackFailed(MarketEvent):
 class ProverSlashed(MarketEvent):
     name: ClassVar[str] = "ProverSlashed"
     request_id: int
+    prover: str
     collateral_burned: int
     collateral_transferred: int
     collateral_recipient: str
@@ -162,8 +200,11 @@ EVENT_TYPES: dict[str, type[MarketEvent]] = {
     for cls in (
         RequestSubmitted,
         RequestLocked,
+        FulfillmentCommitted,
         RequestFulfilled,
         ProofDelivered,
+        ProverPaid,
+        ClientRefunded,
         PaymentRequirementsFailed,
         CallbackFailed,
         ProverSlashed,

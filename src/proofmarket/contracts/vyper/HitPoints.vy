@@ -5,7 +5,8 @@
 @notice ERC-20 that only moves to or from an address holding the authorised-transfer role
         (the market), so provers can post and withdraw collateral but cannot trade it.
         Minting needs the minter role; balances are capped at 2**96 - 1 so they fit the
-        market's packed uint96 accounts.
+        market's packed uint96 accounts. EIP-2612 `permit` lets a prover deposit collateral
+        without a separate approve transaction; ownership moves in two steps.
 """
 from ethereum.ercs import IERC20
 
@@ -26,11 +27,22 @@ event RoleChanged:
     account: indexed(address)
     granted: bool
 
+event OwnershipTransferStarted:
+    previousOwner: indexed(address)
+    newOwner: indexed(address)
+
 event OwnershipTransferred:
     previousOwner: indexed(address)
     newOwner: indexed(address)
 
 MAX_BALANCE: constant(uint256) = 2**96 - 1
+SECP256K1N_HALF: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+PERMIT_TYPEHASH: constant(bytes32) = keccak256(
+    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+)
+DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
+    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
 
 name: public(constant(String[9])) = "HitPoints"
 symbol: public(constant(String[2])) = "HP"
@@ -40,6 +52,8 @@ balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 totalSupply: public(uint256)
 owner: public(address)
+pendingOwner: public(address)
+nonces: public(HashMap[address, uint256])
 isMinter: public(HashMap[address, bool])
 isAuthorizedTransfer: public(HashMap[address, bool])
 
@@ -115,10 +129,54 @@ def revokeAuthorizedTransferRole(account: address):
 
 @external
 def transferOwnership(newOwner: address):
+    """Start a two-step transfer: `newOwner` must call `acceptOwnership`."""
     self._only_owner()
-    assert newOwner != empty(address), "InvalidOwner"
-    log OwnershipTransferred(previousOwner=self.owner, newOwner=newOwner)
-    self.owner = newOwner
+    self.pendingOwner = newOwner
+    log OwnershipTransferStarted(previousOwner=self.owner, newOwner=newOwner)
+
+
+@external
+def acceptOwnership():
+    assert msg.sender == self.pendingOwner and msg.sender != empty(address), "NotPendingOwner"
+    log OwnershipTransferred(previousOwner=self.owner, newOwner=msg.sender)
+    self.owner = msg.sender
+    self.pendingOwner = empty(address)
+
+
+@external
+def permit(
+    owner: address, spender: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32
+):
+    """EIP-2612: set an allowance from `owner`'s signature (deposits without an approve tx)."""
+    assert block.timestamp <= deadline, "PermitExpired"
+    assert convert(s, uint256) <= SECP256K1N_HALF and (v == 27 or v == 28), "InvalidSignature"
+    nonce: uint256 = self.nonces[owner]
+    digest: bytes32 = keccak256(
+        concat(
+            b"\x19\x01",
+            self._domain_separator(),
+            keccak256(abi_encode(PERMIT_TYPEHASH, owner, spender, amount, nonce, deadline)),
+        )
+    )
+    signer: address = ecrecover(digest, v, r, s)
+    assert signer != empty(address) and signer == owner, "InvalidSignature"
+    self.nonces[owner] = nonce + 1
+    self.allowance[owner][spender] = amount
+    log Approval(owner=owner, spender=spender, value=amount)
+
+
+@view
+@external
+def DOMAIN_SEPARATOR() -> bytes32:
+    return self._domain_separator()
+
+
+@view
+@internal
+def _domain_separator() -> bytes32:
+    return keccak256(
+        abi_encode(DOMAIN_TYPEHASH, keccak256("HitPoints"), keccak256("1"), chain.id, self)
+    )
 
 
 @view

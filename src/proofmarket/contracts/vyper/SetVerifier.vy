@@ -35,6 +35,7 @@ merkleRoots: HashMap[bytes32, bool]
 
 @deploy
 def __init__(verifier: address, imageId: bytes32, imageUrl: String[1024]):
+    assert verifier.is_contract, "InvalidVerifier"
     VERIFIER = verifier
     IMAGE_ID = imageId
     SELECTOR = convert(slice(sha256(concat(PARAMS_TAG, imageId, b"\x01\x00")), 0, 4), bytes4)
@@ -78,7 +79,9 @@ def verifyIntegrity(receipt: IRiscZeroVerifier.Receipt):
 def _verify_root(root: bytes32, root_seal: Bytes[1024]):
     journal: Bytes[96] = concat(IMAGE_ID, FINALIZED_FLAG, root)
     claim: bytes32 = receipt_claim.ok_digest(IMAGE_ID, sha256(journal))
-    # raw_call: the verifier returns nothing and a revert (with its reason) bubbles up
+    # raw_call: the verifier returns nothing and a revert (with its reason) bubbles up; a
+    # call to an address without code would succeed, so that is refused first
+    assert VERIFIER.is_contract, "VerifierHasNoCode"
     raw_call(
         VERIFIER,
         abi_encode(

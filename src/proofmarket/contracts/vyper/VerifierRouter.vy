@@ -4,7 +4,9 @@
 @title RiscZeroVerifierRouter
 @notice Routes a seal to the verifier registered for its first four bytes (the selector).
         The owner adds and removes selectors; a removed selector is tombstoned for good so a
-        seal can never be re-routed to a different verifier under the same selector.
+        seal can never be re-routed to a different verifier under the same selector. A
+        verifier without code is refused when registered and when routed to; ownership moves
+        in two steps (transferOwnership, then acceptOwnership by the new owner).
 """
 from interfaces import IRiscZeroVerifier
 import receipt_claim
@@ -20,11 +22,16 @@ event VerifierAdded:
 event VerifierRemoved:
     selector: bytes4
 
+event OwnershipTransferStarted:
+    previousOwner: indexed(address)
+    newOwner: indexed(address)
+
 event OwnershipTransferred:
     previousOwner: indexed(address)
     newOwner: indexed(address)
 
 owner: public(address)
+pendingOwner: public(address)
 verifiers: public(HashMap[bytes4, address])
 removed: HashMap[bytes4, bool]
 
@@ -38,10 +45,18 @@ def __init__(owner: address):
 
 @external
 def transferOwnership(newOwner: address):
+    """Start a two-step transfer: `newOwner` must call `acceptOwnership`."""
     assert msg.sender == self.owner, "NotOwner"
-    assert newOwner != empty(address), "InvalidOwner"
-    log OwnershipTransferred(previousOwner=self.owner, newOwner=newOwner)
-    self.owner = newOwner
+    self.pendingOwner = newOwner
+    log OwnershipTransferStarted(previousOwner=self.owner, newOwner=newOwner)
+
+
+@external
+def acceptOwnership():
+    assert msg.sender == self.pendingOwner and msg.sender != empty(address), "NotPendingOwner"
+    log OwnershipTransferred(previousOwner=self.owner, newOwner=msg.sender)
+    self.owner = msg.sender
+    self.pendingOwner = empty(address)
 
 
 @external
@@ -50,6 +65,8 @@ def addVerifier(selector: bytes4, verifier: address):
     assert not self.removed[selector], "SelectorRemoved"
     assert self.verifiers[selector] == empty(address), "SelectorInUse"
     assert verifier != empty(address), "VerifierAddressZero"
+    # an address without code "accepts" every seal (a call to it succeeds)
+    assert verifier.is_contract, "VerifierHasNoCode"
     self.verifiers[selector] = verifier
     log VerifierAdded(selector=selector, verifier=verifier)
 
@@ -107,4 +124,5 @@ def _get(selector: bytes4) -> address:
         if self.removed[selector]:
             raise "SelectorRemoved"
         raise "SelectorUnknown"
+    assert verifier.is_contract, "VerifierHasNoCode"
     return verifier
