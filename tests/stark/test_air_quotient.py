@@ -5,6 +5,7 @@ import pytest
 
 from proofmarket.stark import field as F
 from proofmarket.stark.air import generate_aux_trace
+from proofmarket.stark.aux_trace import claimed_sum
 from proofmarket.stark.constraint_vm import MAC, MACC, Recorder, allocate, run
 from proofmarket.stark.domain import Domain
 from proofmarket.stark.examples import (
@@ -43,6 +44,8 @@ def test_compiled_and_array_quotients_agree(air, trace, pub):
     chals = [tuple(int(v) for v in rng.integers(0, F.P, 4)) for _ in range(2)]
     alpha = tuple(int(v) for v in rng.integers(0, F.P, 4))
     aux = generate_aux_trace(air, trace, pre.trace if pre else None, pub, chals)
+    if aux is not None:
+        chals.append(claimed_sum(air, aux, pub, chals))
     main_lde = coset_lde(trace, 2)
     aux_lde = coset_lde(aux, 2) if aux is not None else None
     pre_lde = pre.lde if pre else None
@@ -80,8 +83,8 @@ def test_vm_arithmetic_and_fusion():
 
 
 def test_fused_deep_quotients_match_scalar_arithmetic():
-    from proofmarket.stark.domain import deep_quotients
     from proofmarket.stark.expr import ext_inv_ints, ext_mul_ints
+    from proofmarket.stark.kernels import deep_quotients
 
     rng = np.random.default_rng(8)
     k = 9

@@ -223,3 +223,39 @@ def test_prover_that_folds_wrongly_is_caught(monkeypatch: pytest.MonkeyPatch) ->
     assert calls["n"] >= 2
     with pytest.raises(FriError, match=r"layer 1: .* inconsistent"):
         _verify(proof, cw, TEST)
+
+
+def _verify_rolled(proof, big, small, params):
+    log_big = big.shape[0].bit_length() - 1
+    log_small = small.shape[0].bit_length() - 1
+    return fri_verify(
+        proof,
+        Transcript(LABEL),
+        params,
+        log_big,
+        lambda q: big[q],
+        rolled={log_small: lambda q: small[[i % small.shape[0] for i in q]]},
+    )
+
+
+@pytest.mark.parametrize(("log_big", "log_small"), [(9, 5), (9, 8), (8, 3), (7, 6)])
+def test_smaller_codewords_roll_in_at_their_size(log_big: int, log_small: int) -> None:
+    params = TEST.with_(fri_final_log_degree=2)
+    big = _low_degree_codeword(1, log_big - params.log_blowup, params)
+    small = _low_degree_codeword(2, log_small - params.log_blowup, params)
+    arities = fri_log_arities(log_big, params, [log_small])
+    sizes = [log_big]
+    for a in arities:
+        sizes.append(sizes[-1] - a)
+    assert log_small in sizes  # the schedule stops at every input size
+    proof, queries = fri_prove(big, Transcript(LABEL), params, rolled={log_small: small})
+    assert _verify_rolled(proof, big, small, params) == queries
+    # a small codeword of too high degree is caught, though the big one is honest
+    rng = np.random.default_rng(3)
+    noisy = rng.integers(0, P, size=small.shape, dtype=np.uint64)
+    bad, _ = fri_prove(big, Transcript(LABEL), params, rolled={log_small: noisy})
+    with pytest.raises(FriError):
+        _verify_rolled(bad, big, noisy, params)
+    # and the verifier must be given the same rolled-in values the prover used
+    with pytest.raises(FriError):
+        _verify_rolled(proof, big, F.add(small, np.uint64(1)), params)

@@ -67,7 +67,7 @@ def test_format_errors_are_clear(statement):
     _, _, data = statement
     # make the first opened field element non-canonical (0xFFFFFFFF ≥ P)
     proof = StarkProof.from_bytes(data)
-    offset = data.index(proof.openings.main_z.astype("<u4").tobytes())
+    offset = data.index(proof.tables[0].openings.main_z.astype("<u4").tobytes())
     broken = data[:offset] + b"\xff\xff\xff\xff" + data[offset + 4 :]
     with pytest.raises(ProofFormatError, match="main@z"):
         StarkProof.from_bytes(broken)

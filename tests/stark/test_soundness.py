@@ -21,6 +21,11 @@ from proofmarket.stark.prover import prove
 from proofmarket.stark.verifier import VerificationError, verify
 
 
+def _replace(proof, **changes):
+    """The one-table proof with fields of its table replaced."""
+    return dataclasses.replace(proof, tables=(dataclasses.replace(proof.tables[0], **changes),))
+
+
 @parametrize_examples(example_cases([1, 2, 40000], [40000]))
 @pytest.mark.parametrize("row_choice", ["first", "middle", "last"])
 def test_one_bad_cell_cannot_produce_a_verifying_proof(name, air, trace, pub, row_choice):
@@ -81,7 +86,7 @@ def test_replay_for_another_air_fails():
     with pytest.raises(VerificationError, match="AIR id"):
         verify(other, proof.to_bytes(), pub, TEST)
     # even with the id field rewritten, the transcript binds the original AIR
-    relabelled = dataclasses.replace(proof, air_id=other.air_id)
+    relabelled = _replace(proof, air_id=other.air_id)
     with pytest.raises(VerificationError):
         verify(other, relabelled.to_bytes(), pub, TEST)
     # and a hash-chain proof is not a Fibonacci proof
@@ -98,7 +103,7 @@ def test_other_params_or_size_fail():
     stricter = TEST.with_(num_queries=TEST.num_queries + 1)
     with pytest.raises(VerificationError, match="parameters"):
         verify(air, proof.to_bytes(), pub, stricter)
-    resized = dataclasses.replace(proof, log_n=proof.log_n + 1)
+    resized = _replace(proof, log_n=proof.log_n + 1)
     with pytest.raises(VerificationError):
         verify(air, resized.to_bytes(), pub, TEST)
 
@@ -110,7 +115,7 @@ def test_swapped_commitments_fail():
     t2, _ = range_check_trace([5, 6, 8], [6], 8)
     proof2 = prove(air, t2, pub, TEST)
     for field_name in ("main_root", "aux_root", "quotient_root", "openings", "main_opening"):
-        mixed = dataclasses.replace(proof, **{field_name: getattr(proof2, field_name)})
+        mixed = _replace(proof, **{field_name: getattr(proof2.tables[0], field_name)})
         with pytest.raises(VerificationError):
             verify(air, mixed.to_bytes(), pub, TEST)
 
@@ -120,11 +125,10 @@ def test_degree_too_high_witness_is_caught_by_fri():
     air = HashChainAir(2)
     t, pub = hash_chain_trace([3, 4], 6)
     proof = prove(air, t, pub, TEST)
-    rows = proof.main_opening.rows.copy()
+    opening = proof.tables[0].main_opening
+    rows = opening.rows.copy()
     rows[0, 0] = (rows[0, 0] + 1) % F.P
-    bad = dataclasses.replace(
-        proof, main_opening=dataclasses.replace(proof.main_opening, rows=rows)
-    )
+    bad = _replace(proof, main_opening=dataclasses.replace(opening, rows=rows))
     with pytest.raises(VerificationError, match="Merkle"):
         verify(air, bad.to_bytes(), pub, TEST)
 
@@ -154,14 +158,13 @@ def test_malformed_proof_objects_are_rejected_cleanly():
     air = FibonacciAir()
     t, pub = fibonacci_trace(3, 5, 6)
     proof = prove(air, t, pub, TEST)
-    short = dataclasses.replace(
-        proof, openings=dataclasses.replace(proof.openings, main_z=proof.openings.main_z[:1])
-    )
+    op = proof.tables[0].openings
+    short = _replace(proof, openings=dataclasses.replace(op, main_z=op.main_z[:1]))
     with pytest.raises(VerificationError, match="main@z"):
         verify(air, short, pub, TEST)
     with pytest.raises(VerificationError, match="32 bytes"):
-        verify(air, dataclasses.replace(proof, main_root=b"\x00"), pub, TEST)
-    wide = dataclasses.replace(proof, main_width=3)
+        verify(air, _replace(proof, main_root=b"\x00"), pub, TEST)
+    wide = _replace(proof, main_width=3)
     with pytest.raises(VerificationError, match="widths"):
         verify(air, wide, pub, TEST)
 

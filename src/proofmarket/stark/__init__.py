@@ -54,6 +54,7 @@ from .field import (
 from .fri import FriError, FriLayerOpening, FriProof, fri_commit_phase, fri_prove, fri_verify
 from .keccak import keccak256, keccak256_rows
 from .logup import LogUpError
+from .machine import Machine, MachineError, Table, check_machine
 from .merkle import MerkleBatchProof, MerkleError, MerkleTree, verify_batch
 from .ntt import (
     NttError,
@@ -70,9 +71,9 @@ from .ntt import (
 )
 from .params import CONSERVATIVE, DEFAULT, PROFILES, TEST, ParamsError, StarkParams, get_profile
 from .proof import FORMAT_VERSION, ProofFormatError, StarkProof
-from .prover import ProverError, ProverTimings, prove
+from .prover import ProverError, ProverTimings, prove, prove_machine
 from .transcript import Transcript, TranscriptError
-from .verifier import VerificationError, preprocessed_root, verify
+from .verifier import VerificationError, preprocessed_root, verify, verify_machine
 
 __all__ = [
     "CONSERVATIVE",
@@ -95,6 +96,8 @@ __all__ = [
     "FriLayerOpening",
     "FriProof",
     "LogUpError",
+    "Machine",
+    "MachineError",
     "MerkleBatchProof",
     "MerkleError",
     "MerkleTree",
@@ -107,6 +110,7 @@ __all__ = [
     "ProverTimings",
     "StarkParams",
     "StarkProof",
+    "Table",
     "TorchBackend",
     "TraceCheckError",
     "Transcript",
@@ -114,6 +118,7 @@ __all__ = [
     "VerificationError",
     "add",
     "batch_inv",
+    "check_machine",
     "check_trace",
     "coset_intt",
     "coset_lde",
@@ -151,6 +156,7 @@ __all__ = [
     "pow_",
     "preprocessed_root",
     "prove",
+    "prove_machine",
     "sub",
     "to_bytes",
     "two_adic_generator",
@@ -158,4 +164,5 @@ __all__ = [
     "vanishing_on_coset",
     "verify",
     "verify_batch",
+    "verify_machine",
 ]

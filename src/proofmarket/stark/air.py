@@ -40,29 +40,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 from Crypto.Hash import keccak
 
 from proofmarket.stark import field as F
+from proofmarket.stark.air_id import serialize_constraints
 from proofmarket.stark.expr import (
-    NUMPY_OPS,
-    Algebra,
-    ArrayOps,
     Expr,
     ExprLike,
     Group,
     Program,
-    Value,
     column,
     compile_program,
     lift,
     public,
-    to_str,
     topological_order,
 )
 from proofmarket.stark.logup import (
+    CLAIMED_SUM,
     NUM_CHALLENGES,
     Interaction,
     LogUpLayout,
@@ -308,6 +304,15 @@ class Air(ABC):
         """Fixed columns ``(2^log_n, preprocessed_width)`` (only if the width is > 0)."""
         return None
 
+    def padding_rows(self, count: int, trace: np.ndarray) -> np.ndarray:
+        """``count`` rows appended to ``trace`` to reach a power-of-two height.
+
+        All-zero by default: AIRs used in machines are written so that a zero row is a
+        no-op (satisfies every constraint, multiplicity 0 on every bus). Override for
+        AIRs whose padding must continue a recurrence instead.
+        """
+        return np.zeros((count, self.main_width), dtype=np.uint64)
+
     def min_log_rows(self) -> int:
         """Smallest supported log2 of the trace height."""
         return 2
@@ -365,8 +370,7 @@ class Air(ABC):
         )
         tag = self.params_tag()
         h.update(struct.pack("<I", len(tag)) + tag)
-        sys_ = self.system
-        h.update(_serialize_constraints(sys_.constraints))
+        h.update(serialize_constraints(self.system.constraints))
         return h.digest()
 
     def check_public_inputs(self, public_inputs: Sequence[int]) -> list[int]:
@@ -401,7 +405,7 @@ def _logup_constraints(layout: LogUpLayout) -> list[Constraint]:
     out.append(
         Constraint(
             "logup: final sum (lookups must balance)",
-            layout.acc() + layout.public_sum(),
+            layout.acc() + layout.public_sum() - CLAIMED_SUM,
             Kind.ROW,
             -1,
         )
@@ -409,173 +413,20 @@ def _logup_constraints(layout: LogUpLayout) -> list[Constraint]:
     return out
 
 
-def _serialize_constraints(constraints: Sequence[Constraint]) -> bytes:
-    nodes = topological_order([c.expr for c in constraints])
-    index = {id(n): k for k, n in enumerate(nodes)}
-    out = bytearray(struct.pack("<I", len(nodes)))
-    ops = {"const": 0, "col": 1, "pub": 2, "chal": 3, "add": 4, "sub": 5, "mul": 6, "neg": 7}
-    ops["inv"] = 8
-    groups = {Group.MAIN: 0, Group.PREPROCESSED: 1, Group.AUX: 2}
-    for n in nodes:
-        out.append(ops[n.op])
-        if n.op == "col":
-            g, i, nxt = n.data
-            out += struct.pack("<BIB", groups[g], i, int(nxt))
-        elif n.op in ("const", "pub", "chal"):
-            out += struct.pack("<I", n.data)
-        for a in n.args:
-            out += struct.pack("<I", index[id(a)])
-    out += struct.pack("<I", len(constraints))
-    kinds = {Kind.TRANSITION: 0, Kind.EVERY_ROW: 1, Kind.ROW: 2}
-    for c in constraints:
-        row = 0 if c.row is None else c.row
-        out += struct.pack("<IBi", index[id(c.expr)], kinds[c.kind], row)
-    return bytes(out)
+# the trace checker and aux generation live in their own modules; re-exported here
+from proofmarket.stark.aux_trace import generate_aux_trace  # noqa: E402
+from proofmarket.stark.trace_check import RowFrame, check_trace  # noqa: E402
 
-
-# ---------------------------------------------------------------------------------------
-# evaluation over the trace rows (checker and aux-trace generation)
-# ---------------------------------------------------------------------------------------
-
-
-class RowFrame:
-    """Leaf values over all ``n`` trace rows: columns as arrays, next rows rolled by one."""
-
-    def __init__(
-        self,
-        main: np.ndarray,
-        preprocessed: np.ndarray | None,
-        aux: np.ndarray | None,
-        public_inputs: Sequence[int],
-        challenges: Sequence[Sequence[int]],
-        ops: ArrayOps = NUMPY_OPS,
-    ) -> None:
-        self.main = main
-        self.pre = preprocessed
-        self.aux = aux
-        self.public_inputs = list(public_inputs)
-        self.challenges = [tuple(int(c) for c in ch) for ch in challenges]
-        self.algebra = Algebra(ops)
-        self._cols: dict[tuple[Group, int, bool], Any] = {}
-
-    def _base_col(self, mat: np.ndarray | None, group: Group, j: int, nxt: bool) -> Any:
-        key = (group, j, nxt)
-        if key not in self._cols:
-            if mat is None:
-                raise AirError(f"{group.value} column {j} used but no such matrix was given")
-            col = np.ascontiguousarray(mat[:, j])
-            self._cols[key] = np.roll(col, -1) if nxt else col
-        return self._cols[key]
-
-    def leaf(self, node: Expr) -> Value:
-        if node.op == "col":
-            group, j, nxt = node.data
-            if group is Group.MAIN:
-                return self._base_col(self.main, group, j, nxt)
-            if group is Group.PREPROCESSED:
-                return self._base_col(self.pre, group, j, nxt)
-            return tuple(self._base_col(self.aux, group, 4 * j + k, nxt) for k in range(4))
-        if node.op == "pub":
-            return self.public_inputs[node.data]
-        if node.op == "chal":
-            if node.data >= len(self.challenges):
-                raise AirError(f"challenge {node.data} used before it was drawn")
-            return self.challenges[node.data]
-        raise AirError(f"not a leaf: {node.op}")
-
-    def evaluate(self, exprs: Sequence[Expr]) -> list[Value]:
-        """Evaluate expressions over every row (values may be ints when row-invariant)."""
-        program = compile_program(list(exprs))
-        results: list[Value] = [0] * len(exprs)
-
-        def sink(r: int, v: Value) -> None:
-            results[r] = v
-
-        program.evaluate(self.algebra, self.leaf, sink)
-        return results
-
-    def evaluate_ext(self, exprs: Sequence[Expr]) -> list[np.ndarray]:
-        """Evaluate expressions over every row as ``(n, 4)`` extension arrays."""
-        n = self.main.shape[0]
-        out = []
-        for v in self.evaluate(exprs):
-            comps = v if isinstance(v, tuple) else (v, 0, 0, 0)
-            arr = np.empty((n, 4), dtype=np.uint64)
-            for k in range(4):
-                arr[:, k] = comps[k]
-            out.append(arr)
-        return out
-
-
-def generate_aux_trace(
-    air: Air,
-    main: np.ndarray,
-    preprocessed: np.ndarray | None,
-    public_inputs: Sequence[int],
-    challenges: Sequence[Sequence[int]],
-) -> np.ndarray | None:
-    """The LogUp auxiliary trace ``(n, 4·aux_width)`` for the given challenges (or None)."""
-    layout = air.system.logup
-    if layout is None:
-        return None
-    frame = RowFrame(main, preprocessed, None, public_inputs, challenges)
-    return layout.generate(frame.evaluate_ext, main.shape[0])
-
-
-def check_trace(
-    air: Air,
-    main: np.ndarray,
-    public_inputs: Sequence[int],
-    challenges: Sequence[Sequence[int]] | None = None,
-) -> None:
-    """Check every constraint on every row; raise :class:`TraceCheckError` for the earliest
-    failing row (the first constraint in definition order when several fail there).
-
-    LogUp constraints are checked with fixed pseudo-random challenges (or the given ones),
-    so an unbalanced lookup shows up as the ``logup: final sum`` constraint failing.
-    """
-    sys_ = air.system
-    pub = air.check_public_inputs(public_inputs)
-    main = _as_trace(main, air.main_width, "main trace")
-    n = main.shape[0]
-    if n < 2 or n & (n - 1):
-        raise AirError(f"trace height must be a power of two ≥ 2, got {n}")
-    log_n = n.bit_length() - 1
-    pre = air.preprocessed_trace(log_n) if air.preprocessed_width else None
-    chals: list[Sequence[int]] = []
-    if sys_.num_challenges:
-        if challenges is None:
-            rng = np.random.default_rng(0x5EED)
-            chals = [[int(c) for c in rng.integers(0, F.P, 4)] for _ in range(sys_.num_challenges)]
-        else:
-            chals = list(challenges)
-    aux = generate_aux_trace(air, main, pre, pub, chals)
-    frame = RowFrame(main, pre, aux, pub, chals)
-    values = frame.evaluate([c.expr for c in sys_.constraints])
-    first_failure: tuple[Constraint, int] | None = None
-    for c, v in zip(sys_.constraints, values, strict=True):
-        comps = v if isinstance(v, tuple) else (v,)
-        bad = np.zeros(n, dtype=bool)
-        for comp in comps:
-            bad |= np.broadcast_to(np.asarray(comp) != 0, (n,))
-        if c.kind is Kind.TRANSITION:
-            bad[n - 1] = False
-        elif c.kind is Kind.ROW:
-            keep = c.row_index(n)
-            mask = np.zeros(n, dtype=bool)
-            mask[keep] = True
-            bad &= mask
-        if bad.any():
-            row = int(np.argmax(bad))
-            if first_failure is None or row < first_failure[1]:
-                first_failure = (c, row)
-    if first_failure is not None:
-        c, row = first_failure
-        raise TraceCheckError(c.name, row, f"{to_str(c.expr)[:200]} != 0")
-
-
-def _as_trace(mat: Any, width: int, what: str) -> np.ndarray:
-    arr = np.asarray(mat)
-    if arr.ndim != 2 or arr.shape[1] != width:
-        raise AirError(f"{what}: expected shape (n, {width}), got {arr.shape}")
-    return F.check_canonical(arr, what)
+__all__ = [
+    "MAX_CONSTRAINT_DEGREE",
+    "Air",
+    "AirBuilder",
+    "AirError",
+    "Constraint",
+    "ConstraintSystem",
+    "Kind",
+    "RowFrame",
+    "TraceCheckError",
+    "check_trace",
+    "generate_aux_trace",
+]

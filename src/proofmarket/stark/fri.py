@@ -24,6 +24,21 @@ A query index ``q ∈ [0, N)`` is a natural-order position in the input codeword
 row the outer prover must open). In a layer of size ``N_l`` the query sits at position
 ``p = q mod N_l``, i.e. in leaf ``p mod (N_l/a)`` at slot ``p div (N_l/a)``.
 
+Several heights ("roll-in")
+---------------------------
+A multi-table proof has one DEEP codeword per trace height. They enter FRI at their own
+size: the largest is layer 0; after the fold whose output has the size of a smaller
+codeword ``w`` (with arity ``a`` and challenge β), the layer becomes
+``fold(prev, β) + β^a·w``. The arity schedule is chosen so that every input size is a
+layer size, and folding continues at least down to the smallest input's degree bound.
+``w`` is a codeword over its own coset ``s·⟨ω⟩`` while the layer lives on ``s^r·⟨ω⟩``;
+position j ↦ position j is the affine change of variable ``Y = X·s^(r−1)``, which maps
+polynomials of degree < d to polynomials of degree < d and preserves Hamming distance, so
+``w`` is close to degree < d on one domain iff it is on the other. The folded-plus-rolled
+value is a degree-a curve in β through the a fold components and ``w``; by the proximity
+gaps theorem for low-degree curves (BCIKS20, Thm 1.5) it is far from the code with high
+probability unless every component is close, with error at most a times the line error.
+
 Protocol: for each layer commit → observe root → sample β (extension). Then observe the final
 polynomial's coefficients (``2^min(fri_final_log_degree, log N − log_blowup)`` of them),
 grind ``pow_bits``, sample ``num_queries`` indices of ``log N`` bits, and open every layer at
@@ -32,7 +47,7 @@ the deduplicated leaves the queries touch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -147,24 +162,42 @@ class FriLayer:
     tree: MerkleTree
 
 
-def fri_log_arities(log_domain_size: int, params: StarkParams) -> list[int]:
-    """log2 arity of every fold for a codeword of ``2^log_domain_size`` values."""
-    log_degree = log_domain_size - params.log_blowup
-    if log_degree < 0:
+def _final_log_degree(log_sizes: Sequence[int], params: StarkParams) -> int:
+    smallest = min(log_sizes) - params.log_blowup
+    if smallest < 0:
         raise FriError(
-            f"domain 2^{log_domain_size} is smaller than the blowup 2^{params.log_blowup}"
+            f"domain 2^{min(log_sizes)} is smaller than the blowup 2^{params.log_blowup}"
         )
+    return min(params.fri_final_log_degree, smallest)
+
+
+def fri_log_arities(
+    log_domain_size: int, params: StarkParams, input_log_sizes: Sequence[int] = ()
+) -> list[int]:
+    """log2 arity of every fold for a codeword of ``2^log_domain_size`` values.
+
+    With ``input_log_sizes`` (smaller codewords rolled in), no fold skips one of those
+    sizes and folding goes at least down to the smallest one's degree bound.
+    """
+    sizes = {log_domain_size, *input_log_sizes}
+    final = _final_log_degree(sorted(sizes), params)
+    stops = sorted((ls - params.log_blowup for ls in sizes), reverse=True)
+    log_degree = log_domain_size - params.log_blowup
     out = []
-    while log_degree > params.fri_final_log_degree:
-        a = min(params.fri_log_arity, log_degree - params.fri_final_log_degree)
+    while log_degree > final:
+        below = [d for d in stops if d < log_degree]
+        nearest = max(below) if below else final
+        a = min(params.fri_log_arity, log_degree - max(nearest, final))
         out.append(a)
         log_degree -= a
     return out
 
 
-def final_poly_len(log_domain_size: int, params: StarkParams) -> int:
+def final_poly_len(
+    log_domain_size: int, params: StarkParams, input_log_sizes: Sequence[int] = ()
+) -> int:
     """Number of final-polynomial coefficients the verifier expects."""
-    return 1 << min(params.fri_final_log_degree, log_domain_size - params.log_blowup)
+    return 1 << _final_log_degree([log_domain_size, *input_log_sizes], params)
 
 
 @lru_cache(maxsize=8)
@@ -223,20 +256,24 @@ def fri_commit_phase(
     transcript: Transcript,
     params: StarkParams,
     shift: int = GENERATOR,
+    rolled: Mapping[int, FieldArray] | None = None,
 ) -> tuple[list[FriLayer], list[bytes], FieldArray]:
     """Commit to every folding layer; returns (layers, roots, final polynomial (d, 4)).
 
-    If the codeword is not of low degree the final polynomial is simply truncated and the
+    ``rolled`` maps log2 sizes (smaller than the codeword) to further codewords that are
+    added as ``β^a·w`` to the layer of that size (see the module docstring).
+    If a codeword is not of low degree the final polynomial is simply truncated and the
     verifier's query checks will fail with high probability.
     """
     codeword = np.asarray(codeword)
     log_n = _check_codeword(codeword)
+    extra = _check_rolled(rolled or {}, log_n)
     layers: list[FriLayer] = []
     roots: list[bytes] = []
     current = codeword
     cur_shift = shift % P
     log_size = log_n
-    for log_a in fri_log_arities(log_n, params):
+    for log_a in fri_log_arities(log_n, params, list(extra)):
         leaves = _leaf_matrix(current, log_a)
         tree = MerkleTree.commit(leaves, params.hash)
         layers.append(FriLayer(log_size, log_a, cur_shift, tree))
@@ -246,12 +283,34 @@ def fri_commit_phase(
         m = leaves.shape[0]
         x_inv = powers(inv_int(two_adic_generator(log_size)), m, start=inv_int(cur_shift))
         current = fold_rows(leaves, x_inv, beta)
+        del leaves
         cur_shift = pow_int(cur_shift, 1 << log_a)
         log_size -= log_a
+        if log_size in extra:
+            current = _roll_in(current, extra[log_size], beta, log_a)
     coeffs = coset_intt(current, cur_shift)
-    final_poly = np.ascontiguousarray(coeffs[: final_poly_len(log_n, params)])
+    final_poly = np.ascontiguousarray(coeffs[: final_poly_len(log_n, params, list(extra))])
     transcript.observe_ext(final_poly)
     return layers, roots, final_poly
+
+
+def _check_rolled(rolled: Mapping[int, FieldArray], log_n: int) -> dict[int, FieldArray]:
+    out: dict[int, FieldArray] = {}
+    for log_size, cw in rolled.items():
+        arr = np.asarray(cw)
+        if _check_codeword(arr) != log_size or not 0 < log_size < log_n:
+            raise FriError(f"rolled-in codeword of size 2^{log_size} does not fit 2^{log_n}")
+        out[log_size] = arr
+    return out
+
+
+def _roll_in(current: FieldArray, values: FieldArray, beta: FieldArray, log_a: int) -> FieldArray:
+    """``current + β^a·values`` (the degree-a curve through the fold components and w)."""
+    beta_a = np.asarray(beta, dtype=np.uint64)
+    for _ in range(log_a):
+        beta_a = ext_mul(beta_a, beta_a)
+    k = values.shape[0]
+    return ext_add(current, ext_mul(np.broadcast_to(beta_a, (k, EXT_DEGREE)), values))
 
 
 def fri_prove(
@@ -259,13 +318,14 @@ def fri_prove(
     transcript: Transcript,
     params: StarkParams,
     shift: int = GENERATOR,
+    rolled: Mapping[int, FieldArray] | None = None,
 ) -> tuple[FriProof, list[int]]:
     """Run FRI on an (N, 4) codeword; returns the proof and the sampled query indices.
 
     The outer prover opens its own committed matrices at the returned indices (natural
-    order LDE rows); duplicates may occur.
+    order LDE rows; a matrix of 2^k rows at ``q mod 2^k``); duplicates may occur.
     """
-    layers, roots, final_poly = fri_commit_phase(codeword, transcript, params, shift)
+    layers, roots, final_poly = fri_commit_phase(codeword, transcript, params, shift, rolled)
     nonce = transcript.grind(params.pow_bits)
     log_n = _check_codeword(np.asarray(codeword))
     queries = transcript.sample_indices(params.num_queries, log_n)
@@ -294,20 +354,26 @@ def fri_verify(
     log_domain_size: int,
     first_layer_values: Callable[[list[int]], np.ndarray],
     shift: int = GENERATOR,
+    rolled: Mapping[int, Callable[[list[int]], np.ndarray]] | None = None,
 ) -> list[int]:
     """Verify a FRI proof; raises FriError on any failure, returns the query indices.
 
     ``first_layer_values(queries)`` must return the (len(queries), 4) values the verifier
     derives from its own openings of the outer commitments at those natural-order LDE rows.
+    ``rolled`` maps the log2 size of each rolled-in codeword to the same kind of callback
+    (its values at positions ``q mod 2^size``).
     """
-    arities = fri_log_arities(log_domain_size, params)
+    extra = dict(rolled or {})
+    if any(not 0 < ls < log_domain_size for ls in extra):
+        raise FriError(f"rolled-in sizes {sorted(extra)} do not fit 2^{log_domain_size}")
+    arities = fri_log_arities(log_domain_size, params, list(extra))
     if len(proof.commitments) != len(arities):
         raise FriError(f"expected {len(arities)} FRI commitments, got {len(proof.commitments)}")
     if len(proof.layer_openings) != len(arities):
         raise FriError(
             f"expected {len(arities)} FRI layer openings, got {len(proof.layer_openings)}"
         )
-    d = final_poly_len(log_domain_size, params)
+    d = final_poly_len(log_domain_size, params, list(extra))
     fp = np.asarray(proof.final_poly)
     if fp.dtype != np.uint64 or fp.shape != (d, EXT_DEGREE):
         raise FriError(f"final polynomial must be ({d}, 4) uint64, got {fp.dtype} {fp.shape}")
@@ -324,11 +390,7 @@ def fri_verify(
         raise FriError(f"proof-of-work nonce does not give {params.pow_bits} zero bits")
     queries = transcript.sample_indices(params.num_queries, log_domain_size)
 
-    values = np.asarray(first_layer_values(list(queries)), dtype=np.uint64)
-    if values.shape != (len(queries), EXT_DEGREE):
-        raise FriError(
-            f"first_layer_values returned shape {values.shape}, expected ({len(queries)}, 4)"
-        )
+    values = _input_values(first_layer_values, queries)
     log_size = log_domain_size
     cur_shift = shift % P
     for layer_no, (log_a, root, beta, opening) in enumerate(
@@ -364,6 +426,8 @@ def fri_verify(
         values = folded[sel]
         cur_shift = pow_int(cur_shift, a)
         log_size -= log_a
+        if log_size in extra:
+            values = _roll_in(values, _input_values(extra[log_size], queries), beta, log_a)
     omega = two_adic_generator(log_size)
     xs = np.array(
         [(cur_shift * pow(omega, q % (1 << log_size), P)) % P for q in queries], dtype=np.uint64
@@ -376,6 +440,13 @@ def fri_verify(
             f"(index {queries[int(bad[0])]})"
         )
     return list(queries)
+
+
+def _input_values(source: Callable[[list[int]], np.ndarray], queries: list[int]) -> FieldArray:
+    values = np.asarray(source(list(queries)), dtype=np.uint64)
+    if values.shape != (len(queries), EXT_DEGREE):
+        raise FriError(f"input values have shape {values.shape}, expected ({len(queries)}, 4)")
+    return values
 
 
 def query_positions(queries: Sequence[int], log_size: int) -> list[int]:

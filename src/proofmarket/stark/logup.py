@@ -15,7 +15,9 @@ Auxiliary columns (extension field, committed after the main trace):
 * one *helper* column per batch of interactions, ``h = Σ_{i∈batch} m_i/d_i``, enforced on
   every row by ``h·Π d_i − Σ_i m_i·Π_{j≠i} d_j = 0`` (batches are sized to the degree cap),
 * one running sum ``acc`` with ``acc[0] = Σ h[0]``, ``acc[r+1] = acc[r] + Σ h[r+1]`` and
-  ``acc[n−1] + Σ public contributions = 0``.
+  ``acc[n−1] + Σ public contributions = S``, where ``S`` is the table's claimed sum
+  (:data:`CLAIMED_SUM`). A proof sends every table's ``S`` and the verifier checks that
+  they add up to zero, so buses balance across tables; a single-table check uses S = 0.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ BETA = challenge(0)
 GAMMA = challenge(1)
 """The tuple-compression challenge γ (extension field)."""
 NUM_CHALLENGES = 2
+"""Challenges drawn by Fiat–Shamir (β, γ), shared by every table of a proof."""
+CLAIMED_SUM = challenge(2)
+"""The table's claimed LogUp total (sent in the proof; all tables' claims must sum to 0)."""
 
 
 RowEvaluator: TypeAlias = Callable[[Sequence[Expr]], list[np.ndarray]]
@@ -128,39 +133,29 @@ class LogUpLayout:
     def acc(self, next_row: bool = False) -> Expr:
         return column(Group.AUX, self.acc_index, next_row)
 
-    def generate(
-        self,
-        evaluate_rows: RowEvaluator,
-        n: int,
-    ) -> np.ndarray:
-        """Build the aux trace ``(n, 4·num_aux_columns)`` (base columns, 4 per ext column).
+    def helpers(self, evaluate_rows: RowEvaluator, rows: int) -> np.ndarray:
+        """The helper columns ``(rows, 4·batches)`` over a block of rows.
 
-        ``evaluate_rows(exprs)`` evaluates expressions over all trace rows (challenges
-        fixed) and returns ``(n, 4)`` extension arrays.
+        ``evaluate_rows(exprs)`` evaluates expressions over the block's rows (challenges
+        fixed) and returns ``(rows, 4)`` extension arrays. Callers work in row blocks so
+        that the per-interaction temporaries stay small.
         """
-        k = len(self.interactions)
-        dens = evaluate_rows([i.denominator for i in self.interactions])
-        mults = evaluate_rows([i.multiplicity for i in self.interactions])
-        aux = np.zeros((n, 4 * self.num_aux_columns), dtype=np.uint64)
-        if k:
-            stacked = np.stack(dens)  # (k, n, 4)
+        out = np.zeros((rows, 4 * len(self.batches)), dtype=np.uint64)
+        for b, members in enumerate(self.batches):
+            inters = [self.interactions[i] for i in members]
+            dens = evaluate_rows([i.denominator for i in inters])
+            mults = evaluate_rows([i.multiplicity for i in inters])
             try:
-                inverses = field.ext_batch_inv(stacked)
+                inverses = field.ext_batch_inv(np.stack(dens))
             except field.FieldError as exc:
                 raise LogUpError(
                     "a LogUp denominator vanished (β collides with a looked-up tuple)"
                 ) from exc
-        total = np.zeros((n, 4), dtype=np.uint64)
-        for b, members in enumerate(self.batches):
-            h = np.zeros((n, 4), dtype=np.uint64)
-            for i in members:
-                h = field.add(h, field.ext_mul(mults[i], inverses[i]))
-            aux[:, 4 * b : 4 * b + 4] = h
-            total = field.add(total, h)
-        # running sum (values < 2^31, n < 2^27: the int64 cumsum cannot overflow)
-        acc = np.cumsum(total.astype(np.int64), axis=0) % field.P
-        aux[:, 4 * self.acc_index : 4 * self.acc_index + 4] = acc.astype(np.uint64)
-        return aux
+            h = np.zeros((rows, 4), dtype=np.uint64)
+            for m, inv_d in zip(mults, inverses, strict=True):
+                h = field.add(h, field.ext_mul(m, inv_d))
+            out[:, 4 * b : 4 * b + 4] = h
+        return out
 
 
 def plan_batches(interactions: Sequence[Interaction], max_degree: int) -> list[tuple[int, ...]]:
@@ -222,6 +217,7 @@ def make_public_interaction(
 
 __all__ = [
     "BETA",
+    "CLAIMED_SUM",
     "GAMMA",
     "NUM_CHALLENGES",
     "ExprError",

@@ -1,12 +1,12 @@
-"""STARK prover: commit, LogUp, quotient, out-of-domain openings, DEEP, FRI, queries.
+"""STARK prover: one proof over the tables of a :class:`~proofmarket.stark.machine.Machine`.
 
-The protocol and transcript order are described in :mod:`proofmarket.stark.verifier`,
-which owns the helpers both sides share. This module adds the prover-only work:
+The transcript schedule is in :mod:`proofmarket.stark.protocol`, shared with the
+verifier. Per table the prover does the low-degree extension and Merkle commitment of the
+main, aux and quotient matrices, evaluates the constraint quotient on the table's LDE
+coset and opens everything at z and z·g; the DEEP codewords (one per distinct height) go
+into one FRI proof, smaller heights rolled in at their size (:mod:`proofmarket.stark.fri`).
 
-* low-degree extension and Merkle commitment of the main, aux and quotient matrices,
-* the constraint quotient on the LDE coset: the AIR's expression DAG evaluated block by
-  block with vectorised field operations, combined with powers of α per vanishing factor,
-* splitting the quotient into chunks of degree < n, and the DEEP codeword for FRI.
+:func:`prove` is the one-table case with the original signature.
 
 Zero-knowledge is **not** provided: openings reveal trace values at the queried rows.
 """
@@ -21,29 +21,41 @@ from typing import Any
 import numpy as np
 
 from proofmarket.stark import field as F
-from proofmarket.stark.air import Air, check_trace, generate_aux_trace
+from proofmarket.stark.air import Air
+from proofmarket.stark.aux_trace import claimed_sum, generate_aux_trace
 from proofmarket.stark.backend import Backend, get_backend
 from proofmarket.stark.backend.numpy_backend import NumpyBackend
 from proofmarket.stark.constraint_vm import Recorder, Reg, allocate
 from proofmarket.stark.constraint_vm import run as run_vm
-from proofmarket.stark.domain import Domain, ext_powers_ints, lincomb_cols, lincomb_rows
+from proofmarket.stark.domain import Domain, ext_powers_ints
 from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
 from proofmarket.stark.fri import fri_prove
+from proofmarket.stark.kernels import lincomb_cols, lincomb_rows
+from proofmarket.stark.machine import (
+    GLOBAL_SUM_CONSTRAINT,
+    Machine,
+    MachineError,
+    Table,
+    single_table_machine,
+)
 from proofmarket.stark.merkle import MerkleTree
 from proofmarket.stark.ntt import coset_intt, coset_lde_and_coeffs, evaluate_at, ntt
 from proofmarket.stark.params import DEFAULT, StarkParams
-from proofmarket.stark.proof import Openings, StarkProof, TreeOpening
-from proofmarket.stark.verifier import (
+from proofmarket.stark.preprocessed import PreprocessedData, preprocessed_data
+from proofmarket.stark.proof import Openings, StarkProof, TableProof, TreeOpening
+from proofmarket.stark.protocol import (
     begin_transcript,
     constraint_groups,
     deep_coefficients,
     deep_opened_sums,
     deep_values,
+    ext_sum,
     ext_tuple,
     observe_openings,
-    preprocessed_data,
     sample_ood_point,
+    times_g,
 )
+from proofmarket.stark.trace_check import check_trace
 
 EVAL_BLOCK_ROWS = 1 << 13
 """LDE rows per block of array-op constraint evaluation (keeps intermediates in cache)."""
@@ -139,170 +151,253 @@ def prove(
     backend: Backend | str | None = None,
     timings: ProverTimings | None = None,
 ) -> StarkProof:
-    """Prove that ``main_trace`` satisfies ``air`` with ``public_inputs``.
+    """Prove that ``main_trace`` satisfies ``air`` with ``public_inputs`` (one table).
 
-    ``check=True`` runs :func:`~proofmarket.stark.air.check_trace` first and raises its
-    :class:`~proofmarket.stark.air.TraceCheckError`; with ``check=False`` a bad trace still
-    yields a proof, which the verifier rejects (used by the soundness tests).
+    ``check=True`` checks the trace first and raises
+    :class:`~proofmarket.stark.air.TraceCheckError`; with ``check=False`` a bad trace
+    still yields a proof, which the verifier rejects (used by the soundness tests).
     ``backend`` (a :class:`~proofmarket.stark.backend.Backend` or its name, default NumPy)
     runs the low-degree extensions and the constraint evaluation; every backend gives
     bit-identical proofs.
     """
-    be = _resolve_backend(backend)
-    ops: ArrayOps = NUMPY_OPS if isinstance(be, NumpyBackend) else BackendOps(be)
-    pub = air.check_public_inputs(public_inputs)
-    system = air.system
     main = np.asarray(main_trace)
     if main.ndim != 2 or main.shape[1] != air.main_width:
         raise ProverError(f"main trace must have shape (n, {air.main_width}), got {main.shape}")
-    main = F.check_canonical(main, "main trace")
     n = main.shape[0]
     if n < 2 or n & (n - 1):
         raise ProverError(f"trace height must be a power of two, got {n}")
-    log_n = n.bit_length() - 1
-    if not air.min_log_rows() <= log_n <= params.max_log_trace_len:
-        raise ProverError(
-            f"trace height 2^{log_n} outside [2^{air.min_log_rows()}, "
-            f"2^{params.max_log_trace_len}] for {air.name} under params {params.name!r}"
-        )
-    if system.num_quotient_chunks > params.blowup:
-        raise ProverError(
-            f"{air.name}: constraints need {system.num_quotient_chunks} quotient chunks but "
-            f"the blowup is only {params.blowup}"
-        )
+    if n < 1 << air.min_log_rows():
+        raise ProverError(f"trace height {n} outside [2^{air.min_log_rows()}, ...] for {air.name}")
+    machine = single_table_machine(air, params)
+    return prove_machine(
+        machine, [main], [public_inputs], params, check=check, backend=backend, timings=timings
+    )
+
+
+@dataclass
+class _TableState:
+    table: Table
+    trace: np.ndarray
+    pub: list[int]
+    domain: Domain
+    pre: PreprocessedData | None
+    main: _Committed | None = None
+    aux: _Committed | None = None
+    quot: _Committed | None = None
+    sum: ExtValue = (0, 0, 0, 0)
+    openings: Openings | None = None
+
+    @property
+    def air(self) -> Air:
+        return self.table.air
+
+    def committed(self) -> list[_Committed]:
+        pre_c = _Committed(self.pre.coeffs, self.pre.lde, self.pre.tree) if self.pre else None
+        return [c for c in (pre_c, self.main, self.aux) if c is not None]
+
+
+def prove_machine(
+    machine: Machine,
+    traces: Sequence[Any],
+    public_inputs: Sequence[Sequence[int]] | None,
+    params: StarkParams = DEFAULT,
+    *,
+    check: bool = True,
+    backend: Backend | str | None = None,
+    timings: ProverTimings | None = None,
+) -> StarkProof:
+    """Prove all tables of ``machine`` in one proof.
+
+    ``traces[t]`` is table t's main trace (``None`` or fewer rows are padded to the
+    smallest allowed height, see :class:`~proofmarket.stark.machine.Table`);
+    ``public_inputs[t]`` its public inputs. ``check=True`` checks every table's
+    constraints and the global bus balance (using the proof's own LogUp columns, so they
+    are generated once) and raises :class:`~proofmarket.stark.air.TraceCheckError`.
+    """
+    be = _resolve_backend(backend)
+    try:
+        pubs = machine.normalise_publics(public_inputs)
+        padded = machine.pad_traces(traces)
+    except (MachineError, F.FieldError) as exc:
+        raise ProverError(str(exc)) from exc
+    except ValueError as exc:  # AirError from public-input checks
+        raise ProverError(str(exc)) from exc
+    states: list[_TableState] = []
+    for table, trace, pub in zip(machine.tables, padded, pubs, strict=True):
+        air = table.air
+        log_n = trace.shape[0].bit_length() - 1
+        if not air.min_log_rows() <= log_n <= params.max_log_trace_len:
+            raise ProverError(
+                f"trace height 2^{log_n} outside [2^{air.min_log_rows()}, "
+                f"2^{params.max_log_trace_len}] for {table.name} under params {params.name!r}"
+            )
+        if air.system.num_quotient_chunks > params.blowup:
+            raise ProverError(
+                f"{air.name}: constraints need {air.system.num_quotient_chunks} quotient "
+                f"chunks but the blowup is only {params.blowup}"
+            )
+        domain = Domain(log_n, params.log_blowup)
+        states.append(_TableState(table, trace, pub, domain, None))
     if check:
-        check_trace(air, main, pub)
-    domain = Domain(log_n, params.log_blowup)
+        _check_main_constraints(states)
     total_start = time.perf_counter()
 
     with _Timer(timings, "preprocessed"):
-        pre = preprocessed_data(air, domain, params.hash)  # cached: once per AIR, size and blowup
+        for st in states:
+            st.pre = preprocessed_data(
+                st.air, st.domain, params.hash
+            )  # cached per AIR, size, blowup
     with _Timer(timings, "commit"):
-        t = begin_transcript(air, log_n, params, pub, pre.root if pre else None)
-        main_c = _commit_trace(main, domain, be, params.hash)
-        t.observe_digest(main_c.tree.root)
-        challenges = [ext_tuple(t.sample_ext()) for _ in range(system.num_challenges)]
-        aux_c: _Committed | None = None
-        if system.aux_width:
-            aux = generate_aux_trace(air, main, pre.trace if pre else None, pub, challenges)
+        t = begin_transcript(
+            params,
+            [
+                (st.air.air_id, st.domain.log_n, st.pub, st.pre.root if st.pre else None)
+                for st in states
+            ],
+        )
+        for st in states:
+            st.main = _commit_trace(st.trace, st.domain, be, params.hash)
+            t.observe_digest(st.main.tree.root)
+        lookups = any(st.air.system.num_challenges for st in states)
+        chals = [ext_tuple(t.sample_ext()) for _ in range(2)] if lookups else []
+        for st in states:
+            if not st.air.system.aux_width:
+                continue
+            aux = generate_aux_trace(
+                st.air, st.trace, st.pre.trace if st.pre else None, st.pub, chals
+            )
             assert aux is not None
-            aux_c = _commit_trace(aux, domain, be, params.hash)
-            t.observe_digest(aux_c.tree.root)
+            st.sum = claimed_sum(st.air, aux, st.pub, chals)
+            if check:
+                check_trace(
+                    st.air,
+                    st.trace,
+                    st.pub,
+                    [*chals, st.sum],
+                    aux=aux,
+                    preprocessed=st.pre.trace if st.pre else None,
+                )
+            st.aux = _commit_trace(aux, st.domain, be, params.hash)
+            del aux
+            t.observe_digest(st.aux.tree.root)
+            t.observe_ext(np.asarray(st.sum, dtype=np.uint64).reshape(1, 4))
+        if check and lookups and ext_sum([st.sum for st in states]) != (0, 0, 0, 0):
+            from proofmarket.stark.air import TraceCheckError
+
+            raise TraceCheckError(
+                GLOBAL_SUM_CONSTRAINT, -1, "the tables' LogUp sums plus public terms are not 0"
+            )
 
     with _Timer(timings, "quotient"):
         alpha = ext_tuple(t.sample_ext())
-        pre_lde = pre.lde if pre else None
-        aux_lde = aux_c.lde if aux_c else None
-        if isinstance(be, NumpyBackend):
-            q_evals = quotient_compiled(
-                air, domain, main_c.lde, pre_lde, aux_lde, pub, challenges, alpha
-            )
-        else:
-            q_evals = quotient_on_lde(
-                air,
-                domain,
-                main_c.native,
-                _native_pre(pre, be),
-                aux_c.native if aux_c else None,
-                pub,
-                challenges,
-                alpha,
-                ops,
-                be,
-                block_rows=NATIVE_BLOCK_ROWS,
-            )
-        quot_c = _split_quotient(q_evals, domain, system.num_quotient_chunks, params.hash)
-        t.observe_digest(quot_c.tree.root)
+        for st in states:
+            st.quot = _table_quotient(st, [*chals, st.sum] if chals else [], alpha, be, params.hash)
+            t.observe_digest(st.quot.tree.root)
 
     with _Timer(timings, "openings"):
-        z = sample_ood_point(t, domain)
-        pre_c = _Committed(pre.coeffs, pre.lde, pre.tree) if pre else None
-        openings = _ood_openings(pre_c, main_c, aux_c, quot_c, z, domain)
-        observe_openings(t, openings)
+        z = sample_ood_point(t, [st.domain for st in states])
+        for st in states:
+            st.openings = _ood_openings(st, z)
+            observe_openings(t, st.openings)
         lam = ext_tuple(t.sample_ext())
-        deep = _deep_codeword(pre_c, main_c, aux_c, quot_c, openings, lam, z, domain)
+        by_size: dict[int, np.ndarray] = {}
+        start = 0
+        for st in states:
+            deep, start = _deep_codeword(st, lam, start, z)
+            key = st.domain.log_lde
+            by_size[key] = deep if key not in by_size else F.add(by_size[key], deep)
+        for st in states:  # the LDEs are no longer needed (quotient LDE included)
+            if st.main is not None:
+                st.main.coeffs = st.main.native = np.empty(0)
 
     with _Timer(timings, "fri"):
-        fri_proof, queries = fri_prove(deep, t, params, domain.shift)
+        top = max(by_size)
+        codeword = by_size.pop(top)
+        fri_proof, queries = fri_prove(codeword, t, params, F.GENERATOR, by_size)
 
     with _Timer(timings, "queries"):
-        distinct = sorted(set(queries))
-
-        def tree_opening(c: _Committed | None) -> TreeOpening | None:
-            if c is None:
-                return None
-            return TreeOpening(np.asarray(c.lde[distinct]), c.tree.open_batch(distinct))
-
-        main_open = tree_opening(main_c)
-        quot_open = tree_opening(quot_c)
-        assert main_open is not None and quot_open is not None
-        proof = StarkProof(
-            params=params,
-            log_n=log_n,
-            air_id=air.air_id,
-            main_width=air.main_width,
-            pre_width=air.preprocessed_width,
-            aux_width=aux_c.lde.shape[1] if aux_c else 0,
-            quotient_width=quot_c.lde.shape[1],
-            main_root=main_c.tree.root,
-            aux_root=aux_c.tree.root if aux_c else b"",
-            quotient_root=quot_c.tree.root,
-            openings=openings,
-            num_queries_distinct=len(distinct),
-            pre_opening=tree_opening(pre_c),
-            main_opening=main_open,
-            aux_opening=tree_opening(aux_c),
-            quotient_opening=quot_open,
-            fri=fri_proof,
-        )
+        tables = tuple(_table_proof(st, queries) for st in states)
+        proof = StarkProof(params=params, tables=tables, fri=fri_proof)
     if timings is not None:
         timings.add("total", time.perf_counter() - total_start)
     return proof
 
 
-def _ood_openings(
-    pre: _Committed | None,
-    main: _Committed,
-    aux: _Committed | None,
-    quot: _Committed,
-    z: ExtValue,
-    domain: Domain,
-) -> Openings:
+def _check_main_constraints(states: Sequence[_TableState]) -> None:
+    """Check tables without lookups up front (tables with lookups are checked on their
+    real aux trace inside the proof, so it is generated only once)."""
+    for st in states:
+        if st.air.system.num_challenges:
+            continue
+        check_trace(st.air, st.trace, st.pub)
+
+
+def _table_quotient(
+    st: _TableState, challenges: list[ExtValue], alpha: ExtValue, be: Backend, hash: str
+) -> _Committed:
+    assert st.main is not None
+    pre, aux_c, air, domain = st.pre, st.aux, st.air, st.domain
+    if isinstance(be, NumpyBackend):
+        q_evals = quotient_compiled(
+            air,
+            domain,
+            st.main.lde,
+            pre.lde if pre else None,
+            aux_c.lde if aux_c else None,
+            st.pub,
+            challenges,
+            alpha,
+        )
+    else:
+        q_evals = quotient_on_lde(
+            air,
+            domain,
+            st.main.native,
+            _native_pre(pre, be),
+            aux_c.native if aux_c else None,
+            st.pub,
+            challenges,
+            alpha,
+            BackendOps(be),
+            be,
+            block_rows=NATIVE_BLOCK_ROWS,
+        )
+    return _split_quotient(q_evals, domain, air.system.num_quotient_chunks, hash)
+
+
+def _ood_openings(st: _TableState, z: ExtValue) -> Openings:
     """Every committed column at z; all but the quotient chunks also at z·g."""
-    zg = tuple((c * domain.g) % F.P for c in z)
+    zg = times_g(z, st.domain)
     empty = np.zeros((0, 4), dtype=np.uint64)
 
-    def at(c: _Committed | None, point: Sequence[int]) -> np.ndarray:
+    def at(c: Any, point: Sequence[int]) -> np.ndarray:
         if c is None or c.coeffs.shape[1] == 0:
             return empty
         return evaluate_at(c.coeffs, np.asarray(point, dtype=np.uint64))
 
+    assert st.quot is not None
     return Openings(
-        main_z=at(main, z),
-        main_zg=at(main, zg),
-        pre_z=at(pre, z),
-        pre_zg=at(pre, zg),
-        aux_z=at(aux, z),
-        aux_zg=at(aux, zg),
-        quotient_z=at(quot, z),
+        main_z=at(st.main, z),
+        main_zg=at(st.main, zg),
+        pre_z=at(st.pre, z),
+        pre_zg=at(st.pre, zg),
+        aux_z=at(st.aux, z),
+        aux_zg=at(st.aux, zg),
+        quotient_z=at(st.quot, z),
     )
 
 
 def _deep_codeword(
-    pre: _Committed | None,
-    main: _Committed,
-    aux: _Committed | None,
-    quot: _Committed,
-    openings: Openings,
-    lam: ExtValue,
-    z: ExtValue,
-    domain: Domain,
-) -> np.ndarray:
-    """The DEEP composition D over the LDE coset, shape (N, 4) (see the verifier)."""
-    committed = [c for c in (pre, main, aux) if c is not None]
+    st: _TableState, lam: ExtValue, start: int, z: ExtValue
+) -> tuple[np.ndarray, int]:
+    """The table's DEEP composition over its LDE coset, shape (N, 4) (see the verifier),
+    and the λ-power where the next table starts."""
+    assert st.quot is not None and st.openings is not None
+    domain, quot = st.domain, st.quot
+    committed = st.committed()
     widths_zg = sum(c.lde.shape[1] for c in committed)
     widths_z = widths_zg + quot.lde.shape[1]
-    coeffs, _ = deep_coefficients(lam, widths_z, widths_zg)
+    coeffs, nxt = deep_coefficients(lam, widths_z, widths_zg, start)
     # Σ λ^i f_i over the columns opened at both points, then the quotient columns;
     # the z·g coefficients are λ^(M+i) = λ^M·λ^i, so that half is one ext product.
     both = np.zeros((domain.lde_size, 4), dtype=np.uint64)
@@ -314,9 +409,43 @@ def _deep_codeword(
     quot_part = lincomb_rows(quot.lde, coeffs[offset:, :4])
     lam_m = np.asarray(ext_powers_ints(lam, widths_z + 1)[widths_z], dtype=np.uint64)
     comb = np.concatenate([F.add(both, quot_part), F.ext_mul(both, lam_m)], axis=1)
-    v_z, v_zg = deep_opened_sums(openings, coeffs)
-    zg = tuple((c * domain.g) % F.P for c in z)
-    return deep_values(comb, None, v_z, v_zg, domain.lde_points, z, zg)
+    del both, quot_part
+    v_z, v_zg = deep_opened_sums(st.openings, coeffs)
+    return deep_values(comb, None, v_z, v_zg, domain.lde_points, z, times_g(z, domain)), nxt
+
+
+def _table_proof(st: _TableState, queries: Sequence[int]) -> TableProof:
+    assert st.main is not None and st.quot is not None and st.openings is not None
+    size = st.domain.lde_size
+    distinct = sorted({q % size for q in queries})
+    pre_c = _Committed(st.pre.coeffs, st.pre.lde, st.pre.tree) if st.pre else None
+
+    def opening(c: _Committed | None) -> TreeOpening | None:
+        if c is None:
+            return None
+        return TreeOpening(np.asarray(c.lde[distinct]), c.tree.open_batch(distinct))
+
+    main_open, quot_open = opening(st.main), opening(st.quot)
+    assert main_open is not None and quot_open is not None
+    air = st.air
+    return TableProof(
+        air_id=air.air_id,
+        log_n=st.domain.log_n,
+        main_width=air.main_width,
+        pre_width=air.preprocessed_width,
+        aux_width=st.aux.lde.shape[1] if st.aux else 0,
+        quotient_width=st.quot.lde.shape[1],
+        main_root=st.main.tree.root,
+        aux_root=st.aux.tree.root if st.aux else b"",
+        quotient_root=st.quot.tree.root,
+        claimed_sum=np.asarray(st.sum, dtype=np.uint64),
+        openings=st.openings,
+        num_queries_distinct=len(distinct),
+        pre_opening=opening(pre_c),
+        main_opening=main_open,
+        aux_opening=opening(st.aux),
+        quotient_opening=quot_open,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -572,4 +701,10 @@ def quotient_degree_ok(q_evals: np.ndarray, domain: Domain, chunks: int) -> bool
     return not coeffs[chunks * domain.n :].any()
 
 
-__all__ = ["ProverError", "ProverTimings", "prove", "quotient_on_lde"]
+__all__ = [
+    "ProverError",
+    "ProverTimings",
+    "prove",
+    "prove_machine",
+    "quotient_on_lde",
+]

@@ -1,256 +1,51 @@
-"""STARK verifier, and the protocol pieces the prover mirrors (transcript schedule, checks).
+"""STARK verifier for machine (multi-table) proofs and the one-table :func:`verify`.
 
-Transcript order (both sides):
-
-1. ``Transcript(b"proofmarket.stark.v1")``; observe AIR id, log2 trace height, params bytes,
-   public inputs, and the preprocessed root (if the AIR has fixed columns).
-2. observe main root → sample LogUp challenges β, γ (if the AIR has lookups) →
-   observe aux root.
-3. sample α (constraint combination) → observe quotient root.
-4. sample z ∈ F_p^4 until z ∉ H and z ∉ LDE coset → observe all openings.
-5. sample λ (DEEP batching) → FRI (layer roots, final polynomial, grinding, query indices).
-
-The verifier checks the OOD identity
-``Σ_groups factor_g(z)·Σ_{i∈g} α^i·C_i(z) = Σ_j z^(j·n)·Q_j(z)``, then FRI on the DEEP
-codeword whose first-layer values it recomputes from Merkle-checked trace rows.
+The transcript schedule and the checks both sides share live in
+:mod:`proofmarket.stark.protocol`. The verifier pins every table's height to what the
+statement allows (``Table.log_heights``, or exactly ``log_heights`` when given) and
+returns the heights it accepted, checks the parameters, AIR ids and widths, the global
+LogUp sum, every Merkle opening, each table's out-of-domain identity and FRI, and raises
+:class:`VerificationError` naming the failed check.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from threading import Lock
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from proofmarket.stark import field as F
-from proofmarket.stark.air import Air, AirError, ConstraintSystem
-from proofmarket.stark.domain import (
-    Domain,
-    deep_quotients,
-    ext_pow_ints,
-    ext_powers_ints,
-    lincomb_rows,
-)
-from proofmarket.stark.expr import Algebra, Expr, ExtValue, Group, Value, ext_mul_ints
+from proofmarket.stark.air import Air, AirError
+from proofmarket.stark.domain import Domain
+from proofmarket.stark.expr import ExtValue
 from proofmarket.stark.fri import FriError, fri_verify
-from proofmarket.stark.merkle import MerkleTree, verify_batch
-from proofmarket.stark.ntt import coset_lde_and_coeffs
+from proofmarket.stark.machine import Machine, MachineError, Table, single_table_machine
+from proofmarket.stark.merkle import verify_batch
 from proofmarket.stark.params import DEFAULT, StarkParams
-from proofmarket.stark.proof import Openings, ProofFormatError, StarkProof, TreeOpening
-from proofmarket.stark.transcript import Transcript
-
-DOMAIN_LABEL = b"proofmarket.stark.v1"
+from proofmarket.stark.preprocessed import (
+    PreprocessedData,
+    clear_preprocessed_cache,
+    preprocessed_data,
+    preprocessed_root,
+)
+from proofmarket.stark.proof import ProofFormatError, StarkProof, TableProof, TreeOpening
+from proofmarket.stark.protocol import (
+    ProtocolError,
+    begin_transcript,
+    deep_coefficients,
+    deep_opened_sums,
+    deep_values,
+    ext_sum,
+    ext_tuple,
+    observe_openings,
+    ood_constraint_value,
+    sample_ood_point,
+    times_g,
+)
 
 
 class VerificationError(Exception):
     """The proof does not verify; the message names the failed check."""
-
-
-# ---------------------------------------------------------------------------------------
-# protocol helpers shared with the prover
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class PreprocessedData:
-    """The committed fixed columns of one AIR at one trace size."""
-
-    trace: np.ndarray  # (n, Wp)
-    coeffs: np.ndarray  # (n, Wp)
-    lde: np.ndarray  # (N, Wp)
-    tree: MerkleTree
-
-    @property
-    def root(self) -> bytes:
-        return self.tree.root
-
-
-_PRE_CACHE: OrderedDict[tuple[bytes, int, int, int, bytes, str], PreprocessedData] = OrderedDict()
-_PRE_LOCK = Lock()
-_PRE_CACHE_SIZE = 8
-
-
-def preprocessed_data(air: Air, domain: Domain, hash: str = "keccak") -> PreprocessedData | None:
-    """Commit the AIR's fixed columns once per (AIR, columns, size, blowup) and cache it.
-
-    The cache key includes a digest of the fixed columns themselves, so two AIR objects
-    with the same id but different tables never share a commitment.
-    """
-    if air.preprocessed_width == 0:
-        return None
-    trace = air.preprocessed_trace(domain.log_n)
-    if trace is None:
-        raise AirError(f"{air.name}: preprocessed_trace() returned None")
-    trace = F.check_canonical(np.asarray(trace), f"{air.name} preprocessed trace")
-    if trace.shape != (domain.n, air.preprocessed_width):
-        raise AirError(
-            f"{air.name}: preprocessed trace has shape {trace.shape}, "
-            f"expected ({domain.n}, {air.preprocessed_width})"
-        )
-    digest = hashlib.sha256(np.ascontiguousarray(trace).tobytes()).digest()
-    key = (air.air_id, domain.log_n, domain.log_blowup, domain.shift, digest, hash)
-    with _PRE_LOCK:
-        hit = _PRE_CACHE.get(key)
-        if hit is not None:
-            _PRE_CACHE.move_to_end(key)
-            return hit
-    lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
-    data = PreprocessedData(trace, coeffs, lde, MerkleTree.commit(lde, hash))
-    with _PRE_LOCK:
-        _PRE_CACHE[key] = data
-        while len(_PRE_CACHE) > _PRE_CACHE_SIZE:
-            _PRE_CACHE.popitem(last=False)
-    return data
-
-
-def clear_preprocessed_cache() -> None:
-    """Forget cached preprocessed commitments (benchmarks measure a cold verifier)."""
-    with _PRE_LOCK:
-        _PRE_CACHE.clear()
-
-
-def begin_transcript(
-    air: Air,
-    log_n: int,
-    params: StarkParams,
-    public_inputs: Sequence[int],
-    pre_root: bytes | None,
-) -> Transcript:
-    """Bind the statement: AIR id, trace size, parameters, public inputs, fixed columns."""
-    t = Transcript(DOMAIN_LABEL, params.hash)
-    t.observe_bytes(air.air_id)
-    t.observe_int(log_n)
-    t.observe_bytes(params.to_bytes())
-    t.observe_int(len(public_inputs))
-    t.observe_field(np.asarray(list(public_inputs), dtype=np.uint64))
-    if pre_root is not None:
-        t.observe_digest(pre_root)
-    return t
-
-
-def sample_ood_point(transcript: Transcript, domain: Domain) -> ExtValue:
-    """Draw z until it avoids H and the LDE coset (a handful of tries at most)."""
-    for _ in range(64):
-        z = tuple(int(c) for c in transcript.sample_ext())
-        if domain.ood_point_ok(z):
-            return (z[0], z[1], z[2], z[3])
-    raise VerificationError("could not sample an out-of-domain point")  # pragma: no cover
-
-
-def constraint_groups(system: ConstraintSystem, n: int) -> list[tuple[tuple[str, int], list[int]]]:
-    """Constraint indices grouped by vanishing factor, in first-appearance order."""
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i, c in enumerate(system.constraints):
-        groups.setdefault(c.domain_key(n), []).append(i)
-    return list(groups.items())
-
-
-def ext_tuple(arr: np.ndarray) -> ExtValue:
-    return (int(arr[0]), int(arr[1]), int(arr[2]), int(arr[3]))
-
-
-def combine_ext_column(parts: Sequence[ExtValue]) -> ExtValue:
-    """Σ_k x^k·parts[k]: an extension column from its 4 committed base columns' values."""
-    alg = Algebra(None)
-    total: Value = (0, 0, 0, 0)
-    for k, part in enumerate(parts):
-        basis: ExtValue = tuple(1 if j == k else 0 for j in range(4))  # type: ignore[assignment]
-        total = alg.add(total, alg.mul(basis, part))
-    return total
-
-
-def deep_coefficients(lam: ExtValue, widths_z: int, widths_zg: int) -> tuple[np.ndarray, int]:
-    """Coefficient matrix ``(widths_z, 8)``: λ^i for the z-part, λ^(M+i) for the z·g part.
-
-    Columns are ordered pre, main, aux, quotient; the first ``widths_zg`` (all but the
-    quotient) are also opened at z·g.
-    """
-    pows = ext_powers_ints(lam, widths_z + widths_zg)
-    coeffs = np.zeros((widths_z, 8), dtype=np.uint64)
-    for i in range(widths_z):
-        coeffs[i, :4] = pows[i]
-    for i in range(widths_zg):
-        coeffs[i, 4:] = pows[widths_z + i]
-    return coeffs, widths_z
-
-
-def observe_openings(transcript: Transcript, openings: Openings) -> None:
-    for arr in openings.all_arrays():
-        transcript.observe_ext(np.asarray(arr, dtype=np.uint64).reshape(-1, 4))
-
-
-def ood_constraint_value(
-    system: ConstraintSystem,
-    openings: Openings,
-    public_inputs: Sequence[int],
-    challenges: Sequence[ExtValue],
-    alpha: ExtValue,
-    z: ExtValue,
-    domain: Domain,
-) -> tuple[ExtValue, ExtValue]:
-    """(Σ factor·Σ α^i C_i at z, Σ_j z^(jn) Q_j(z)) — equal for an honest proof."""
-    alg = Algebra(None)
-    main_z = [ext_tuple(v) for v in openings.main_z]
-    main_zg = [ext_tuple(v) for v in openings.main_zg]
-    pre_z = [ext_tuple(v) for v in openings.pre_z]
-    pre_zg = [ext_tuple(v) for v in openings.pre_zg]
-    aux_z = [ext_tuple(v) for v in openings.aux_z]
-    aux_zg = [ext_tuple(v) for v in openings.aux_zg]
-    pub = [int(v) for v in public_inputs]
-
-    def leaf(node: Expr) -> Value:
-        if node.op == "col":
-            group, j, nxt = node.data
-            if group is Group.MAIN:
-                return (main_zg if nxt else main_z)[j]
-            if group is Group.PREPROCESSED:
-                return (pre_zg if nxt else pre_z)[j]
-            src = aux_zg if nxt else aux_z
-            return combine_ext_column(src[4 * j : 4 * j + 4])
-        if node.op == "pub":
-            return pub[node.data]
-        return challenges[node.data]
-
-    values: list[Value] = [0] * len(system.constraints)
-
-    def sink(r: int, v: Value) -> None:
-        values[r] = v
-
-    system.program.evaluate(alg, leaf, sink)
-    alpha_pows = ext_powers_ints(alpha, len(system.constraints))
-    total: Value = (0, 0, 0, 0)
-    for key, members in constraint_groups(system, domain.n):
-        acc: Value = (0, 0, 0, 0)
-        for i in members:
-            acc = alg.add(acc, alg.mul(alpha_pows[i], values[i]))
-        total = alg.add(total, alg.mul(domain.vanishing_factor_at(key, z), acc))
-    quot_parts = [ext_tuple(v) for v in openings.quotient_z]
-    zn = ext_pow_ints(z, domain.n)
-    q: Value = (0, 0, 0, 0)
-    zpow: ExtValue = (1, 0, 0, 0)
-    for j in range(len(quot_parts) // 4):
-        chunk = combine_ext_column(quot_parts[4 * j : 4 * j + 4])
-        q = alg.add(q, alg.mul(zpow, chunk))
-        zpow = ext_mul_ints(zpow, zn)
-    return alg.to_ext(total), alg.to_ext(q)
-
-
-# ---------------------------------------------------------------------------------------
-# the verifier
-# ---------------------------------------------------------------------------------------
-
-
-def preprocessed_root(air: Air, log_n: int, params: StarkParams = DEFAULT) -> bytes | None:
-    """The commitment to the AIR's fixed columns at 2^log_n rows (None without any).
-
-    A verifier can compute it once per AIR and size (like a circuit's control root) and
-    pass it to :func:`verify` to skip the low-degree extension of the fixed columns.
-    """
-    data = preprocessed_data(air, Domain(log_n, params.log_blowup), params.hash)
-    return data.root if data else None
 
 
 def verify(
@@ -260,176 +55,286 @@ def verify(
     params: StarkParams = DEFAULT,
     *,
     fixed_root: bytes | None = None,
-) -> None:
-    """Verify ``proof`` for ``air`` and ``public_inputs`` under ``params``.
+    log_n: int | None = None,
+) -> int:
+    """Verify a one-table ``proof`` for ``air`` and ``public_inputs`` under ``params``.
 
     ``fixed_root`` (optional) is a trusted :func:`preprocessed_root` for the proof's trace
     size; without it the verifier commits the AIR's fixed columns itself (cached).
-    Returns None on success; raises :class:`VerificationError` (or
+    ``log_n`` pins the trace height (a segment verifier must not let the prover choose
+    it); without it any height the AIR and params allow is accepted. Returns the proof's
+    log2 trace height; raises :class:`VerificationError` (or
     :class:`~proofmarket.stark.proof.ProofFormatError` for undecodable bytes).
+    """
+    machine = single_table_machine(air, params)
+    heights = verify_machine(
+        machine,
+        proof,
+        [public_inputs],
+        params,
+        fixed_roots=[fixed_root],
+        log_heights=None if log_n is None else [log_n],
+    )
+    return heights[0]
+
+
+def verify_machine(
+    machine: Machine,
+    proof: StarkProof | bytes,
+    public_inputs: Sequence[Sequence[int]] | None,
+    params: StarkParams = DEFAULT,
+    *,
+    fixed_roots: Sequence[bytes | None] | None = None,
+    log_heights: Sequence[int | None] | None = None,
+) -> list[int]:
+    """Verify a proof of all tables of ``machine``; return each table's log2 height.
+
+    ``log_heights[t]`` (optional, per table) pins a table's height exactly; otherwise it
+    must be one of the table's declared ``log_heights``. ``fixed_roots[t]`` optionally
+    gives a trusted preprocessed root for table t.
     """
     if isinstance(proof, bytes | bytearray):
         proof = StarkProof.from_bytes(bytes(proof))
     try:
-        _verify(air, proof, public_inputs, params, fixed_root)
-    except (FriError, ProofFormatError, AirError, F.FieldError, ValueError) as exc:
+        return _verify(machine, proof, public_inputs, params, fixed_roots, log_heights)
+    except (
+        FriError,
+        ProofFormatError,
+        AirError,
+        MachineError,
+        ProtocolError,
+        F.FieldError,
+        ValueError,
+    ) as exc:
         if isinstance(exc, VerificationError):
             raise
         raise VerificationError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _verify(
-    air: Air,
-    proof: StarkProof,
-    public_inputs: Sequence[int],
-    params: StarkParams,
-    fixed_root: bytes | None,
-) -> None:
-    if proof.params.to_bytes() != params.to_bytes():
-        raise VerificationError("proof was made with different STARK parameters")
-    if proof.air_id != air.air_id:
-        raise VerificationError(f"proof is not for AIR {air.name!r} (AIR id mismatch)")
-    try:
-        pub = air.check_public_inputs(public_inputs)
-    except AirError as exc:
-        raise VerificationError(str(exc)) from exc
+def _check_shape(table: Table, tp: TableProof, params: StarkParams, pin: int | None) -> None:
+    air, name = table.air, table.name
+    if tp.air_id != air.air_id:
+        raise VerificationError(
+            f"table {name!r}: proof is not for AIR {air.name!r} (AIR id mismatch)"
+        )
+    if pin is not None and tp.log_n != pin:
+        raise VerificationError(
+            f"table {name!r}: trace height 2^{tp.log_n} but the statement pins 2^{pin}"
+        )
+    if not table.allows(tp.log_n) or not air.min_log_rows() <= tp.log_n <= params.max_log_trace_len:
+        raise VerificationError(
+            f"table {name!r}: trace size 2^{tp.log_n} not allowed for this AIR/params"
+        )
     system = air.system
-    if not air.min_log_rows() <= proof.log_n <= params.max_log_trace_len:
-        raise VerificationError(f"trace size 2^{proof.log_n} not allowed for this AIR/params")
     expected = (
         air.main_width,
         air.preprocessed_width,
         4 * system.aux_width,
         4 * system.num_quotient_chunks,
     )
-    got = (proof.main_width, proof.pre_width, proof.aux_width, proof.quotient_width)
+    got = (tp.main_width, tp.pre_width, tp.aux_width, tp.quotient_width)
     if got != expected:
-        raise VerificationError(f"proof column widths {got} do not match the AIR {expected}")
+        raise VerificationError(
+            f"table {name!r}: proof column widths {got} do not match the AIR {expected}"
+        )
     if system.num_quotient_chunks > params.blowup:
-        raise VerificationError("AIR degree too high for the blowup")
-    op = proof.openings
-    for name, arr, w in (
-        ("main@z", op.main_z, proof.main_width),
-        ("main@zg", op.main_zg, proof.main_width),
-        ("pre@z", op.pre_z, proof.pre_width),
-        ("pre@zg", op.pre_zg, proof.pre_width),
-        ("aux@z", op.aux_z, proof.aux_width),
-        ("aux@zg", op.aux_zg, proof.aux_width),
-        ("quotient@z", op.quotient_z, proof.quotient_width),
+        raise VerificationError(f"table {name!r}: AIR degree too high for the blowup")
+    op = tp.openings
+    for label, arr, w in (
+        ("main@z", op.main_z, tp.main_width),
+        ("main@zg", op.main_zg, tp.main_width),
+        ("pre@z", op.pre_z, tp.pre_width),
+        ("pre@zg", op.pre_zg, tp.pre_width),
+        ("aux@z", op.aux_z, tp.aux_width),
+        ("aux@zg", op.aux_zg, tp.aux_width),
+        ("quotient@z", op.quotient_z, tp.quotient_width),
     ):
         if np.asarray(arr).shape != (w, 4):
-            raise VerificationError(f"opening {name} has shape {np.asarray(arr).shape}")
-    if len(proof.main_root) != 32 or len(proof.quotient_root) != 32:
-        raise VerificationError("commitment roots must be 32 bytes")
-    if proof.aux_width and len(proof.aux_root) != 32:
-        raise VerificationError("aux commitment root must be 32 bytes")
-    domain = Domain(proof.log_n, params.log_blowup)
-    pre_root: bytes | None = None
-    if air.preprocessed_width:
-        if fixed_root is not None:
-            if len(fixed_root) != 32:
-                raise VerificationError("fixed_root must be a 32-byte Merkle root")
-            pre_root = fixed_root
-        else:
-            pre = preprocessed_data(air, domain, params.hash)
-            assert pre is not None
-            pre_root = pre.root
+            raise VerificationError(
+                f"table {name!r}: opening {label} has shape {np.asarray(arr).shape}"
+            )
+    if len(tp.main_root) != 32 or len(tp.quotient_root) != 32:
+        raise VerificationError(f"table {name!r}: commitment roots must be 32 bytes")
+    if tp.aux_width and len(tp.aux_root) != 32:
+        raise VerificationError(f"table {name!r}: aux commitment root must be 32 bytes")
+    if np.asarray(tp.claimed_sum).shape != (4,):
+        raise VerificationError(f"table {name!r}: claimed sum must be one extension element")
 
-    t = begin_transcript(air, proof.log_n, params, pub, pre_root)
-    t.observe_digest(proof.main_root)
-    challenges = [ext_tuple(t.sample_ext()) for _ in range(system.num_challenges)]
-    if system.aux_width:
-        t.observe_digest(proof.aux_root)
-    alpha = ext_tuple(t.sample_ext())
-    t.observe_digest(proof.quotient_root)
-    z = sample_ood_point(t, domain)
-    observe_openings(t, proof.openings)
 
-    lhs, rhs = ood_constraint_value(system, proof.openings, pub, challenges, alpha, z, domain)
-    if lhs != rhs:
+def _verify(
+    machine: Machine,
+    proof: StarkProof,
+    public_inputs: Sequence[Sequence[int]] | None,
+    params: StarkParams,
+    fixed_roots: Sequence[bytes | None] | None,
+    log_heights: Sequence[int | None] | None,
+) -> list[int]:
+    if proof.params.to_bytes() != params.to_bytes():
+        raise VerificationError("proof was made with different STARK parameters")
+    count = len(machine.tables)
+    if len(proof.tables) != count:
+        raise VerificationError(f"proof has {len(proof.tables)} tables, the machine {count}")
+    pins = list(log_heights) if log_heights is not None else [None] * count
+    roots_in = list(fixed_roots) if fixed_roots is not None else [None] * count
+    if len(pins) != count or len(roots_in) != count:
+        raise VerificationError("log_heights / fixed_roots need one entry per table")
+    try:
+        pubs = machine.normalise_publics(public_inputs)
+    except (AirError, MachineError) as exc:
+        raise VerificationError(str(exc)) from exc
+    domains: list[Domain] = []
+    pre_roots: list[bytes | None] = []
+    for table, tp, pin, given in zip(machine.tables, proof.tables, pins, roots_in, strict=True):
+        _check_shape(table, tp, params, pin)
+        domain = Domain(tp.log_n, params.log_blowup)
+        domains.append(domain)
+        root: bytes | None = None
+        if table.air.preprocessed_width:
+            if given is not None:
+                if len(given) != 32:
+                    raise VerificationError("fixed_root must be a 32-byte Merkle root")
+                root = given
+            else:
+                pre = preprocessed_data(table.air, domain, params.hash)
+                assert pre is not None
+                root = pre.root
+        pre_roots.append(root)
+
+    t = begin_transcript(
+        params,
+        [
+            (tp.air_id, tp.log_n, pub, root)
+            for tp, pub, root in zip(proof.tables, pubs, pre_roots, strict=True)
+        ],
+    )
+    for tp in proof.tables:
+        t.observe_digest(tp.main_root)
+    lookups = any(tb.air.system.num_challenges for tb in machine.tables)
+    chals = [ext_tuple(t.sample_ext()) for _ in range(2)] if lookups else []
+    sums: list[ExtValue] = []
+    for tp in proof.tables:
+        if tp.aux_width:
+            t.observe_digest(tp.aux_root)
+            t.observe_ext(np.asarray(tp.claimed_sum, dtype=np.uint64).reshape(1, 4))
+            sums.append(ext_tuple(tp.claimed_sum))
+        elif np.asarray(tp.claimed_sum).any():
+            raise VerificationError("a table without lookups claims a LogUp sum")
+    if ext_sum(sums) != (0, 0, 0, 0):
         raise VerificationError(
-            "out-of-domain check failed: the constraints do not match the committed quotient"
+            "LogUp buses do not balance: the tables' claimed sums plus public terms are not 0"
         )
+    alpha = ext_tuple(t.sample_ext())
+    for tp in proof.tables:
+        t.observe_digest(tp.quotient_root)
+    z = sample_ood_point(t, domains)
+    for tp in proof.tables:
+        observe_openings(t, tp.openings)
+
+    for table, tp, pub, domain in zip(machine.tables, proof.tables, pubs, domains, strict=True):
+        table_chals = [*chals, ext_tuple(tp.claimed_sum)] if chals else []
+        lhs, rhs = ood_constraint_value(
+            table.air.system, tp.openings, pub, table_chals, alpha, z, domain
+        )
+        if lhs != rhs:
+            raise VerificationError(
+                f"table {table.name!r}: out-of-domain check failed: the constraints do not "
+                "match the committed quotient"
+            )
 
     lam = ext_tuple(t.sample_ext())
-    widths_zg = proof.pre_width + proof.main_width + proof.aux_width
-    widths_z = widths_zg + proof.quotient_width
-    coeffs, _ = deep_coefficients(lam, widths_z, widths_zg)
-    v_z, v_zg = deep_opened_sums(proof.openings, coeffs)
-    g = domain.g
-    zg = tuple((c * g) % F.P for c in z)
+    readers: dict[int, list[_TableReader]] = {}
+    start = 0
+    for table, tp, domain, root in zip(
+        machine.tables, proof.tables, domains, pre_roots, strict=True
+    ):
+        reader = _TableReader(table.name, tp, domain, root, lam, start, z, params.hash)
+        start = reader.next_power
+        readers.setdefault(domain.log_lde, []).append(reader)
 
-    trees: list[tuple[str, bytes, TreeOpening | None, int]] = [
-        ("preprocessed", pre_root or b"", proof.pre_opening, proof.pre_width),
-        ("main", proof.main_root, proof.main_opening, proof.main_width),
-        ("aux", proof.aux_root, proof.aux_opening, proof.aux_width),
-        ("quotient", proof.quotient_root, proof.quotient_opening, proof.quotient_width),
-    ]
+    def values_for(log_size: int) -> Callable[[list[int]], np.ndarray]:
+        def at(queries: list[int]) -> np.ndarray:
+            total = np.zeros((len(queries), 4), dtype=np.uint64)
+            for r in readers[log_size]:
+                total = F.add(total, r.values(queries))
+            return total
 
-    def first_layer_values(queries: list[int]) -> np.ndarray:
-        distinct = sorted(set(queries))
-        if len(distinct) != proof.num_queries_distinct:
+        return at
+
+    top = max(readers)
+    rolled = {ls: values_for(ls) for ls in readers if ls != top}
+    try:
+        fri_verify(proof.fri, t, params, top, values_for(top), F.GENERATOR, rolled)
+    except FriError as exc:
+        raise VerificationError(f"FRI: {exc}") from exc
+    return [tp.log_n for tp in proof.tables]
+
+
+class _TableReader:
+    """Recomputes one table's DEEP values at queried rows from its Merkle-checked rows."""
+
+    def __init__(
+        self,
+        name: str,
+        tp: TableProof,
+        domain: Domain,
+        pre_root: bytes | None,
+        lam: ExtValue,
+        start: int,
+        z: ExtValue,
+        hash: str,
+    ) -> None:
+        self.name, self.tp, self.domain, self.hash = name, tp, domain, hash
+        widths_zg = tp.pre_width + tp.main_width + tp.aux_width
+        widths_z = widths_zg + tp.quotient_width
+        self.coeffs, self.next_power = deep_coefficients(lam, widths_z, widths_zg, start)
+        self.v_z, self.v_zg = deep_opened_sums(tp.openings, self.coeffs)
+        self.z, self.zg = z, times_g(z, domain)
+        self.trees: list[tuple[str, bytes, TreeOpening | None, int]] = [
+            ("preprocessed", pre_root or b"", tp.pre_opening, tp.pre_width),
+            ("main", tp.main_root, tp.main_opening, tp.main_width),
+            ("aux", tp.aux_root, tp.aux_opening, tp.aux_width),
+            ("quotient", tp.quotient_root, tp.quotient_opening, tp.quotient_width),
+        ]
+
+    def values(self, queries: list[int]) -> np.ndarray:
+        domain, tp = self.domain, self.tp
+        size = domain.lde_size
+        positions = [q % size for q in queries]
+        distinct = sorted(set(positions))
+        if len(distinct) != tp.num_queries_distinct:
             raise VerificationError(
-                f"proof opens {proof.num_queries_distinct} rows, the queries need {len(distinct)}"
+                f"table {self.name!r}: proof opens {tp.num_queries_distinct} rows, the queries "
+                f"need {len(distinct)}"
             )
         blocks = []
-        for name, root, opening, width in trees:
+        for label, root, opening, width in self.trees:
             if width == 0:
                 continue
             if opening is None or opening.rows.shape != (len(distinct), width):
-                raise VerificationError(f"{name} query rows have the wrong shape")
-            if not verify_batch(
-                root, distinct, opening.rows, opening.proof, domain.lde_size, params.hash
-            ):
-                raise VerificationError(f"{name} Merkle opening does not match its commitment")
+                raise VerificationError(
+                    f"table {self.name!r}: {label} query rows have the wrong shape"
+                )
+            if not verify_batch(root, distinct, opening.rows, opening.proof, size, self.hash):
+                raise VerificationError(
+                    f"table {self.name!r}: {label} Merkle opening does not match its commitment"
+                )
             blocks.append(opening.rows)
         rows = np.concatenate(blocks, axis=1)
+        omega = F.two_adic_generator(domain.log_lde)
         xs = np.array(
-            [
-                (domain.shift * pow(F.two_adic_generator(domain.log_lde), q, F.P)) % F.P
-                for q in distinct
-            ],
-            dtype=np.uint64,
+            [(domain.shift * pow(omega, q, F.P)) % F.P for q in distinct], dtype=np.uint64
         )
-        d = deep_values(rows, coeffs, v_z, v_zg, xs, z, zg)
+        d = deep_values(rows, self.coeffs, self.v_z, self.v_zg, xs, self.z, self.zg)
         where = {q: k for k, q in enumerate(distinct)}
-        return d[[where[q] for q in queries]]
-
-    try:
-        fri_verify(proof.fri, t, params, domain.log_lde, first_layer_values, domain.shift)
-    except FriError as exc:
-        raise VerificationError(f"FRI: {exc}") from exc
+        return d[[where[q] for q in positions]]
 
 
-def deep_opened_sums(openings: Openings, coeffs: np.ndarray) -> tuple[ExtValue, ExtValue]:
-    """``V_z = Σ λ^i f_i(z)`` and ``V_zg = Σ λ^(M+i) f_i(z·g)`` from the openings."""
-    at_z = np.concatenate(
-        [openings.pre_z, openings.main_z, openings.aux_z, openings.quotient_z], axis=0
-    )
-    at_zg = np.concatenate([openings.pre_zg, openings.main_zg, openings.aux_zg], axis=0)
-    alg = Algebra(None)
-    v_z: Value = (0, 0, 0, 0)
-    for i in range(at_z.shape[0]):
-        v_z = alg.add(v_z, alg.mul(ext_tuple(coeffs[i, :4]), ext_tuple(at_z[i])))
-    v_zg: Value = (0, 0, 0, 0)
-    for i in range(at_zg.shape[0]):
-        v_zg = alg.add(v_zg, alg.mul(ext_tuple(coeffs[i, 4:]), ext_tuple(at_zg[i])))
-    return alg.to_ext(v_z), alg.to_ext(v_zg)
-
-
-def deep_values(
-    combined_or_rows: np.ndarray,
-    coeffs: np.ndarray | None,
-    v_z: ExtValue,
-    v_zg: ExtValue,
-    xs: np.ndarray,
-    z: Sequence[int],
-    zg: Sequence[int],
-) -> np.ndarray:
-    """DEEP codeword ``(F_z(x) − V_z)/(x − z) + (F_zg(x) − V_zg)/(x − z·g)`` at points xs.
-
-    ``combined_or_rows`` is either the committed rows (with ``coeffs``) or, when ``coeffs``
-    is None, the already combined ``(k, 8)`` values ``[F_z | F_zg]``.
-    """
-    comb = combined_or_rows if coeffs is None else lincomb_rows(combined_or_rows, coeffs)
-    return deep_quotients(comb, v_z, v_zg, xs, z, zg)
+__all__ = [
+    "PreprocessedData",
+    "VerificationError",
+    "clear_preprocessed_cache",
+    "preprocessed_data",
+    "preprocessed_root",
+    "verify",
+    "verify_machine",
+]
