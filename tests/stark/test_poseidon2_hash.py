@@ -141,7 +141,10 @@ def test_poseidon2_proof_tampering_is_rejected():
     other = prove(air, range_check_trace([10, 21, 65000], [21], 8)[0], pub, P2, check=False)
     proof = StarkProof.from_bytes(data)
     for field_name in ("main_root", "aux_root", "quotient_root"):
-        mixed = dataclasses.replace(proof, **{field_name: getattr(other, field_name)})
+        table = dataclasses.replace(
+            proof.tables[0], **{field_name: getattr(other.tables[0], field_name)}
+        )
+        mixed = dataclasses.replace(proof, tables=(table,))
         with pytest.raises(VerificationError):
             verify(air, mixed.to_bytes(), pub, P2)
 
