@@ -1,7 +1,9 @@
 """The example AIRs with small valid traces, shared by the prove/verify and soundness tests."""
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from proofmarket.stark.examples import (
@@ -14,6 +16,8 @@ from proofmarket.stark.examples import (
     hash_chain_trace,
     range_check_trace,
 )
+from proofmarket.stark.proof import ProofFormatError
+from proofmarket.stark.verifier import VerificationError
 
 
 def example_cases(range_values: list[int], range_lookups: list[int]) -> list[tuple[Any, ...]]:
@@ -36,3 +40,21 @@ def parametrize_examples(cases: list[tuple[Any, ...]]) -> pytest.MarkDecorator:
     return pytest.mark.parametrize(
         "name,air,trace,pub", cases, ids=lambda v: v if isinstance(v, str) else ""
     )
+
+
+def flips_accepted(
+    verify_bytes: Callable[[bytes], object], data: bytes, count: int, seed: int
+) -> list[int]:
+    """Positions among ``count`` seeded single-byte corruptions of ``data`` that still
+    decode and verify (an honest format and verifier give ``[]``)."""
+    rng = np.random.default_rng(seed)
+    accepted = []
+    for pos in rng.choice(len(data), size=count, replace=False):
+        corrupted = bytearray(data)
+        corrupted[pos] ^= int(rng.integers(1, 256))
+        try:
+            verify_bytes(bytes(corrupted))
+        except (ProofFormatError, VerificationError):
+            continue
+        accepted.append(int(pos))
+    return accepted
