@@ -55,6 +55,15 @@ from proofmarket.cluster.tasks.context import PermanentTaskError, TaskContext
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ERROR_LEN = 1024
+# An idle agent long-polls in slices this long so that a stop request ends it quickly.
+STOP_CHECK_SECS = 0.2
+
+
+class _Interrupted(BaseException):
+    """Raised by the stop signal inside interruptible work (warm-up), never caught as an
+    ``Exception`` by that work."""
+
+
 TaskHandler = Callable[[TaskContext], dict[str, Any] | None]
 
 
@@ -152,6 +161,7 @@ class Agent:
         self.handler = handler
         self.db_factory = db_factory
         self._stop = threading.Event()
+        self._interruptible = False
         self._db: TaskDB | None = None
         self._segments: SegmentStore | None = None
         self._objects: ObjectStore | None = None
@@ -171,6 +181,8 @@ class Agent:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("agent %s: signal %d, stopping after the current task", self.worker_id, signum)
             self.request_stop()
+            if self._interruptible:
+                raise _Interrupted
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
@@ -238,9 +250,19 @@ class Agent:
             beater.join(timeout=5)
             self._segments.close()
             self._objects.close()
+            self._deregister()
             if self._db is not None:
                 self._db.close()
             log.info("agent %s stopped", self.worker_id)
+
+    def _deregister(self) -> None:
+        """Remove this agent from the registry so ``cluster status`` stops listing it."""
+        if self._db is None:
+            return
+        try:
+            self._db.deregister_worker(self.worker_id)
+        except Exception as exc:  # shutting down: the record ages out of "alive" anyway
+            log.warning("agent %s: could not deregister: %s", self.worker_id, exc)
 
     def _warm_up(self) -> None:
         worker_type = self.settings.worker_type
@@ -249,10 +271,17 @@ class Agent:
         from proofmarket.cluster.tasks.warmup import warm_up
 
         try:
+            self._interruptible = True  # nothing is claimed yet: a stop may cut warm-up short
+            if self.stopping:
+                return
             secs = warm_up(prove=worker_type == PROVE_WORK_TYPE, dev_mode=self.config.dev_mode)
             log.info("agent %s warmed up in %.1fs", self.worker_id, secs)
+        except _Interrupted:
+            log.info("agent %s: warm-up interrupted by stop", self.worker_id)
         except Exception as exc:  # warm-up is an optimisation; never fatal
             log.warning("agent %s warm-up skipped: %s", self.worker_id, exc)
+        finally:
+            self._interruptible = False
 
     def _open_stores(self) -> bool:
         """Open both stores, waiting out an unreachable Redis/S3; False if stopped first."""
@@ -281,7 +310,8 @@ class Agent:
         try:
             if self._db is None:
                 self._db = self.db_factory(self.config.database_url)
-            task = self._db.request_work(self.settings.worker_type, self.settings.poll_time)
+            wait = min(self.settings.poll_time, STOP_CHECK_SECS)
+            task = self._db.request_work(self.settings.worker_type, wait)
             self._claim_backoff = self.settings.backoff_initial
         except DatabaseUnavailable as exc:
             log.warning("request_work: database unavailable (%s)", exc)
@@ -326,30 +356,42 @@ class Agent:
             return
         log.info("task %s/%s done in %.2fs", task.job_id, task.task_id, time.monotonic() - started)
         try:
-            self._with_db(
+            recorded = self._with_db(
                 "update_task_done",
                 lambda db: db.update_task_done(task.job_id, task.task_id, output),
                 give_up_when_stopping=True,
             )
             self.tasks_done += 1
+            if not recorded:
+                log.warning(
+                    "job %s aborted: result of task %s dropped (the job was cancelled or "
+                    "failed while it ran)",
+                    task.job_id,
+                    task.task_id,
+                )
         except DatabaseUnavailable:
             log.error("could not report %s/%s done; it will be requeued", task.job_id, task.task_id)
 
     def _report_error(self, task: ReadyTask, exc: Exception) -> None:
         message = _truncate(str(exc) or type(exc).__name__)
 
+        def fail(db: TaskDB, reason: str) -> bool:
+            recorded = db.update_task_failed(task.job_id, task.task_id, reason)
+            state = "failed" if recorded else "had already stopped"
+            log.warning("job %s %s: task %s: %s", task.job_id, state, task.task_id, reason)
+            return recorded
+
         def report(db: TaskDB) -> bool:
             """True when the job failed with this task."""
             if isinstance(exc, PermanentTaskError) or task.max_retries <= 0:
-                return db.update_task_failed(task.job_id, task.task_id, message)
+                return fail(db, message)
             retries = next(
                 (t.retries for t in db.get_job_tasks(task.job_id) if t.task_id == task.task_id), 0
             )
             if retries + 1 > task.max_retries:
-                return db.update_task_failed(
-                    task.job_id, task.task_id, _truncate(f"retry max hit: {message}")
-                )
+                return fail(db, _truncate(f"retry max hit: {message}"))
             db.update_task_retry(task.job_id, task.task_id)
+            log.info("task %s/%s will be retried: %s", task.job_id, task.task_id, message)
             return False
 
         try:

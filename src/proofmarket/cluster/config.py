@@ -111,8 +111,13 @@ def resolve_config(
     segment_po2: int | None = None,
     join_stream: bool | None = None,
     limits: TaskLimits | None = None,
+    create_dirs: bool = True,
 ) -> ClusterConfig:
-    """Options first, then Bento's environment variables, then the embedded defaults."""
+    """Options first, then Bento's environment variables, then the embedded defaults.
+
+    ``create_dirs=False`` is for read-only commands (``cluster status``): nothing is
+    created on disk for a data directory that no cluster has used.
+    """
     root = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
     storage_root = Path(storage_dir) if storage_dir is not None else root
     db = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{root / 'taskdb.sqlite'}"
@@ -120,7 +125,7 @@ def resolve_config(
     obj = s3_url or os.environ.get("S3_URL") or str(storage_root / "objects")
     if not (db.startswith("sqlite:") or "://" in db):
         raise ValueError(f"database URL {db!r} must be sqlite:///PATH or postgresql://...")
-    if db.startswith("sqlite:///"):
+    if db.startswith("sqlite:///") and create_dirs:
         Path(db[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return ClusterConfig(
         database_url=db,

@@ -12,6 +12,12 @@ from proofmarket.cluster.taskdb import JobState, TaskDB
 AGENT_ALIVE_SECS = 30.0  # an agent heartbeats every 10 s
 
 
+def empty_status() -> dict[str, Any]:
+    """The report for a cluster that has never run: no agents, empty queues."""
+    queues = {t: {"ready": 0, "running": 0, "agents_alive": 0} for t in WORKER_TYPES}
+    return {"agents": [], "queues": queues, "streams": [], "running_jobs": []}
+
+
 def cluster_status(db: TaskDB, *, running_jobs_limit: int = 50) -> dict[str, Any]:
     now = time.time()
     workers = []

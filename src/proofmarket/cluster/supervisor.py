@@ -9,12 +9,15 @@ down`` and ``cluster status`` read; SIGTERM/SIGINT stop every child, then the su
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ from types import FrameType
 from typing import IO, Any
 
 from proofmarket.cluster.config import WORKER_TYPES
+from proofmarket.cluster.forked import ChildProcess, ForkedProcess, preload
 from proofmarket.processes import pid_alive
 
 log = logging.getLogger(__name__)
@@ -31,6 +35,27 @@ RESTART_BACKOFF_INITIAL = 0.25
 RESTART_BACKOFF_MAX = 2.0
 RESTART_BACKOFF_RESET_SECS = 10.0  # a child alive this long starts again from the initial
 STOP_GRACE_SECS = 15.0
+STOP_POLL_SECS = 0.02
+
+
+class PortInUse(RuntimeError):
+    """The API's address cannot be bound (another process listens there)."""
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Raise ``PortInUse`` unless ``host:port`` can be bound now, as uvicorn will bind it.
+
+    Checked before any child starts so that ``cluster up`` fails at once instead of
+    reporting success while the API restarts forever on "address already in use".
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise PortInUse(f"cannot bind the cluster API to {host}:{port}: {reason}") from None
 
 
 @dataclass
@@ -38,7 +63,8 @@ class Child:
     name: str
     argv: list[str]
     log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
+    preload: tuple[str, ...] = ()  # modules a forked child needs, imported before forking
+    proc: ChildProcess | None = None
     restarts: int = 0
     started_at: float = 0.0
     dead_since: float | None = None
@@ -50,6 +76,11 @@ class Child:
         if self._log is None:
             self._log = self.log_path.open("ab")
         self.started_at = time.monotonic()
+        prefix = _cli_prefix()
+        if self.argv[: len(prefix)] == prefix and env == os.environ:
+            preload(self.preload)
+            self.proc = ForkedProcess(self.argv[len(prefix) :], self._log)
+            return
         self.proc = subprocess.Popen(
             self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
@@ -75,8 +106,22 @@ class UpOptions:
     agent_types: tuple[str, ...] = WORKER_TYPES
 
 
+def _cli_prefix() -> list[str]:
+    """How a child would start ``proofmarket`` in a new interpreter (children with this
+    prefix are forked instead, see ``proofmarket.cluster.forked``)."""
+    return [sys.executable, "-m", "proofmarket.cli.main"]
+
+
 def _cli() -> list[str]:
-    return [sys.executable, "-m", "proofmarket.cli.main", "cluster"]
+    return [*_cli_prefix(), "cluster"]
+
+
+API_MODULES = ("proofmarket.cli.cluster_cmds", "proofmarket.cluster.api.server")
+AGENT_MODULES = (
+    "proofmarket.cli.cluster_cmds",
+    "proofmarket.cluster.agent",
+    "proofmarket.cluster.tasks.dispatch",
+)
 
 
 def _common_args(opts: UpOptions) -> list[str]:
@@ -98,6 +143,7 @@ def build_children(opts: UpOptions) -> list[Child]:
             "api",
             [*_cli(), "api", "--host", opts.host, "--port", str(opts.port), *common],
             logs / "api.log",
+            API_MODULES,
         )
     ]
     for worker_type in opts.agent_types:
@@ -106,7 +152,8 @@ def build_children(opts: UpOptions) -> list[Child]:
             argv.append("--join-stream")
         if opts.segment_po2 is not None:
             argv += ["--segment-po2", str(opts.segment_po2)]
-        children.append(Child(f"agent-{worker_type}", argv, logs / f"agent-{worker_type}.log"))
+        log_path = logs / f"agent-{worker_type}.log"
+        children.append(Child(f"agent-{worker_type}", argv, log_path, AGENT_MODULES))
     return children
 
 
@@ -130,7 +177,7 @@ class Supervisor:
     def __init__(self, opts: UpOptions) -> None:
         self.opts = opts
         self.children = build_children(opts)
-        self._stopping = False
+        self._stopping = threading.Event()
 
     @property
     def endpoint(self) -> str:
@@ -154,7 +201,7 @@ class Supervisor:
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("supervisor: signal %d, stopping the cluster", signum)
-        self._stopping = True
+        self._stopping.set()
 
     def run(self) -> None:
         existing = read_state(self.opts.data_dir)
@@ -163,6 +210,7 @@ class Supervisor:
                 f"a cluster is already running from {self.opts.data_dir} "
                 f"(pid {existing['pid']}, {existing['endpoint']}); run `cluster down` first"
             )
+        check_bindable(self.opts.host, self.opts.port)
         self.opts.data_dir.mkdir(parents=True, exist_ok=True)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -171,10 +219,10 @@ class Supervisor:
             child.start(env)
         self._write_state()
         try:
-            while not self._stopping:
+            while not self._stopping.is_set():
                 if self._restart_dead(env):
                     self._write_state()
-                time.sleep(0.1)
+                self._stopping.wait(0.1)  # a stop signal ends the wait at once
         finally:
             self.stop_children()
             state_path(self.opts.data_dir).unlink(missing_ok=True)
@@ -229,7 +277,7 @@ def stop_cluster(data_dir: Path, timeout: float = STOP_GRACE_SECS + 10) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(STOP_POLL_SECS)
     if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
         for child in state.get("children", {}).values():

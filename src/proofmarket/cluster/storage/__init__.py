@@ -1,12 +1,21 @@
 """Cluster storage: a segment store (Redis or filesystem) and an object store (S3 or
-filesystem), each behind one interface and selected by URL."""
+filesystem), each behind one interface and selected by URL.
+
+The Redis and S3 back-ends (and so redis and boto3) are imported only when used.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from proofmarket.cluster.storage import keys
 from proofmarket.cluster.storage.base import ObjectStore, SegmentStore
+from proofmarket.cluster.storage.defaults import (
+    DEFAULT_REDIS_TTL,
+    DEFAULT_S3_BUCKET,
+    DEFAULT_S3_REGION,
+)
 from proofmarket.cluster.storage.errors import (
     InvalidKey,
     InvalidStorageUrl,
@@ -15,9 +24,25 @@ from proofmarket.cluster.storage.errors import (
     StorageUnavailable,
 )
 from proofmarket.cluster.storage.fs import FsObjectStore, FsSegmentStore
-from proofmarket.cluster.storage.redis_store import DEFAULT_REDIS_TTL, RedisSegmentStore
 from proofmarket.cluster.storage.retry import RetryingObjectStore, RetryingSegmentStore, RetryPolicy
-from proofmarket.cluster.storage.s3 import DEFAULT_S3_BUCKET, DEFAULT_S3_REGION, S3ObjectStore
+
+if TYPE_CHECKING:
+    from proofmarket.cluster.storage.redis_store import RedisSegmentStore
+    from proofmarket.cluster.storage.s3 import S3ObjectStore
+
+_LAZY = {
+    "RedisSegmentStore": "proofmarket.cluster.storage.redis_store",
+    "S3ObjectStore": "proofmarket.cluster.storage.s3",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_REDIS_TTL",
@@ -64,6 +89,8 @@ def open_segment_store(
     if not url:
         raise InvalidStorageUrl("empty segment store URL")
     if url.startswith(("redis://", "rediss://", "unix://")):
+        from proofmarket.cluster.storage.redis_store import RedisSegmentStore
+
         return RedisSegmentStore(url, ttl=redis_ttl, prefix=redis_prefix)
     return FsSegmentStore(_fs_path(url))
 
@@ -81,6 +108,8 @@ def open_object_store(
     if not url:
         raise InvalidStorageUrl("empty object store URL")
     if url.startswith(("http://", "https://")):
+        from proofmarket.cluster.storage.s3 import S3ObjectStore
+
         return S3ObjectStore(
             url,
             bucket=bucket,

@@ -7,10 +7,9 @@ from typing import Any
 
 import redis
 
+from proofmarket.cluster.storage.defaults import DEFAULT_REDIS_TTL
 from proofmarket.cluster.storage.errors import ObjectMissing, StorageUnavailable
 from proofmarket.cluster.storage.keys import job_prefix
-
-DEFAULT_REDIS_TTL = 28_800
 
 
 class RedisSegmentStore:

@@ -8,10 +8,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from proofmarket.cluster.storage.defaults import DEFAULT_S3_BUCKET, DEFAULT_S3_REGION
 from proofmarket.cluster.storage.errors import ObjectMissing, StorageError, StorageUnavailable
 
-DEFAULT_S3_BUCKET = "proofmarket"
-DEFAULT_S3_REGION = "us-west-2"
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 #: Answers that mean "try again later" (throttling, server overload or restart).
 _TRANSIENT_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}

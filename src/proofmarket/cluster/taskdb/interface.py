@@ -181,6 +181,10 @@ class TaskDB(Protocol):
         """Forget agents not seen for longer than this; returns how many."""
         ...
 
+    def deregister_worker(self, worker_id: str) -> bool:
+        """Forget one agent (it is shutting down); False if it was not registered."""
+        ...
+
     def close(self) -> None:
         """Release connections (and stop the notification listener)."""
         ...

@@ -598,6 +598,11 @@ class PostgresTaskDB:
             WorkerInfo(r[0], r[1], r[2], r[3].timestamp(), r[4].timestamp()).as_dict() for r in rows
         ]
 
+    def deregister_worker(self, worker_id: str) -> bool:
+        v.check_name("worker_id", worker_id)
+        count = self._rowcount("DELETE FROM workers WHERE id = %s", (worker_id,), idempotent=True)
+        return int(count) > 0
+
     def prune_workers(self, older_than_secs: float) -> int:
         older_than_secs = v.check_age("older_than_secs", older_than_secs)
         return self._rowcount(

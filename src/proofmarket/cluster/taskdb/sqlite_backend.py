@@ -905,6 +905,11 @@ class SqliteTaskDB:
         )
         return [WorkerInfo(*r).as_dict() for r in rows]
 
+    def deregister_worker(self, worker_id: str) -> bool:
+        v.check_name("worker_id", worker_id)
+        cur = self._tx(lambda c: c.execute("DELETE FROM workers WHERE id = ?", (worker_id,)))
+        return int(cur.rowcount) > 0
+
     def prune_workers(self, older_than_secs: float) -> int:
         older_than_secs = v.check_age("older_than_secs", older_than_secs)
         cur = self._tx(
