@@ -18,10 +18,16 @@ over ``--jobs`` jobs of one user:
    the moment ``create_task`` returned (a lower bound; negative when the agent had the
    task before the producer got its answer).
 
+``--history N`` first stores N *finished* tasks (bulk-inserted with SQL, as a cluster
+accumulates them) so the phases run against a large table, and times the maintenance
+calls (requeue sweeps, stuck-task repair) at that size: claims must not slow down as
+history grows.
+
 Usage::
 
     python bench/taskdb_bench.py                   # both backends, 1/4/16 agents
     python bench/taskdb_bench.py --backend postgres --agents 16 --json
+    python bench/taskdb_bench.py --agents 1 --tasks 3000 --history 100000
 """
 
 from __future__ import annotations
@@ -61,6 +67,8 @@ class Result:
     ready_to_claimed_max_ms: float
     create_call_p50_ms: float
     claimed_after_create_returned_p50_ms: float
+    history: int = 0
+    maintenance_ms: dict[str, float] | None = None
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -117,6 +125,69 @@ def fill(db: TaskDB, stream: str, exec_stream: str, tasks: int, jobs: int, tag: 
     return job_ids
 
 
+def add_history(url: str, backend: str, stream: str, tasks: int, per_job: int = 10) -> None:
+    """Bulk-insert ``tasks`` done tasks in finished jobs (what months of work leave)."""
+    jobs = max(1, tasks // per_job)
+    if backend == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        now = time.time()
+        with conn:
+            for j in range(jobs):
+                job_id = str(uuid.uuid4())
+                seq = conn.execute(
+                    "INSERT INTO jobs (id, state, user_id, created_at, finished_at) "
+                    "VALUES (?, 'done', ?, ?, ?)",
+                    (job_id, USER, now, now),
+                ).lastrowid
+                conn.executemany(
+                    "INSERT INTO tasks (job_id, task_id, stream_id, worker_type, job_seq, "
+                    "task_def, prerequisites, state, created_at, started_at, updated_at, "
+                    "waiting_on, progress, max_retries, timeout_secs) VALUES "
+                    "(?, ?, ?, ?, ?, '{}', '[]', 'done', ?, ?, ?, 0, 1.0, 0, 3600)",
+                    [
+                        (job_id, f"h{i}", stream, WORKER_TYPE, seq, now, now, now)
+                        for i in range(min(per_job, tasks - j * per_job))
+                    ],
+                )
+        conn.execute("ANALYZE")
+        conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO jobs (id, state, user_id, finished_at) "
+            "SELECT gen_random_uuid(), 'done', %s, now() FROM generate_series(1, %s)",
+            (USER, jobs),
+        )
+        conn.execute(
+            "INSERT INTO tasks (job_id, task_id, stream_id, worker_type, job_seq, task_def, "
+            "prerequisites, state, started_at, updated_at, waiting_on, progress, max_retries, "
+            "timeout_secs) SELECT j.id, 'h' || g, %s, %s, j.seq, '{}', '[]', 'done', now(), "
+            "now(), 0, 1, 0, 3600 FROM jobs j CROSS JOIN generate_series(1, %s) g "
+            "WHERE j.state = 'done'",
+            (stream, WORKER_TYPE, per_job),
+        )
+        conn.execute("ANALYZE")
+
+
+def time_maintenance(db: TaskDB) -> dict[str, float]:
+    """Milliseconds per maintenance call (each runs with some running tasks present)."""
+    calls = {
+        "requeue_timed_out_tasks": lambda: db.requeue_timed_out_tasks(),
+        "requeue_unacknowledged_claims": lambda: db.requeue_unacknowledged_claims(5.0),
+        "fix_stuck_pending_tasks": lambda: db.fix_stuck_pending_tasks(),
+    }
+    timings = {}
+    for name, call in calls.items():
+        started = time.perf_counter()
+        call()
+        timings[name] = round((time.perf_counter() - started) * 1e3, 2)
+    return timings
+
+
 def collect(out: Any, kind: str, agents: int) -> list[tuple[Any, float]]:
     got = []
     while len(got) < agents:
@@ -138,6 +209,8 @@ def run_one(url: str, backend: str, mode: str, agents: int, args: argparse.Names
     )
     exec_stream = db.get_or_create_stream(USER, "exec")
     stream = db.get_or_create_stream(USER, WORKER_TYPE)
+    if args.history:
+        add_history(url, backend, stream, args.history)
     claim_jobs = fill(filler, stream, exec_stream, args.tasks, args.jobs, "c")
     workers: list[Any]
     shared: TaskDB | None = None
@@ -169,6 +242,7 @@ def run_one(url: str, backend: str, mode: str, agents: int, args: argparse.Names
     calls = [c for chunk, _ in reports for c in chunk]
     claims_per_sec = len(calls) / wall
 
+    maintenance = time_maintenance(db)  # the claimed tasks are all running now
     for job in claim_jobs:  # their tasks stay "running" otherwise
         db.delete_job(job)
     cycle_jobs = fill(filler, stream, exec_stream, args.tasks, args.jobs, "d")
@@ -222,6 +296,8 @@ def run_one(url: str, backend: str, mode: str, agents: int, args: argparse.Names
         ready_to_claimed_max_ms=round(max(latencies, default=float("nan")) * 1e3, 3),
         create_call_p50_ms=round(percentile(create_calls, 50) * 1e3, 3),
         claimed_after_create_returned_p50_ms=round(percentile(after_commit, 50) * 1e3, 3),
+        history=args.history,
+        maintenance_ms=maintenance,
     )
 
 
@@ -254,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tasks", type=int, default=3000, help="tasks per throughput phase")
     parser.add_argument("--jobs", type=int, default=8, help="jobs the tasks are spread over")
+    parser.add_argument(
+        "--history", type=int, default=0, help="finished tasks stored before the phases"
+    )
     parser.add_argument("--latency-tasks", type=int, default=200)
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between tasks")
     parser.add_argument(
@@ -282,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"ready->claimed p50/p99={result.ready_to_claimed_p50_ms:.2f}/"
                     f"{result.ready_to_claimed_p99_ms:.2f} ms  "
                     f"(create call p50 {result.create_call_p50_ms:.2f} ms, "
-                    f"from its return p50 {result.claimed_after_create_returned_p50_ms:.2f} ms)",
+                    f"from its return p50 {result.claimed_after_create_returned_p50_ms:.2f} ms)"
+                    f"  history={result.history} maintenance ms={result.maintenance_ms}",
                     flush=True,
                 )
     if args.json:

@@ -371,6 +371,36 @@ def _open_db(data_dir: Path, database_url: str | None) -> Any:
         raise _fail(f"cannot open the TaskDB {config.database_url}: {exc}") from None
 
 
+@cluster_app.command("prune")
+def prune_cmd(
+    older_than: float = typer.Option(
+        86_400.0, "--older-than", help="Delete finished jobs that ended this many seconds ago"
+    ),
+    data_dir: Path = DataDirOpt,
+    database_url: str | None = DatabaseOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Delete old finished (done/failed/cancelled) jobs and their tasks from the TaskDB.
+
+    Running jobs are never touched; stored receipts stay in the object store (a pruned
+    session still answers SUCCEEDED). Deletes in small batches, so claims go on."""
+    from proofmarket.cluster.taskdb import DatabaseUnavailable, InvalidArgument
+
+    db = _open_db(data_dir, database_url)
+    try:
+        removed = db.clear_completed_jobs(older_than)
+    except InvalidArgument as exc:
+        raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    except DatabaseUnavailable as exc:
+        raise _fail(f"TaskDB unavailable: {exc}") from None
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps({"removed_jobs": removed, "older_than_secs": older_than}))
+    else:
+        console.print(f"removed {removed} finished job(s) older than {older_than:g} s")
+
+
 @cluster_app.command("status")
 def status_cmd(
     data_dir: Path = DataDirOpt,
