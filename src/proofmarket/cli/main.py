@@ -83,6 +83,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "broker": LazyCommand(
         "proofmarket.cli.broker_cmds", "Run a prover's broker (price, lock, prove, fulfil)."
     ),
+    "prover": LazyCommand(
+        "proofmarket.cli.prover_cmds", "Benchmark the proving cluster and generate a broker.toml."
+    ),
     "tools": LazyCommand(
         "proofmarket.cli.tools_cmds", "Install and locate external tools; precompile numba kernels."
     ),
