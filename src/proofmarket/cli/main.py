@@ -86,6 +86,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "prover": LazyCommand(
         "proofmarket.cli.prover_cmds", "Benchmark the proving cluster and generate a broker.toml."
     ),
+    "stark": LazyCommand(
+        "proofmarket.cli.stark_cmds", "STARK engine tools: the security calculator."
+    ),
     "tools": LazyCommand(
         "proofmarket.cli.tools_cmds", "Install and locate external tools; precompile numba kernels."
     ),

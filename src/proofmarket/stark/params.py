@@ -1,27 +1,15 @@
-"""STARK security parameters, named profiles and the security estimates they give.
+"""STARK security parameters and the named profiles.
 
-Security formulas (reference zkvm.md §2.5, after ethSTARK README §7 and Plonky3
-``fri/src/config.rs``):
+The soundness of a profile depends on the statement too (rows, columns, lookups), so the
+full per-term figures come from :mod:`proofmarket.stark.security`
+(:func:`~proofmarket.stark.security.describe_security`, ``proofmarket stark security``).
+The ``*_security_bits`` methods here report that calculator's minimum at the reference
+RV32IM shape (2^:data:`REFERENCE_LOG_ROWS` rows unless given, :data:`REFERENCE_COLUMNS`
+committed columns, :data:`REFERENCE_INTERACTIONS` LogUp interactions of 4-tuples,
+constraint degree 4).
 
-* **conjectured** (ethSTARK "toy problem" conjecture, the one RISC Zero, Plonky3, Miden and
-  lambdaworks quote)::
-
-      bits = min(num_queries · log_blowup + pow_bits,
-                 log2|F_p^4| − log_trace_len)
-
-  The second term is ethSTARK's cap from the size of the field the out-of-domain point and
-  the batching challenges are drawn from (|F_p^4| ≈ 2^123.6); for 2^22 rows it gives ≈ 101.6.
-* **johnson** (an estimate in the Johnson-bound regime, Plonky3 ``security/src/assumption.rs``;
-  approximate, ignores list-size terms)::
-
-      bits = min(num_queries · −log2(√ρ + √ρ/20) + pow_bits, field cap)
-
-* **provable** (unique-decoding regime as in SP1 ``fri_params.rs``)::
-
-      bits = min(num_queries · −log2((1 + ρ)/2) + pow_bits, field cap)
-
-with rate ρ = 2^−log_blowup. The profiles are chosen from those formulas; ``DEFAULT`` is
-≥ 100 bits conjectured for traces up to 2^22 rows.
+``DEFAULT`` reaches 100 bits conjectured with every term counted at 2^20 rows of that
+shape (the FRI folding rounds bind at 100.0; at 2^21 / 2^22 rows they give 99.0 / 98.0).
 """
 
 from __future__ import annotations
@@ -38,6 +26,14 @@ class ParamsError(ValueError):
 
 HASHES = ("keccak", "poseidon2")
 """Merkle/transcript hashes a profile may name (the index is the hash's wire id)."""
+
+PARAMS_TAG = b"stark-params-v2"
+PARAMS_WORDS = 10
+""":meth:`StarkParams.to_bytes` is the tag then this many little-endian u32 words."""
+
+REFERENCE_LOG_ROWS = 20
+REFERENCE_COLUMNS = 400
+REFERENCE_INTERACTIONS = 60
 
 EXT_FIELD_BITS = EXT_DEGREE * math.log2(P)
 """log2 of the extension field's size (≈ 123.6)."""
@@ -57,6 +53,8 @@ class StarkParams:
       2^fri_final_log_degree coefficients; those coefficients are sent in clear.
     * ``max_log_trace_len``: the largest trace the profile is rated for (used for the
       field-size term of the security estimate).
+    * ``lookup_pow_bits``: grinding bits right before the LogUp challenges (β, γ).
+    * ``batch_pow_bits``: grinding bits right before the DEEP batching challenge λ.
     * ``hash``: the Merkle and Fiat–Shamir hash, ``keccak`` (default: cheap on the EVM) or
       ``poseidon2`` (BabyBear Poseidon2, width 24: cheap inside an AIR, for recursion).
     """
@@ -70,6 +68,8 @@ class StarkParams:
     fri_final_log_degree: int = 6
     max_log_trace_len: int = 22
     hash: str = "keccak"
+    lookup_pow_bits: int = 0
+    batch_pow_bits: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -84,8 +84,9 @@ class StarkParams:
             raise ParamsError(f"log_blowup must be in [1, 6], got {self.log_blowup}")
         if not 1 <= self.num_queries <= 1024:
             raise ParamsError(f"num_queries must be in [1, 1024], got {self.num_queries}")
-        if not 0 <= self.pow_bits <= 32:
-            raise ParamsError(f"pow_bits must be in [0, 32], got {self.pow_bits}")
+        for name in ("pow_bits", "lookup_pow_bits", "batch_pow_bits"):
+            if not 0 <= getattr(self, name) <= 32:
+                raise ParamsError(f"{name} must be in [0, 32], got {getattr(self, name)}")
         if not 1 <= self.fri_log_arity <= 4:
             raise ParamsError(f"fri_log_arity must be in [1, 4], got {self.fri_log_arity}")
         if not 0 <= self.fri_final_log_degree <= 16:
@@ -110,28 +111,24 @@ class StarkParams:
     def rate(self) -> float:
         return 2.0**-self.log_blowup
 
-    def field_security_bits(self, log_trace_len: int | None = None) -> float:
-        """ethSTARK's field-size cap: log2|F_p^4| − log2(trace length)."""
-        lt = self.max_log_trace_len if log_trace_len is None else log_trace_len
-        return EXT_FIELD_BITS - lt
+    def _minimum(self, regime: str, log_trace_len: int | None) -> int:
+        from .security import Shape, describe_security
+
+        lt = log_trace_len or min(REFERENCE_LOG_ROWS, self.max_log_trace_len)
+        shape = Shape(lt, REFERENCE_COLUMNS, REFERENCE_INTERACTIONS, tuple_len=4)
+        return math.floor(describe_security(self, shape, regime).bits)
 
     def conjectured_security_bits(self, log_trace_len: int | None = None) -> int:
-        """Conjectured bits: min(queries·log_blowup + pow_bits, field cap), floored."""
-        fri = self.num_queries * self.log_blowup + self.pow_bits
-        return math.floor(min(fri, self.field_security_bits(log_trace_len)))
+        """Conjectured bits at the reference shape, every term counted (floored)."""
+        return self._minimum("conjectured", log_trace_len)
 
     def johnson_security_bits(self, log_trace_len: int | None = None) -> int:
-        """Johnson-regime estimate (see module docstring), floored."""
-        s = math.sqrt(self.rate)
-        per_query = -math.log2(s + s / 20)
-        fri = self.num_queries * per_query + self.pow_bits
-        return math.floor(min(fri, self.field_security_bits(log_trace_len)))
+        """Johnson-bound (list-decoding, BCHKS25) bits at the reference shape (floored)."""
+        return self._minimum("johnson", log_trace_len)
 
     def provable_security_bits(self, log_trace_len: int | None = None) -> int:
-        """Unique-decoding (provable) estimate, floored."""
-        per_query = -math.log2((1 + self.rate) / 2)
-        fri = self.num_queries * per_query + self.pow_bits
-        return math.floor(min(fri, self.field_security_bits(log_trace_len)))
+        """Unique-decoding (provable) bits at the reference shape (floored)."""
+        return self._minimum("unique", log_trace_len)
 
     # -- presentation and binding --------------------------------------------------------
 
@@ -144,16 +141,26 @@ class StarkParams:
             "(x^4 + 11)",
             f"blowup             {self.blowup} (log {self.log_blowup})",
             f"queries            {self.num_queries}",
-            f"grinding           {self.pow_bits} bits",
+            f"grinding           {self.pow_bits} bits before queries, "
+            f"{self.lookup_pow_bits} before LogUp challenges, "
+            f"{self.batch_pow_bits} before batching",
             f"FRI                arity {1 << self.fri_log_arity}, final polynomial < "
             f"2^{self.fri_final_log_degree} coefficients",
             f"hash               {self.hash}",
             f"rated trace length 2^{lt}",
-            f"security           {self.conjectured_security_bits(lt)} bits conjectured, "
-            f"~{self.johnson_security_bits(lt)} Johnson-regime, "
-            f"~{self.provable_security_bits(lt)} provable (unique decoding)",
         ]
-        if self.conjectured_security_bits(lt) < 80:
+        ref = min(REFERENCE_LOG_ROWS, lt)
+        for size in sorted({ref, lt}):
+            lines.append(
+                f"security at 2^{size:<4} {self.conjectured_security_bits(size)} bits conjectured, "
+                f"{self.johnson_security_bits(size)} Johnson-regime, "
+                f"{self.provable_security_bits(size)} unique decoding"
+            )
+        lines.append(
+            f"                   (every term, {REFERENCE_COLUMNS} columns and "
+            f"{REFERENCE_INTERACTIONS} lookups: `proofmarket stark security`)"
+        )
+        if self.conjectured_security_bits(ref) < 80:
             lines.append("WARNING            insecure parameters: for tests only")
         return "\n".join(lines)
 
@@ -161,12 +168,8 @@ class StarkParams:
         return asdict(self)
 
     def to_bytes(self) -> bytes:
-        """Canonical encoding for the transcript (profile name excluded: values only).
-
-        Keccak profiles keep the original seven-word block; any other hash appends its
-        id as an eighth word, so the hash choice is bound into the transcript.
-        """
-        vals = [
+        """Canonical encoding for the transcript (profile name excluded: values only)."""
+        vals = (
             self.log_blowup,
             self.num_queries,
             self.pow_bits,
@@ -174,21 +177,27 @@ class StarkParams:
             self.fri_log_arity,
             self.fri_final_log_degree,
             self.max_log_trace_len,
-        ]
-        if self.hash != "keccak":
-            vals.append(HASHES.index(self.hash))
-        return b"stark-params-v1" + b"".join(v.to_bytes(4, "little") for v in vals)
+            HASHES.index(self.hash),
+            self.lookup_pow_bits,
+            self.batch_pow_bits,
+        )
+        return PARAMS_TAG + b"".join(v.to_bytes(4, "little") for v in vals)
 
     def with_(self, **changes: int | str) -> StarkParams:
         """A copy with some fields changed (validated)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-DEFAULT = StarkParams()
-"""~101 bits conjectured for ≤ 2^22 rows: blowup 4, 64 queries, 16 PoW bits, FRI arity 4."""
+DEFAULT = StarkParams(lookup_pow_bits=16, batch_pow_bits=16)
+"""Blowup 4, 64 queries, FRI arity 4, 16 grinding bits before queries, LogUp challenges
+and batching: 100 bits conjectured with every term counted at the reference shape and
+2^20 rows (see :mod:`proofmarket.stark.security`)."""
 
-CONSERVATIVE = StarkParams(name="conservative", num_queries=91)
-"""~100 bits even in the Johnson-bound regime (91 queries)."""
+CONSERVATIVE = StarkParams(
+    name="conservative", num_queries=91, lookup_pow_bits=16, batch_pow_bits=16
+)
+"""91 queries: the FRI query phase reaches ~91 bits in the Johnson regime (BCHKS25); the
+folding rounds and batching cap that regime near 85–87 bits over BabyBear^4."""
 
 TEST = StarkParams(
     name="test-insecure",

@@ -1,4 +1,4 @@
-"""The STARK proof object and its versioned binary encoding (multi-table, version 2).
+"""The STARK proof object and its versioned binary encoding (multi-table, version 3).
 
 Layout (all integers little-endian, field elements as u32 words, extension elements as 4
 words)::
@@ -15,6 +15,7 @@ words)::
     queries    per table: u32 k (distinct queried rows of that table), then per tree
                (pre if any, main, aux if any, quotient): k × width words, u32 length +
                Merkle multi-proof bytes
+    nonces     2 × u64: grinding before the LogUp challenges, before DEEP batching
     fri        u32 length + FriProof bytes
 
 Any malformed input raises :class:`ProofFormatError` naming the field that is wrong.
@@ -31,10 +32,10 @@ import numpy.typing as npt
 from proofmarket.stark import field as F
 from proofmarket.stark.fri import FriError, FriProof
 from proofmarket.stark.merkle import MerkleBatchProof, MerkleError
-from proofmarket.stark.params import HASHES, ParamsError, StarkParams
+from proofmarket.stark.params import HASHES, PARAMS_TAG, PARAMS_WORDS, ParamsError, StarkParams
 
 MAGIC = b"PMSTARK\x00"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_WIDTH = 1 << 16
 """Upper bound on any column count, so a bad length cannot trigger a huge allocation."""
 MAX_TABLES = 256
@@ -112,6 +113,8 @@ class StarkProof:
     params: StarkParams
     tables: tuple[TableProof, ...]
     fri: FriProof
+    lookup_pow_nonce: int = 0
+    batch_pow_nonce: int = 0
 
     @property
     def log_heights(self) -> list[int]:
@@ -149,6 +152,7 @@ class StarkProof:
                 out += F.to_bytes(opening.rows)
                 mp = opening.proof.to_bytes()
                 out += struct.pack("<I", len(mp)) + mp
+        out += struct.pack("<QQ", self.lookup_pow_nonce, self.batch_pow_nonce)
         fb = self.fri.to_bytes()
         out += struct.pack("<I", len(fb)) + fb
         return bytes(out)
@@ -252,6 +256,7 @@ class _Reader:
         tables = []
         for i, (h, op) in enumerate(zip(headers, openings, strict=True)):
             tables.append(self.table(i, h, op, params))
+        nonces = struct.unpack("<QQ", self.take(16, "grinding nonces"))
         fri_raw = self.take(self.u32("FRI length"), "FRI proof")
         try:
             fri = FriProof.from_bytes(fri_raw)
@@ -259,7 +264,7 @@ class _Reader:
             raise ProofFormatError(str(exc)) from exc
         if self.pos != len(self.data):
             raise ProofFormatError(f"{len(self.data) - self.pos} trailing bytes after the proof")
-        return StarkProof(params=params, tables=tuple(tables), fri=fri)
+        return StarkProof(params, tuple(tables), fri, nonces[0], nonces[1])
 
     def table(self, i: int, h: _Header, openings: Openings, params: StarkParams) -> TableProof:
         main_w, pre_w, aux_w, quot_w = h.widths
@@ -304,19 +309,12 @@ class _Reader:
         )
 
 
-_PARAMS_TAG = b"stark-params-v1"
-
-
 def _parse_params(raw: bytes) -> StarkParams:
-    words = (len(raw) - len(_PARAMS_TAG)) // 4
-    if not raw.startswith(_PARAMS_TAG) or len(raw) != len(_PARAMS_TAG) + words * 4:
+    if not raw.startswith(PARAMS_TAG) or len(raw) != len(PARAMS_TAG) + 4 * PARAMS_WORDS:
         raise ProofFormatError("malformed parameter block")
-    if words not in (7, 8):
-        raise ProofFormatError("malformed parameter block")
-    vals = struct.unpack(f"<{words}I", raw[len(_PARAMS_TAG) :])
-    hash_id = vals[7] if words == 8 else 0
-    if hash_id >= len(HASHES):
-        raise ProofFormatError(f"unknown hash id {hash_id} in parameter block")
+    vals = struct.unpack(f"<{PARAMS_WORDS}I", raw[len(PARAMS_TAG) :])
+    if vals[7] >= len(HASHES):
+        raise ProofFormatError(f"unknown hash id {vals[7]} in parameter block")
     try:
         params = StarkParams(
             name="from-proof",
@@ -327,7 +325,9 @@ def _parse_params(raw: bytes) -> StarkParams:
             fri_log_arity=vals[4],
             fri_final_log_degree=vals[5],
             max_log_trace_len=vals[6],
-            hash=HASHES[hash_id],
+            hash=HASHES[vals[7]],
+            lookup_pow_bits=vals[8],
+            batch_pow_bits=vals[9],
         )
     except ParamsError as exc:
         raise ProofFormatError(f"invalid parameters in proof: {exc}") from exc

@@ -4,14 +4,15 @@ Transcript order (both sides), for tables t = 0 … T−1 in machine order:
 
 1. ``Transcript(b"proofmarket.stark.v2")``; observe the params bytes and T; per table
    its AIR id, log2 height, public inputs and preprocessed root (if it has fixed columns).
-2. observe every table's main root → sample the LogUp challenges β, γ (shared by all
-   tables, if any table has lookups) → per table with lookups observe its aux root and
-   its claimed sum S_t.
+2. observe every table's main root → grind ``lookup_pow_bits`` and sample the LogUp
+   challenges β, γ (shared by all tables, if any table has lookups) → per table with
+   lookups observe its aux root and its claimed sum S_t.
 3. sample α (constraint combination) → observe every table's quotient root.
 4. sample z ∈ F_p^4 until z avoids every table's trace domain and LDE coset → observe all
    openings, table by table.
-5. sample λ (DEEP batching, one power sequence over all tables) → FRI over the DEEP
-   codewords, one per distinct height, smaller ones rolled in at their own size.
+5. grind ``batch_pow_bits`` → sample λ (DEEP batching, one power sequence over all
+   tables) → FRI over the DEEP codewords, one per distinct height, smaller ones rolled
+   in at their own size.
 
 The verifier checks ``Σ_t S_t = 0`` (the global LogUp sum), each table's OOD identity
 ``Σ_groups factor_g(z)·Σ_{i∈g} α^i·C_i(z) = Σ_j z^(j·n_t)·Q_{t,j}(z)``, then FRI.
@@ -56,6 +57,16 @@ def begin_transcript(
         if pre_root is not None:
             t.observe_digest(pre_root)
     return t
+
+
+def grind_site(t: Transcript, bits: int) -> int:
+    """Grind ``bits`` right before the next challenge (nonce 0 and nothing observed at 0)."""
+    return t.grind(bits) if bits else 0
+
+
+def check_site(t: Transcript, nonce: int, bits: int) -> bool:
+    """The verifier's side of :func:`grind_site` (a zero-bit site must carry nonce 0)."""
+    return t.check_pow(nonce, bits) if bits else nonce == 0
 
 
 def sample_ood_point(transcript: Transcript, domains: Sequence[Domain]) -> ExtValue:

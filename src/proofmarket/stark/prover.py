@@ -51,6 +51,7 @@ from proofmarket.stark.protocol import (
     deep_values,
     ext_sum,
     ext_tuple,
+    grind_site,
     observe_openings,
     sample_ood_point,
     times_g,
@@ -259,6 +260,7 @@ def prove_machine(
             st.main = _commit_trace(st.trace, st.domain, be, params.hash)
             t.observe_digest(st.main.tree.root)
         lookups = any(st.air.system.num_challenges for st in states)
+        lookup_nonce = grind_site(t, params.lookup_pow_bits if lookups else 0)
         chals = [ext_tuple(t.sample_ext()) for _ in range(2)] if lookups else []
         for st in states:
             if not st.air.system.aux_width:
@@ -299,6 +301,7 @@ def prove_machine(
         for st in states:
             st.openings = _ood_openings(st, z)
             observe_openings(t, st.openings)
+        batch_nonce = grind_site(t, params.batch_pow_bits)
         lam = ext_tuple(t.sample_ext())
         by_size: dict[int, np.ndarray] = {}
         start = 0
@@ -317,7 +320,13 @@ def prove_machine(
 
     with _Timer(timings, "queries"):
         tables = tuple(_table_proof(st, queries) for st in states)
-        proof = StarkProof(params=params, tables=tables, fri=fri_proof)
+        proof = StarkProof(
+            params=params,
+            tables=tables,
+            fri=fri_proof,
+            lookup_pow_nonce=lookup_nonce,
+            batch_pow_nonce=batch_nonce,
+        )
     if timings is not None:
         timings.add("total", time.perf_counter() - total_start)
     return proof

@@ -32,6 +32,7 @@ from proofmarket.stark.proof import ProofFormatError, StarkProof, TableProof, Tr
 from proofmarket.stark.protocol import (
     ProtocolError,
     begin_transcript,
+    check_site,
     deep_coefficients,
     deep_opened_sums,
     deep_values,
@@ -210,6 +211,9 @@ def _verify(
     for tp in proof.tables:
         t.observe_digest(tp.main_root)
     lookups = any(tb.air.system.num_challenges for tb in machine.tables)
+    lookup_bits = params.lookup_pow_bits if lookups else 0
+    if not check_site(t, proof.lookup_pow_nonce, lookup_bits):
+        raise VerificationError(f"LogUp grinding nonce does not give {lookup_bits} zero bits")
     chals = [ext_tuple(t.sample_ext()) for _ in range(2)] if lookups else []
     sums: list[ExtValue] = []
     for tp in proof.tables:
@@ -241,6 +245,10 @@ def _verify(
                 "match the committed quotient"
             )
 
+    if not check_site(t, proof.batch_pow_nonce, params.batch_pow_bits):
+        raise VerificationError(
+            f"batching grinding nonce does not give {params.batch_pow_bits} zero bits"
+        )
     lam = ext_tuple(t.sample_ext())
     readers: dict[int, list[_TableReader]] = {}
     start = 0
