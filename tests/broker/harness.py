@@ -32,30 +32,26 @@ ETHER = 10**18
 REQUESTOR_KEY = 1
 PROVER_KEYS = (3, 4)
 
-FAST_CONFIG = """
-[market]
-mcycle_price = "0.0000001"
-mcycle_price_collateral_token = "0"
-min_deadline = 5
-lookback_blocks = 50
-max_stake = "100"
-max_concurrent_proofs = 4
-max_concurrent_preflights = 2
-{market_extra}
-
-[prover]
-status_poll_ms = 100
-reaper_interval_secs = 1
-reaper_grace_period_secs = 0
-
-[batcher]
-min_batch_size = 1
-block_deadline_buffer_secs = 5
-txn_timeout = 20
-batch_poll_time_ms = 100
-submit_retry_delay_ms = 100
-{batcher_extra}
-"""
+FAST_CONFIG: dict[str, dict[str, Any]] = {
+    "market": {
+        "mcycle_price": "0.0000001",
+        "mcycle_price_collateral_token": "0",
+        "min_deadline": 5,
+        "lookback_blocks": 50,
+        "max_stake": "100",
+        "max_concurrent_proofs": 4,
+        "max_concurrent_preflights": 2,
+    },
+    "prover": {"status_poll_ms": 100, "reaper_interval_secs": 1, "reaper_grace_period_secs": 0},
+    "batcher": {
+        "min_batch_size": 1,
+        "block_deadline_buffer_secs": 5,
+        "txn_timeout": 20,
+        "batch_poll_time_ms": 100,
+        "submit_retry_delay_ms": 100,
+    },
+}
+"""Short deadlines and fast polls; tests override keys per section."""
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.2) -> Any:
@@ -78,14 +74,14 @@ class BrokerProcess:
     deployment: Deployment
     cluster_url: str
     key_index: int
-    market_extra: str = ""
-    batcher_extra: str = ""
+    market: dict[str, Any] = field(default_factory=dict)
+    batcher: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.write_config(self.market_extra, self.batcher_extra)
+        self.write_config(self.market, self.batcher)
 
     @property
     def config_path(self) -> Path:
@@ -103,10 +99,17 @@ class BrokerProcess:
     def address(self) -> str:
         return str(load_account(dev_keys()[self.key_index]).address)
 
-    def write_config(self, market_extra: str = "", batcher_extra: str = "") -> None:
-        text = FAST_CONFIG.format(market_extra=market_extra, batcher_extra=batcher_extra)
+    def write_config(
+        self, market: dict[str, Any] | None = None, batcher: dict[str, Any] | None = None
+    ) -> None:
+        """Write broker.toml: the fast defaults with these keys changed (atomically)."""
+        import tomli_w
+
+        config = {section: dict(values) for section, values in FAST_CONFIG.items()}
+        config["market"].update(market or {})
+        config["batcher"].update(batcher or {})
         tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(text)
+        tmp.write_text(tomli_w.dumps(config))
         tmp.replace(self.config_path)
 
     def start(self) -> BrokerProcess:
@@ -214,21 +217,25 @@ class Requestor:
         ramp_up_period: int = 0,
         lock_collateral: int = 2 * ETHER,
         journal: bytes | None = None,
+        elf: bytes | None = None,
+        stdin: bytes | None = None,
+        requirements: dict[str, Any] | None = None,
         **changes: Any,
     ) -> ProofRequest:
         from proofmarket import zkvm
 
-        stdin = struct.pack("<I", n)
+        program = elf or self.elf
+        stdin = struct.pack("<I", n) if stdin is None else stdin
         if journal is None:
-            journal = zkvm.execute(self.elf, stdin).journal
+            journal = zkvm.execute(program, stdin).journal
         now = self.client.block_timestamp()
         request_id = RequestId(self.client.signer.address, self.next_index)
         self.next_index += 1
         request = RequestBuilder(storage=self.storage).build(
             request_id=request_id,
-            image_id=self.image_id,
+            image_id=zkvm.compute_image_id(program) if elf else self.image_id,
             now=now,
-            program=self.elf,
+            program=program,
             stdin=stdin,
             journal=journal,
             offer=OfferParams(
@@ -241,6 +248,8 @@ class Requestor:
                 lock_collateral=lock_collateral,
             ),
         )
+        if requirements:
+            changes["requirements"] = request.requirements.model_copy(update=requirements)
         if changes:
             request = request.model_copy(update=changes)
         return request

@@ -218,7 +218,9 @@ def _sender_from_env(market: MarketClient, txn_timeout: float, db_path: Path) ->
         from proofmarket.broker.trader.queue import TraderQueue
 
         store_url = os.environ.get("PROOFMARKET_TRADER_STORE") or f"sqlite:///{db_path}"
-        sender = TraderQueue(market, open_store(store_url), TraderConfig(txn_timeout=txn_timeout))
+        sender = TraderQueue(
+            market, open_store(store_url), TraderConfig(txn_timeout=txn_timeout, poll_interval=0.2)
+        )
     faults = os.environ.get("PROOFMARKET_BROKER_FAULTS", "")
     if faults:
         from proofmarket.broker.faults import FaultySender

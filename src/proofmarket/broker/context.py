@@ -80,6 +80,23 @@ class BrokerContext:
         self.emit("order_status", order_id=order_id, status=status.value, error=updated.error_msg)
         return updated
 
+    def transition(
+        self,
+        order_id: str,
+        from_statuses: tuple[OrderStatus, ...],
+        status: OrderStatus,
+        **changes: Any,
+    ) -> Order | None:
+        """Change status only from ``from_statuses`` (another service may have moved it)."""
+        updated = self.db.transition(order_id, from_statuses, status, **changes)
+        if updated is not None:
+            reason = f" ({updated.error_msg})" if updated.error_msg else ""
+            log.info("order %s -> %s%s", order_id, status.value, reason)
+            self.emit(
+                "order_status", order_id=order_id, status=status.value, error=updated.error_msg
+            )
+        return updated
+
     def record(self, order: Order) -> Order:
         """Store a new order and report its status."""
         self.db.put_order(order)

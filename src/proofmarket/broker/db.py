@@ -130,6 +130,27 @@ class OrderDB:
             )
             return order
 
+    def transition(
+        self,
+        order_id: str,
+        from_statuses: tuple[OrderStatus, ...],
+        to_status: OrderStatus,
+        **changes: Any,
+    ) -> Order | None:
+        """Move an order only if it is in one of ``from_statuses``; None when it was not."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT data FROM orders WHERE id = ?", (order_id,)).fetchone()
+            if row is None:
+                return None
+            order = Order.model_validate_json(row[0])
+            if order.status not in from_statuses:
+                return None
+            order = order.with_status(to_status, **changes)
+            conn.execute(
+                "UPDATE orders SET data = ? WHERE id = ?", (order.model_dump_json(), order_id)
+            )
+            return order
+
     def take_order(self, from_status: OrderStatus, to_status: OrderStatus) -> Order | None:
         """Atomically move the first order in ``from_status`` to ``to_status``."""
         with self._tx() as conn:

@@ -129,11 +129,10 @@ class MarketMonitor:
             if order.request_digest != "0x" + event.request_digest.hex():
                 continue
             if order.status in (OrderStatus.LOCKING, OrderStatus.SKIPPED):
-                log.warning(
-                    "order %s: our lock landed (tx %s); proving it", order.id, event.meta.tx_hash
-                )
-                self.ctx.set_status(
-                    order,
+                log.info("order %s: our lock is on chain (tx %s)", order.id, event.meta.tx_hash)
+                self.ctx.transition(
+                    order.id,
+                    (OrderStatus.LOCKING, OrderStatus.SKIPPED),
                     OrderStatus.PENDING_PROVING,
                     lock_price=hex(event.price),
                     lock_tx=event.meta.tx_hash,

@@ -8,7 +8,7 @@ prover's lock lapsed). The whole order is stored as JSON in ``orders.data``.
 from __future__ import annotations
 
 import time
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -56,6 +56,22 @@ class BatchStatus(StrEnum):
     PENDING_SUBMISSION = "PendingSubmission"
     SUBMITTED = "Submitted"
     FAILED = "Failed"
+
+
+def request_to_json(request: ProofRequest) -> dict[str, Any]:
+    """The request as JSON-safe data (bytes as 0x hex, enums as numbers) that
+    ``ProofRequest.model_validate`` reads back exactly."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return "0x" + value.hex()
+        if isinstance(value, IntEnum):
+            return int(value)
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        return value
+
+    return dict(plain(request.model_dump(by_alias=True)))
 
 
 def order_id(request_id: int, digest: bytes, kind: FulfillmentType) -> str:
@@ -130,7 +146,7 @@ class Order(BaseModel):
             id=order_id(request.id, digest, kind),
             status=status,
             fulfillment_type=kind,
-            request=request.to_json_dict(),
+            request=request_to_json(request),
             client_sig="0x" + client_sig.hex(),
             request_digest="0x" + digest.hex(),
             chain_id=chain_id,

@@ -145,9 +145,12 @@ class OrderMonitor:
             "tx", purpose="lock", order_id=order.id, gas_used=outcome.gas_used, state=outcome.state
         )
         if outcome.ok:
-            price = next((e.price for e in outcome.events if isinstance(e, ev.RequestLocked)), 0)
-            ctx.set_status(
+            price = next((e.price for e in outcome.events if isinstance(e, ev.RequestLocked)), None)
+            if price is None:  # reconciled from the chain's events: read the lock record
+                price = (await asyncio.to_thread(ctx.market.request_lock, order.request_id)).price
+            ctx.transition(
                 order.id,
+                (OrderStatus.LOCKING, OrderStatus.SKIPPED),
                 OrderStatus.PENDING_PROVING,
                 lock_price=hex(price),
                 lock_tx=outcome.tx_hash,
@@ -162,8 +165,11 @@ class OrderMonitor:
             )
             return
         if outcome.state == "rejected":
-            ctx.set_status(
-                order.id, OrderStatus.SKIPPED, error_msg=f"lock refused: {outcome.error}"
+            ctx.transition(
+                order.id,
+                (OrderStatus.LOCKING,),
+                OrderStatus.SKIPPED,
+                error_msg=f"lock refused: {outcome.error}",
             )
             return
         # timed out or reverted: the lock may have landed; the chain decides
@@ -186,8 +192,9 @@ class OrderMonitor:
             )
         ):
             log.warning("order %s: lock reported %s but it landed; proving it", order_id, why)
-            ctx.set_status(
+            ctx.transition(
                 order_id,
+                (OrderStatus.LOCKING,),
                 OrderStatus.PENDING_PROVING,
                 lock_price=hex(lock.price),
                 lock_tx=tx_hash,
@@ -195,7 +202,12 @@ class OrderMonitor:
                 error_msg=None,
             )
         elif lock.has(lock.LOCKED) or ctx.now() > order.expire_timestamp:
-            ctx.set_status(order_id, OrderStatus.SKIPPED, error_msg=f"lock failed ({why})")
+            ctx.transition(
+                order_id,
+                (OrderStatus.LOCKING,),
+                OrderStatus.SKIPPED,
+                error_msg=f"lock failed ({why})",
+            )
         else:
             log.warning("order %s: lock %s, not on chain yet; will re-check", order_id, why)
 

@@ -111,36 +111,41 @@ class OrderPicker:
                 task.cancel()
 
     async def _price(self, candidate: Candidate) -> None:
-        ctx = self.ctx
         try:
-            request = candidate.request
-            digest = request_digest(request, ctx.market.domain)
-            order = Order.new(
-                request,
-                candidate.client_sig,
-                digest,
-                candidate.kind,
-                chain_id=ctx.market.chain_id,
-                market_address=ctx.market.address,
-            ).model_copy(update={"observed_at": candidate.observed_at})
-            if order.id in self._seen:
-                return
-            existing = ctx.db.get_order(order.id)
-            if existing is not None and existing.status is not OrderStatus.SKIPPED:
-                return
-            self._seen.add(order.id)
-            try:
-                priced = await self.evaluate(order, request)
-            except Refused as exc:
-                ctx.record(order.model_copy(update={"error_msg": str(exc)}))
-                return
-            except Exception as exc:  # a broken request must never stop the picker
-                log.exception("pricing %s failed", order.id)
-                ctx.record(order.model_copy(update={"error_msg": f"pricing failed: {exc}"}))
-                return
-            self.deliver(priced)
+            await self._price_candidate(candidate)
+        except Exception:  # a broken request must never stop the picker
+            log.exception("pricing request %#x failed", candidate.request.id)
         finally:
             self._running -= 1
+
+    async def _price_candidate(self, candidate: Candidate) -> None:
+        ctx = self.ctx
+        request = candidate.request
+        digest = request_digest(request, ctx.market.domain)
+        order = Order.new(
+            request,
+            candidate.client_sig,
+            digest,
+            candidate.kind,
+            chain_id=ctx.market.chain_id,
+            market_address=ctx.market.address,
+        ).model_copy(update={"observed_at": candidate.observed_at})
+        if order.id in self._seen:
+            return
+        existing = ctx.db.get_order(order.id)
+        if existing is not None and existing.status is not OrderStatus.SKIPPED:
+            return
+        self._seen.add(order.id)
+        try:
+            priced = await self.evaluate(order, request)
+        except Refused as exc:
+            ctx.record(order.model_copy(update={"error_msg": str(exc)}))
+            return
+        except Exception as exc:
+            log.exception("pricing %s failed", order.id)
+            ctx.record(order.model_copy(update={"error_msg": f"pricing failed: {exc}"}))
+            return
+        self.deliver(priced)
 
     # ------------------------------------------------------------------ evaluation
     async def evaluate(self, order: Order, request: ProofRequest) -> Priced:
