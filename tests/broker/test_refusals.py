@@ -27,9 +27,23 @@ def other_requestor(chain, key: int, base: Requestor, tmp_path) -> Requestor:
     return Requestor(client, FileStorageProvider(tmp_path / f"s{key}"), base.elf, base.image_id)
 
 
+FOREIGN_SELECTOR = bytes.fromhex("12345678")
+
+
+def register_foreign_verifier(chain, selector: bytes) -> None:
+    """A verifier the router knows but this broker cannot produce seals for."""
+    from proofmarket.contracts.deploy import contract_at, deploy_contract, send_transaction
+
+    owner = chain.anvil.addresses[0]
+    verifier = deploy_contract(chain.w3, owner, "MockVerifier", selector)
+    router = contract_at(chain.w3, "VerifierRouter", chain.deployment.verifier_router)
+    send_transaction(chain.w3, owner, router.functions.addVerifier(selector, verifier.address))
+
+
 def test_refusals(chain, requestor, make_broker, tmp_path):
     from proofmarket.zkvm.guests import example_elf
 
+    register_foreign_verifier(chain, FOREIGN_SELECTOR)
     prover = MarketClient(
         chain.w3, chain.deployment.market, load_account(dev_keys()[PROVER_KEYS[0]])
     )
@@ -65,7 +79,7 @@ def test_refusals(chain, requestor, make_broker, tmp_path):
             requirements={"callback": Callback(addr="0x" + "42" * 20, gas_limit=200_000)}
         ),
         "unknown verifier selector 0x12345678": requestor.build(
-            requirements={"selector": bytes.fromhex("12345678")}
+            requirements={"selector": FOREIGN_SELECTOR}
         ),
         "does not satisfy the request's predicate": requestor.build(journal=b"nope"),
         "program unavailable": requestor.build(image_url="file:///nonexistent/iter.elf"),
@@ -93,6 +107,7 @@ def test_refusals(chain, requestor, make_broker, tmp_path):
 
 def test_frozen_account_refuses_to_lock(chain, requestor, make_broker):
     key = PROVER_KEYS[1]
+    register_foreign_verifier(chain, FOREIGN_SELECTOR)
     prover = MarketClient(chain.w3, chain.deployment.market, load_account(dev_keys()[key]))
     prover.deposit_stake(50 * ETHER)
     # get this prover slashed: lock a request and let it expire

@@ -15,11 +15,13 @@ import asyncio
 import logging
 from typing import Any
 
+from eth_utils import keccak
+
 from proofmarket.broker.context import BrokerContext
 from proofmarket.broker.order import BatchStatus, FulfillmentType, Order, OrderStatus
 from proofmarket.broker.txn import TxIntent
 from proofmarket.contracts.seals import dev_root_seal, merkle_path, mock_seal, set_inclusion_seal
-from proofmarket.market.client import fulfillment_message
+from proofmarket.market.client import MarketClient, fulfillment_message
 from proofmarket.market.types import Fulfillment, FulfillmentDataType, PredicateType
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,8 @@ class Submitter:
         if not fills:
             ctx.db.update_batch(batch_id, BatchStatus.SUBMITTED)
             return True
+        if not await self._commit(batch_id, fills):
+            return False
         intent = self._intent(batch_id, fills, root, needs_root)
         outcome = await ctx.sender.send(intent)
         ctx.emit(
@@ -136,6 +140,50 @@ class Submitter:
             ctx.emit("fulfilled", order_id=order.id, lock_price=order.lock_price)
         ctx.db.update_batch(batch_id, BatchStatus.SUBMITTED, tx_hash=outcome.tx_hash)
         log.info("batch %d submitted: %d fills in %s", batch_id, len(fills), outcome.tx_hash)
+        return True
+
+    async def _commit(self, batch_id: int, fills: list[Fulfillment]) -> bool:
+        """Commit, a block before the reveal, every fill that is not our own lock paid in
+        time (lapsed locks, late fills): the market refuses those uncommitted."""
+        ctx = self.ctx
+        market = ctx.market
+        needed: list[bytes] = []
+        for fill in fills:
+            if await asyncio.to_thread(market.needs_commitment, fill):
+                commitment = market.fill_commitment(fill)
+                if await asyncio.to_thread(market.commitment_block, commitment) == 0:
+                    needed.append(commitment)
+        if not needed:
+            return True
+        if len(needed) == 1:
+            data = market.contract.encode_abi("commitFulfillment", args=[needed[0]])
+        else:
+            data = market.contract.encode_abi("commitFulfillments", args=[needed])
+        tag = keccak(b"".join(needed)).hex()[:16]
+        outcome = await ctx.sender.send(
+            TxIntent(
+                purpose="commit",
+                ref=f"batch-{batch_id}-{tag}",
+                to=market.address,
+                data=bytes.fromhex(data.removeprefix("0x")),
+            )
+        )
+        ctx.emit(
+            "tx",
+            purpose="commit",
+            batch_id=batch_id,
+            gas_used=outcome.gas_used,
+            state=outcome.state,
+        )
+        if not outcome.ok:
+            log.warning("batch %d: commit %s: %s", batch_id, outcome.state, outcome.error)
+            return False
+        committed_at = outcome.block_number or 0
+        while await asyncio.to_thread(market.block_number) <= committed_at:
+            if await asyncio.to_thread(_automines, market):
+                break  # the reveal itself will be mined in a later block
+            await asyncio.sleep(0.2)
+        log.info("batch %d: %d fills committed in block %d", batch_id, len(needed), committed_at)
         return True
 
     def _fill(self, order: Order, digests: list[bytes], index: int) -> tuple[Fulfillment, bool]:
@@ -189,3 +237,12 @@ class Submitter:
             to=ctx.market.address,
             data=bytes.fromhex(data.removeprefix("0x")),
         )
+
+
+def _automines(market: MarketClient) -> bool:
+    """True on a node that mines each transaction at once (anvil's default)."""
+    try:
+        answer = market.w3.provider.make_request("anvil_getAutomine", [])  # type: ignore[arg-type]
+        return bool(answer["result"])
+    except Exception:  # not anvil: blocks come on a timer
+        return False
