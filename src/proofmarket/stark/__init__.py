@@ -10,6 +10,8 @@ The forward transform is ``proofmarket.stark.ntt.ntt`` (not re-exported here, so
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .air import (
     Air,
     AirBuilder,
@@ -19,7 +21,7 @@ from .air import (
     TraceCheckError,
     check_trace,
 )
-from .backend import Backend, BackendError, NumpyBackend, TorchBackend, get_backend
+from .backend import Backend, BackendError, NumpyBackend, get_backend
 from .field import (
     EXT_DEGREE,
     GENERATOR,
@@ -70,10 +72,24 @@ from .ntt import (
     vanishing_on_coset,
 )
 from .params import CONSERVATIVE, DEFAULT, PROFILES, TEST, ParamsError, StarkParams, get_profile
+from .precompile import warmup
 from .proof import FORMAT_VERSION, ProofFormatError, StarkProof
 from .prover import ProverError, ProverTimings, prove, prove_machine
 from .transcript import Transcript, TranscriptError
 from .verifier import VerificationError, preprocessed_root, verify, verify_machine
+
+if TYPE_CHECKING:
+    from .backend.torch_backend import TorchBackend
+
+
+def __getattr__(name: str) -> Any:
+    # optional backends are imported lazily: ``import proofmarket.stark`` never loads torch
+    if name == "TorchBackend":
+        from .backend.torch_backend import TorchBackend
+
+        return TorchBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CONSERVATIVE",
@@ -165,4 +181,5 @@ __all__ = [
     "verify",
     "verify_batch",
     "verify_machine",
+    "warmup",
 ]
