@@ -22,6 +22,7 @@ real permutations. Padding rows permute the zero state with ``mult = 0``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,10 @@ class Poseidon2ChipAir(Air):
     def min_log_rows(self) -> int:
         return 1
 
+    def padding_rows(self, count: int, trace: np.ndarray) -> np.ndarray:
+        """Rows permuting the zero state with multiplicity 0 (a zero row is not valid)."""
+        return np.tile(_zero_row(self.width), (count, 1))
+
     def params_tag(self) -> bytes:
         return self.width.to_bytes(4, "little") + self.num_claims.to_bytes(4, "little")
 
@@ -89,21 +94,17 @@ def _same(x: Any) -> Any:
     return x
 
 
-def chip_trace(
-    inputs: Any, log_n: int, multiplicities: Sequence[int] | None = None
-) -> npt.NDArray[np.uint64]:
-    """The chip's trace for ``inputs`` (k, w) in 2^log_n rows (zero-state padding rows).
+def chip_rows(inputs: Any, multiplicities: Sequence[int] | None = None) -> npt.NDArray[np.uint64]:
+    """One chip row per input state of ``inputs`` (k, w), unpadded.
 
     ``multiplicities[i]`` is how often callers use permutation ``i`` (default 1 each).
     """
     states = check_states(inputs)
     k, w = states.shape
-    n = 1 << log_n
-    if k > n:
-        raise Poseidon2Error(f"{k} permutations do not fit in {n} rows")
-    padded = np.zeros((n, w), dtype=np.uint64)
-    padded[:k] = states
-    cols: list[npt.NDArray[np.uint64]] = [padded[:, i] for i in range(w)]
+    mults = [1] * k if multiplicities is None else [int(m) for m in multiplicities]
+    if len(mults) != k or any(not 0 <= m < P for m in mults):
+        raise Poseidon2Error(f"need {k} multiplicities in [0, P), got {len(mults)}")
+    cols: list[npt.NDArray[np.uint64]] = [states[:, i] for i in range(w)]
 
     def sbox(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         cube = x * x % P * x % P
@@ -112,13 +113,25 @@ def chip_trace(
         return y
 
     rounds(list(cols), sbox)
-    mult = np.zeros(n, dtype=np.uint64)
-    mults = [1] * k if multiplicities is None else [int(m) for m in multiplicities]
-    if len(mults) != k or any(not 0 <= m < P for m in mults):
-        raise Poseidon2Error(f"need {k} multiplicities in [0, P), got {len(mults)}")
-    mult[:k] = mults
-    cols.append(mult)
-    return np.ascontiguousarray(np.stack(cols, axis=1))
+    cols.append(np.array(mults, dtype=np.uint64))
+    return np.ascontiguousarray(np.stack(cols, axis=1)).reshape(k, num_columns(w))
+
+
+@cache
+def _zero_row(width: int) -> npt.NDArray[np.uint64]:
+    return chip_rows(np.zeros((1, width), dtype=np.uint64), [0])[0]
+
+
+def chip_trace(
+    inputs: Any, log_n: int, multiplicities: Sequence[int] | None = None
+) -> npt.NDArray[np.uint64]:
+    """The chip's trace for ``inputs`` in 2^log_n rows (padding rows permute zero)."""
+    rows = chip_rows(inputs, multiplicities)
+    k, n = rows.shape[0], 1 << log_n
+    if k > n:
+        raise Poseidon2Error(f"{k} permutations do not fit in {n} rows")
+    pad = np.tile(_zero_row(check_states(inputs).shape[1]), (n - k, 1))
+    return np.ascontiguousarray(np.concatenate([rows, pad]))
 
 
 def chip_outputs(trace: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.uint64]:
