@@ -13,7 +13,15 @@ from collections import Counter
 import taskdb_helpers as h
 from taskdb_helpers import claim_threads, make_job_with_tasks, wait_until
 
-from proofmarket.cluster.taskdb import JobState, ReadyTask, TaskDB, TaskState, open_taskdb
+from proofmarket.cluster.taskdb import (
+    JobState,
+    ReadyTask,
+    TaskDB,
+    TaskDBError,
+    TaskState,
+    open_taskdb,
+)
+from proofmarket.cluster.taskdb.sqlite_backend import SqliteTaskDB
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -206,3 +214,60 @@ def test_planner_and_agents_race_without_stuck_tasks(taskdb: TaskDB, taskdb_url:
     assert errors == []
     assert taskdb.fix_stuck_pending_tasks() == 0
     assert {r.state for r in taskdb.get_job_tasks(job)} == {TaskState.DONE}
+
+
+class CountingSqliteTaskDB(SqliteTaskDB):
+    """The real SQLite TaskDB, counting its write-lock claim attempts."""
+
+    attempts = 0
+    lock = threading.Lock()
+
+    def _claim(self, worker_type: str):  # type: ignore[no-untyped-def]
+        with CountingSqliteTaskDB.lock:
+            CountingSqliteTaskDB.attempts += 1
+        return super()._claim(worker_type)
+
+
+def test_sqlite_new_task_sends_one_waiter_for_the_lock(tmp_path) -> None:
+    """Eight long-polling agents all notice a new task, but only as many as there are
+    ready tasks go for the write lock to claim it."""
+    path = str(tmp_path / "taskdb.sqlite")
+    agents = [CountingSqliteTaskDB(path) for _ in range(8)]
+    producer = SqliteTaskDB(path)
+    claims: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def agent(db: SqliteTaskDB) -> None:
+        while not stop.is_set():
+            try:
+                task = db.request_work("prove", wait_secs=5)
+            except TaskDBError:  # closed under us at the end
+                return
+            if task is not None:
+                claims.put(task.task_id)
+
+    threads = [threading.Thread(target=agent, args=(db,), daemon=True) for db in agents]
+    try:
+        exec_stream = producer.get_or_create_stream("u", "exec")
+        prove = producer.get_or_create_stream("u", "prove")
+        job = producer.create_job(exec_stream, {}, 0, 60, "u")
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        before = CountingSqliteTaskDB.attempts
+        for i in range(10):
+            producer.create_task(job, str(i), prove, {}, [], 0, 60)
+            assert claims.get(timeout=10) == str(i)
+            time.sleep(0.05)
+        attempts = CountingSqliteTaskDB.attempts - before
+    finally:
+        stop.set()
+        for db in agents:
+            db.close()
+        for thread in threads:
+            thread.join(timeout=10)
+        producer.close()
+    # per task: the winner's claim and its next poll's first attempt (+ slack); waking
+    # every waiter would cost 8 per task
+    assert attempts <= 3 * 10, f"{attempts} claim attempts for 10 tasks"
+    assert claims.empty()

@@ -83,8 +83,11 @@ def test_old_database_is_upgraded_in_place(taskdb: TaskDB, taskdb_url: str) -> N
     if taskdb_url.startswith("postgresql"):
         raw_execute(taskdb_url, "DROP FUNCTION task_heartbeat(uuid, text, real)")
         raw_execute(taskdb_url, "DROP FUNCTION requeue_unacked_claims(double precision, integer)")
+        raw_execute(taskdb_url, "DROP FUNCTION taskdb_wait(text, text, text)")
+        raw_execute(taskdb_url, "DROP FUNCTION taskdb_unwait(text, text)")
     else:
         raw_execute(taskdb_url, "DROP INDEX tasks_pending")
+    raw_execute(taskdb_url, "DROP TABLE taskdb_waiters")
     raw_execute(taskdb_url, "DELETE FROM taskdb_schema_version WHERE version >= 2")
     assert applied(taskdb_url) == [1]
     upgraded = open_taskdb(taskdb_url)

@@ -122,3 +122,53 @@ def test_survives_a_database_outage(make_postgres_url: Callable[[], str]) -> Non
     finally:
         db.close()
         proxy.stop()
+
+
+def test_a_new_task_wakes_one_waiting_agent(pg_url: str) -> None:
+    """Eight agents (each its own TaskDB, so its own LISTEN connection) long-poll; each new
+    task reaches exactly one of them, and that one claims it."""
+    agents = [open_taskdb(pg_url) for _ in range(8)]
+    producer = open_taskdb(pg_url)
+    claims: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def agent(db: TaskDB) -> None:
+        while not stop.is_set():
+            try:
+                task = db.request_work("prove", wait_secs=30)
+            except Exception as exc:  # reported, never swallowed
+                claims.put(exc)
+                return
+            if task is not None:
+                claims.put(task.task_id)
+
+    try:
+        exec_stream = producer.get_or_create_stream("u", "exec")
+        prove = producer.get_or_create_stream("u", "prove")
+        job = producer.create_job(exec_stream, {}, 0, 60, "u")
+        threads = [threading.Thread(target=agent, args=(db,), daemon=True) for db in agents]
+        for thread in threads:
+            thread.start()
+        waiting = lambda: raw_count(pg_url, "SELECT count(*) FROM taskdb_waiters")  # noqa: E731
+        deadline = time.monotonic() + 30
+        while waiting() < len(agents) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiting() == len(agents), "every agent registered as a waiter"
+        for i in range(3):
+            producer.create_task(job, str(i), prove, {}, [], 0, 60)
+            assert claims.get(timeout=10) == str(i)
+            time.sleep(0.3)  # let every notification arrive
+        wakeups = sum(db._hub.wakeups for db in agents)  # type: ignore[attr-defined]
+        assert wakeups == 3, f"{wakeups} wake-ups for 3 tasks"
+        assert claims.empty()
+    finally:
+        stop.set()
+        for db in agents:
+            db.close()
+        producer.close()
+
+
+def raw_count(url: str, query: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -370,22 +371,45 @@ class PostgresTaskDB:
         task = self._claim(worker_type)
         if task is not None or wait_secs <= 0:
             return task
-        subscribed = self._hub.subscribe(
-            worker_type, timeout=min(SUBSCRIBE_TIMEOUT_SECS, max(0.0, deadline - time.monotonic()))
+        listening = self._hub.ensure_listening(
+            timeout=min(SUBSCRIBE_TIMEOUT_SECS, max(0.0, deadline - time.monotonic()))
         )
-        while not self._closed:
-            generation = self._hub.generation(worker_type)
-            task = self._claim(worker_type)
-            if task is not None:
-                return task
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            if not subscribed:
-                subscribed = self._hub.subscribe(worker_type, timeout=0.0)
-            pause = RECHECK_SECS if subscribed else FALLBACK_POLL_SECS
-            self._hub.wait(worker_type, generation, timeout=min(remaining, pause))
-        return None
+        waiter = uuid.uuid4().hex
+        registered = False
+        try:
+            while not self._closed:
+                token = self._hub.token(waiter)
+                if listening:
+                    # Register (or refresh) before claiming: a task readied after this
+                    # commit wakes us, one readied before it is seen by the claim.
+                    self._one(
+                        "SELECT taskdb_wait(%s, %s, %s)",
+                        (waiter, worker_type, self._hub.channel),
+                        idempotent=True,
+                    )
+                    registered = True
+                task = self._claim(worker_type)
+                if task is not None:
+                    return task
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                if not listening:
+                    listening = self._hub.ensure_listening(timeout=0.0)
+                pause = RECHECK_SECS if listening else FALLBACK_POLL_SECS
+                self._hub.wait(waiter, token, timeout=min(remaining, pause))
+            return None
+        finally:
+            self._hub.forget(waiter)
+            if registered and not self._closed:
+                self._leave(waiter, worker_type)
+
+    def _leave(self, waiter: str, worker_type: str) -> None:
+        """Drop the waiter row (passing on a wake-up it may have swallowed)."""
+        try:
+            self._one("SELECT taskdb_unwait(%s, %s)", (waiter, worker_type), idempotent=True)
+        except TaskDBError as exc:  # the row goes stale and is skipped after 5 s
+            log.debug("could not unregister waiter %s: %s", waiter, exc)
 
     def _task_call(
         self, query: str, job_id: str, task_id: str, *args: Any, idempotent: bool

@@ -1,13 +1,15 @@
 """LISTEN/NOTIFY hub: one dedicated listening connection per PostgreSQL TaskDB object.
 
-The stored functions ``NOTIFY taskdb_ready_<worker_type>`` whenever a task of that worker
-type becomes ready (at commit). Each waiting ``request_work`` registers interest in its
-worker type; the hub thread LISTENs on those channels and bumps a per-type generation
-counter on every notification, waking the waiters. A waiter snapshots the generation
-*before* it tries to claim, so a notification that arrives between its attempt and its
-wait is never lost. When the listening connection drops, the hub reconnects with backoff,
-re-LISTENs and bumps every generation (notifications may have been missed meanwhile);
-waiters also re-check periodically on their own.
+Each hub listens on a channel of its own (``taskdb_w_<random>``). A waiting
+``request_work`` call registers a row in ``taskdb_waiters`` naming that channel and its
+waiter id; when a task becomes ready the stored function ``notify_ready`` removes ONE
+fresh waiter row of that worker type and NOTIFYs its channel with the waiter id (at
+commit), so one new task wakes one waiting agent, not all of them. The hub thread turns
+each notification into a wake-up of that waiter only. A waiter reads its token *before*
+it tries to claim, so a notification arriving between its attempt and its wait is never
+lost. When the listening connection drops, the hub reconnects with backoff, re-LISTENs
+and wakes every local waiter (notifications may have been missed); waiters also re-check
+about every second on their own.
 """
 
 from __future__ import annotations
@@ -15,61 +17,63 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from proofmarket.cluster.taskdb.postgres_schema import READY_CHANNEL_PREFIX
+from proofmarket.cluster.taskdb.postgres_schema import WAITER_CHANNEL_PREFIX
 
 log = logging.getLogger(__name__)
 
 NOTIFY_POLL_SECS = 0.1
 RECONNECT_BACKOFF_MAX = 2.0
 
-
-def ready_channel(worker_type: str) -> str:
-    return READY_CHANNEL_PREFIX + worker_type
+Token = tuple[int, int]
 
 
 class NotificationHub:
-    """Background listener turning NOTIFYs into per-worker-type wake-ups."""
+    """Background listener turning NOTIFYs on this hub's channel into per-waiter wake-ups."""
 
     def __init__(self, conninfo: str, connect_kwargs: dict[str, Any]) -> None:
         self._conninfo = conninfo
         self._connect_kwargs = connect_kwargs
+        self.channel = WAITER_CHANNEL_PREFIX + uuid.uuid4().hex
         self._cond = threading.Condition()
-        self._generations: dict[str, int] = {}
-        self._wanted: set[str] = set()
-        self._listening: set[str] = set()
+        self._woken: dict[str, int] = {}
+        self._epoch = 0  # bumped on every (re)connect: all waiters re-check
+        self._listening = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        self.wakeups = 0  # notifications received (for tests and benchmarks)
 
-    def subscribe(self, worker_type: str, timeout: float) -> bool:
-        """Make sure we LISTEN for ``worker_type``; ``False`` if not active within ``timeout``."""
+    def ensure_listening(self, timeout: float) -> bool:
+        """Start the listener if needed; ``False`` if it is not listening within ``timeout``."""
         with self._cond:
-            if worker_type in self._listening:
+            if self._listening:
                 return True
-            self._wanted.add(worker_type)
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="taskdb-listen", daemon=True)
                 self._thread.start()
-            self._cond.wait_for(
-                lambda: worker_type in self._listening or self._closed, timeout=timeout
-            )
-            return worker_type in self._listening
+            self._cond.wait_for(lambda: self._listening or self._closed, timeout=timeout)
+            return self._listening
 
-    def generation(self, worker_type: str) -> int:
+    def token(self, waiter: str) -> Token:
         with self._cond:
-            return self._generations.get(worker_type, 0)
+            return (self._epoch, self._woken.setdefault(waiter, 0))
 
-    def wait(self, worker_type: str, generation: int, timeout: float) -> bool:
-        """Sleep until a notification for ``worker_type`` newer than ``generation`` (or timeout)."""
+    def wait(self, waiter: str, token: Token, timeout: float) -> bool:
+        """Sleep until ``waiter`` is notified after ``token`` (or timeout); True if woken."""
         with self._cond:
             return self._cond.wait_for(
-                lambda: self._generations.get(worker_type, 0) != generation or self._closed,
+                lambda: (self._epoch, self._woken.get(waiter, 0)) != token or self._closed,
                 timeout=timeout,
             )
+
+    def forget(self, waiter: str) -> None:
+        with self._cond:
+            self._woken.pop(waiter, None)
 
     def close(self) -> None:
         with self._cond:
@@ -79,42 +83,32 @@ class NotificationHub:
         if thread is not None:
             thread.join(timeout=2 * NOTIFY_POLL_SECS + 5)
 
-    def _bump(self, worker_types: set[str] | list[str]) -> None:
-        with self._cond:
-            for worker_type in worker_types:
-                self._generations[worker_type] = self._generations.get(worker_type, 0) + 1
-            self._cond.notify_all()
-
     def _run(self) -> None:
         backoff = 0.05
-        prefix_len = len(READY_CHANNEL_PREFIX)
         while not self._closed:
             try:
                 with psycopg.connect(
                     self._conninfo, autocommit=True, **self._connect_kwargs
                 ) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     backoff = 0.05
+                    with self._cond:
+                        self._listening = True
+                        self._epoch += 1
+                        self._cond.notify_all()
                     while not self._closed:
-                        with self._cond:
-                            new = self._wanted - self._listening
-                        for worker_type in sorted(new):
-                            conn.execute(
-                                sql.SQL("LISTEN {}").format(
-                                    sql.Identifier(ready_channel(worker_type))
-                                )
-                            )
-                        if new:
-                            with self._cond:
-                                self._listening |= new
-                            self._bump(new)
                         for note in conn.notifies(timeout=NOTIFY_POLL_SECS):
-                            self._bump([note.channel[prefix_len:]])
+                            with self._cond:
+                                self.wakeups += 1
+                                if note.payload in self._woken:  # else: that call is gone
+                                    self._woken[note.payload] += 1
+                                    self._cond.notify_all()
             except psycopg.Error as exc:
                 log.warning("TaskDB notification listener lost its connection: %s", exc)
             with self._cond:
-                self._listening.clear()
-                missed = set(self._wanted)
-            self._bump(missed)
+                self._listening = False
+                self._epoch += 1
+                self._cond.notify_all()
             if self._closed:
                 break
             time.sleep(backoff)

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS taskdb_schema_version (
 )
 """
 
-READY_CHANNEL_PREFIX = "taskdb_ready_"
+READY_CHANNEL_PREFIX = "taskdb_ready_"  # migrations 1-3 broadcast on these
+WAITER_CHANNEL_PREFIX = "taskdb_w_"
 
 _INITIAL = r"""
 CREATE TABLE streams (
@@ -462,8 +463,63 @@ BEGIN
 END $$;
 """
 
+_WAKE_ONE = r"""
+-- Waiting request_work calls register here (one row per waiting call, refreshed about
+-- every second while it waits); a task becoming ready wakes ONE of them by a NOTIFY on
+-- that waiter's own channel instead of broadcasting to every listening agent.
+CREATE UNLOGGED TABLE taskdb_waiters (
+    id text PRIMARY KEY,
+    worker_type text NOT NULL,
+    channel text NOT NULL,
+    since timestamptz NOT NULL
+);
+CREATE INDEX taskdb_waiters_by_type ON taskdb_waiters (worker_type, since);
+CREATE INDEX taskdb_waiters_since ON taskdb_waiters (since);
+
+CREATE OR REPLACE FUNCTION notify_ready(p_worker_type text, p_job uuid, p_task text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_id text;
+    v_channel text;
+BEGIN
+    -- Rows not refreshed for 5 s belong to waiters that are gone (killed): skip them.
+    DELETE FROM taskdb_waiters w WHERE w.id = (
+        SELECT x.id FROM taskdb_waiters x
+        WHERE x.worker_type = p_worker_type AND x.since > clock_timestamp() - interval '5 s'
+        ORDER BY x.since LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING w.id, w.channel INTO v_id, v_channel;
+    IF v_id IS NOT NULL THEN
+        PERFORM pg_notify(v_channel, v_id);
+    END IF;
+END $$;
+
+CREATE FUNCTION taskdb_wait(p_id text, p_worker_type text, p_channel text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    DELETE FROM taskdb_waiters WHERE since < clock_timestamp() - interval '60 s';
+    INSERT INTO taskdb_waiters (id, worker_type, channel, since)
+    VALUES (p_id, p_worker_type, p_channel, clock_timestamp())
+    ON CONFLICT (id) DO UPDATE SET since = excluded.since;
+END $$;
+
+-- A waiter leaves. If a notifier had already picked it (its row is gone) the wake-up may
+-- have been meant for work it did not take: pass it on to another waiter.
+CREATE FUNCTION taskdb_unwait(p_id text, p_worker_type text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    DELETE FROM taskdb_waiters WHERE id = p_id;
+    IF NOT FOUND AND EXISTS (SELECT 1 FROM tasks t
+                             WHERE t.worker_type = p_worker_type AND t.state = 'ready') THEN
+        PERFORM notify_ready(p_worker_type, NULL, '');
+    END IF;
+END $$;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", _INITIAL),
     (2, "asynchronous heartbeats, workers by last_seen", _HEARTBEATS),
     (3, "requeue unacknowledged claims", _UNACKED),
+    (4, "wake one waiter per ready task", _WAKE_ONE),
 ]

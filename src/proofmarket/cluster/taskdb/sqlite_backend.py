@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 from typing import Any, TypeVar
 
 from proofmarket.cluster.taskdb import validation as v
@@ -58,6 +59,8 @@ POLL_MAX_SECS = 0.005
 LOCK_SLEEP_MIN = 0.0002
 LOCK_SLEEP_MAX = 0.005
 CLEAR_BATCH_JOBS = 50  # finished jobs deleted per write transaction
+WAITER_REFRESH_SECS = 0.5  # a waiting request_work re-registers this often
+WAITER_FRESH_SECS = 1.5  # waiters not refreshed for this long are gone (or stalled)
 
 _TASK_COLUMNS = (
     "job_id, task_id, stream_id, worker_type, task_def, prerequisites, state, created_at, "
@@ -461,6 +464,34 @@ class SqliteTaskDB:
         row = self._conn().execute("PRAGMA data_version").fetchone()
         return int(row[0])
 
+    def _register_waiter(self, waiter: str, worker_type: str) -> float:
+        since = time.time()
+        self._tx(
+            lambda c: c.execute(
+                "INSERT INTO taskdb_waiters (id, worker_type, since) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET since = excluded.since",
+                (waiter, worker_type, since),
+            )
+        )
+        return since
+
+    def _my_turn(self, waiter: str, worker_type: str, since: float) -> bool:
+        """Claim only while there are more ready tasks than live waiters ahead of us, so a
+        new task sends one waiter (not all of them) for the write lock."""
+        conn = self._conn()
+        fresh = time.time() - WAITER_FRESH_SECS
+        ahead = conn.execute(
+            "SELECT count(*) FROM taskdb_waiters WHERE worker_type = ? AND since > ? "
+            "AND (since < ? OR (since = ? AND id < ?))",
+            (worker_type, fresh, since, since, waiter),
+        ).fetchone()[0]
+        ready = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM tasks WHERE worker_type = ? "
+            "AND state = 'ready' LIMIT ?)",
+            (worker_type, ahead + 1),
+        ).fetchone()[0]
+        return int(ready) > int(ahead)
+
     def request_work(self, worker_type: str, wait_secs: float = 0.0) -> ReadyTask | None:
         v.check_worker_type(worker_type)
         wait_secs = v.check_wait(wait_secs)
@@ -472,30 +503,57 @@ class SqliteTaskDB:
         with self._wake:
             gen = self._wake_gen
         task = self._claim(worker_type)
+        if task is not None or wait_secs <= 0:
+            return task
+        waiter = uuid.uuid4().hex
+        since = self._register_waiter(waiter, worker_type)
+        refreshed = time.monotonic()
+        ready_since: float | None = None
         delay = POLL_MIN_SECS
-        while task is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._closed:
-                return None
-            with self._wake:
-                if self._wake_gen == gen:
-                    self._wake.wait(timeout=min(delay, remaining))
-                woken = self._wake_gen != gen
-                gen = self._wake_gen
-            try:
-                new_version = self._data_version()
-                changed = woken or new_version != version
-                version = new_version
-                if not changed:
-                    delay = min(delay * 1.5, POLL_MAX_SECS)
-                    continue
-                delay = POLL_MIN_SECS
-                if not self._retry_busy(lambda: self._has_ready(worker_type)):
-                    continue
-            except sqlite3.Error as exc:
-                raise DatabaseUnavailable(f"SQLite TaskDB {self._path!r}: {exc}") from exc
-            task = self._claim(worker_type)
-        return task
+        try:
+            while task is None:
+                now = time.monotonic()
+                remaining = deadline - now
+                if remaining <= 0 or self._closed:
+                    return None
+                if now - refreshed > WAITER_REFRESH_SECS:
+                    since = self._register_waiter(waiter, worker_type)
+                    refreshed = now
+                with self._wake:
+                    if self._wake_gen == gen:
+                        self._wake.wait(timeout=min(delay, remaining))
+                    woken = self._wake_gen != gen
+                    gen = self._wake_gen
+                try:
+                    new_version = self._data_version()
+                    changed = woken or new_version != version
+                    version = new_version
+                    if not changed and ready_since is None:
+                        delay = min(delay * 1.5, POLL_MAX_SECS)
+                        continue
+                    delay = POLL_MIN_SECS
+                    if not self._retry_busy(lambda: self._has_ready(worker_type)):
+                        ready_since = None
+                        continue
+                    ready_since = ready_since or time.monotonic()
+                    # a waiter ahead that does not claim (stalled) is overtaken soon
+                    overdue = time.monotonic() - ready_since > WAITER_FRESH_SECS
+                    if not overdue and not self._retry_busy(
+                        partial(self._my_turn, waiter, worker_type, since)
+                    ):
+                        delay = POLL_MAX_SECS
+                        continue
+                except sqlite3.Error as exc:
+                    raise DatabaseUnavailable(f"SQLite TaskDB {self._path!r}: {exc}") from exc
+                task = self._claim(worker_type)
+                ready_since = None
+            return task
+        finally:
+            if not self._closed:
+                with suppress(TaskDBError):
+                    self._tx(
+                        lambda c: c.execute("DELETE FROM taskdb_waiters WHERE id = ?", (waiter,))
+                    )
 
     # -- state transitions --------------------------------------------------------------
     @staticmethod

@@ -106,4 +106,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "pending tasks index for maintenance",
         ["CREATE INDEX tasks_pending ON tasks (job_id) WHERE state = 'pending'"],
     ),
+    (
+        4,
+        "waiting request_work calls, so only as many claim as there is ready work",
+        [
+            """
+            CREATE TABLE taskdb_waiters (
+                id TEXT PRIMARY KEY,
+                worker_type TEXT NOT NULL,
+                since REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX taskdb_waiters_by_type ON taskdb_waiters (worker_type, since, id)",
+        ],
+    ),
 ]
