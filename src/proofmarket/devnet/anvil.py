@@ -27,6 +27,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from proofmarket.devnet.tools import ensure_anvil
+from proofmarket.processes import pid_alive
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ACCOUNT_COUNT = 10
@@ -112,6 +113,15 @@ def stop_anvil(pid: int, timeout: float = 10.0) -> bool:
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+    # Wait (bounded) for the kill to take effect, so callers may delete its files next.
+    kill_deadline = time.monotonic() + 5.0
+    while time.monotonic() < kill_deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        if not pid_alive(pid):
+            break
+        time.sleep(0.05)
     return True
 
 

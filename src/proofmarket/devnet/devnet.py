@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,9 +238,24 @@ def devnet_down(paths: DevnetPaths, *, purge: bool = False) -> list[str]:
     paths.pid_file.unlink(missing_ok=True)
     if purge:
         if paths.state_dir.exists():
-            shutil.rmtree(paths.state_dir)
+            _remove_tree(paths.state_dir)
             actions.append(f"removed {paths.state_dir}")
         with contextlib.suppress(FileNotFoundError):
             paths.env_file.unlink()
             actions.append(f"removed {paths.env_file}")
     return actions
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete ``path``; retried briefly because a just-stopped anvil may still be closing
+    its state and log files (rmtree then fails with "Directory not empty")."""
+    for attempt in range(20):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == 19:
+                raise
+            time.sleep(0.1)
