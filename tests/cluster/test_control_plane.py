@@ -131,3 +131,30 @@ def test_deregister_worker_on_both_backends(taskdb) -> None:
     assert taskdb.deregister_worker("exec-host-1") is True
     assert taskdb.deregister_worker("exec-host-1") is False
     assert [w["id"] for w in taskdb.list_workers()] == ["aux-host-2"]
+
+
+def test_a_looping_session_stops_at_its_cycle_limit_and_leaves_no_segments(
+    tmp_path, caplog
+) -> None:
+    from cluster_helpers import agents, api_server
+
+    from proofmarket.cluster.client import ClusterClient
+    from proofmarket.cluster.zkvm_api import compute_image_id
+    from proofmarket.zkvm.elf import build_elf
+    from proofmarket.zkvm.isa import asm, words_to_bytes
+
+    code = [asm("addi", "a0", "a0", 1), asm("beq", "zero", "zero", -4)]  # never halts
+    elf = build_elf([(0x0020_0800, words_to_bytes(code), 8)], 0x0020_0800)
+    config = fs_config(tmp_path, segment_po2=13)
+    caplog.set_level(logging.INFO, logger="proofmarket.cluster.agent")
+    with api_server(config) as (url, _ctx), agents(config), ClusterClient(url) as client:
+        image_id = compute_image_id(elf).hex()
+        client.upload_img(image_id, elf)
+        session = client.create_session(image_id, client.upload_input(b""), exec_cycle_limit=1)
+        status = client.wait(session, poll_secs=0.1, timeout_secs=60)
+        assert status.status == "FAILED"
+        assert "limit exceeded" in (status.error_msg or "").lower()
+        job_dir = tmp_path / "segments" / "job" / session
+        wait_for(lambda: not any(job_dir.rglob("*")), timeout=30, what="segment cleanup")
+    removed = [r.getMessage() for r in caplog.records if "removed" in r.getMessage()]
+    assert any(session in m and " 0 segment" not in m for m in removed), removed

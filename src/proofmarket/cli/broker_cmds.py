@@ -41,11 +41,12 @@ def config_template(
     """Write a commented broker.toml listing every setting."""
     from proofmarket.broker.config import parse_config
     from proofmarket.broker.template import TEMPLATE
+    from proofmarket.cli.output import write_output
 
     if output.exists() and not force:
         raise ValueError(f"{output} exists; pass --force to overwrite it")
     parse_config(TEMPLATE, "template")  # never write a template the broker would refuse
-    output.write_text(TEMPLATE)
+    write_output(output, TEMPLATE, what="template")
     typer.echo(f"wrote {output}")
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from proofmarket.cli.execution import CycleLimitOpt, cycle_limit_value
 from proofmarket.cluster.config import (
     DEFAULT_DATA_DIR,
     WORKER_TYPES,
@@ -240,6 +241,7 @@ def up_cmd(
     data_dir: Path = DataDirOpt,
     segment_po2: int | None = SegmentPo2Opt,
     detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background"),
+    cycle_limit: CycleLimitOpt = None,
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Start the API and one agent of each type (supervised, restarted if they die)."""
@@ -250,8 +252,11 @@ def up_cmd(
         check_bindable,
         read_state,
     )
+    from proofmarket.limits import CYCLE_LIMIT_ENV
 
     _check_po2(segment_po2)
+    if cycle_limit is not None:  # sessions' default limit, inherited by API and agents
+        os.environ[CYCLE_LIMIT_ENV] = str(cycle_limit_value(cycle_limit))
     data_dir = data_dir.resolve()
     existing = read_state(data_dir)
     if existing is not None:
@@ -480,6 +485,7 @@ def bench_cmd(
     exec_only: bool = typer.Option(False, "--exec-only", "-e"),
     reserved: int | None = typer.Option(None, "--reserved", "-r", help="API key v1:reserved:N"),
     timeout: float | None = typer.Option(None, "--timeout", help="Give up after (s)"),
+    cycle_limit: CycleLimitOpt = None,
     data_dir: Path = DataDirOpt,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -487,11 +493,18 @@ def bench_cmd(
     from proofmarket.cluster.bench import BenchFailed, run_bench
     from proofmarket.cluster.client import ClusterApiError
 
+    limit = None if cycle_limit is None else cycle_limit_value(cycle_limit)
+
     url = endpoint or _default_endpoint(data_dir)
     try:
         if as_json:
             result = run_bench(
-                url, iter_count, execute_only=exec_only, reserved=reserved, timeout_secs=timeout
+                url,
+                iter_count,
+                execute_only=exec_only,
+                reserved=reserved,
+                timeout_secs=timeout,
+                cycle_limit=limit,
             )
         else:
             with Progress(
@@ -508,6 +521,7 @@ def bench_cmd(
                     execute_only=exec_only,
                     reserved=reserved,
                     timeout_secs=timeout,
+                    cycle_limit=limit,
                     on_status=lambda st: progress.update(
                         bar, description=f"iter -c {iter_count}: {st.status} {st.state or ''}"
                     ),

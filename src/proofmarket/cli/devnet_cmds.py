@@ -66,13 +66,15 @@ def up(
     and write the env file. Running it again reuses what is there."""
     from rich.console import Console
 
+    from proofmarket.cli.output import OutputPathError, check_output_path
     from proofmarket.devnet.devnet import DevnetError, devnet_up
 
     console = Console(stderr=True, quiet=as_json)
     try:
+        check_output_path(env_file, what="env file")
         with console.status("starting the devnet (anvil, deployment, funding)..."):
             status = devnet_up(DevnetPaths.of(state_dir, env_file), port, block_time=block_time)
-    except (DevnetError, ToolError, OSError) as exc:
+    except (DevnetError, ToolError, OSError, OutputPathError) as exc:
         _fail(exc)
         return
     emit(status.to_dict(), as_json, status.actions + _status_lines(status))

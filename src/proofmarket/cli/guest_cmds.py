@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from proofmarket.cli.execution import CycleLimitOpt, cycle_limit_value
+from proofmarket.cli.output import OutputPathError, check_output_path, write_output
 from proofmarket.zkvm.claim import DIGEST_BYTES
 from proofmarket.zkvm.errors import ZkvmError
 from proofmarket.zkvm.guests import (
@@ -72,8 +74,9 @@ def build_cmd(
 ) -> None:
     """Compile guest sources with the SDK into a static RV32IM ELF."""
     try:
+        check_output_path(output, what="ELF")
         path = build_guest(sources, output, opt=opt)
-    except GuestBuildError as exc:
+    except (OutputPathError, GuestBuildError) as exc:
         raise _fail(str(exc), as_json=as_json) from None
     size = path.stat().st_size
     if as_json:
@@ -114,15 +117,19 @@ def list_cmd(
 def example_cmd(
     name: Annotated[str, typer.Argument(help="Example guest name (see `guest list`).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="ELF file to write.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write the ELF of an example guest (built and cached on first use)."""
     try:
+        check_output_path(output, what="ELF")
         data = example_elf(name)
-    except (UnknownGuestError, GuestBuildError) as exc:
-        raise _fail(str(exc), as_json=False) from None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    typer.echo(f"wrote {output} ({len(data)} bytes)")
+        write_output(output, data, what="ELF")
+    except (UnknownGuestError, GuestBuildError, OutputPathError) as exc:
+        raise _fail(str(exc), as_json=as_json) from None
+    if as_json:
+        _emit({"ok": True, "elf": str(output), "bytes": len(data), "name": name})
+    else:
+        typer.echo(f"wrote {output} ({len(data)} bytes)")
 
 
 def _read_input(input_file: Path | None, input_hex: str | None, *, as_json: bool) -> bytes:
@@ -158,14 +165,20 @@ def prove_cmd(
     segment_po2: Annotated[
         int, typer.Option("--segment-po2", help="log2 of the segment size in cycles.")
     ] = DEFAULT_SEGMENT_PO2,
-    cycle_limit: Annotated[
-        int | None, typer.Option("--cycle-limit", help="Abort beyond this many cycles.")
-    ] = None,
+    cycle_limit: CycleLimitOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Execute a guest and write its receipt (only --dev-mode exists until the STARK lands)."""
     from proofmarket.zkvm.prove import prove_session
 
+    try:
+        limit = cycle_limit_value(cycle_limit)
+    except typer.BadParameter as exc:
+        raise _fail(exc.message, as_json=as_json, code=2) from None
+    try:
+        check_output_path(output, what="receipt")
+    except OutputPathError as exc:
+        raise _fail(str(exc), as_json=as_json, code=2) from None
     data = _read_input(input_file, input_hex, as_json=as_json)
     try:
         elf_bytes = elf.read_bytes()
@@ -190,14 +203,16 @@ def prove_cmd(
                 data,
                 dev_mode=dev_mode,
                 segment_po2=segment_po2,
-                cycle_limit=cycle_limit,
+                cycle_limit=limit,
                 on_segment_proved=on_proved,
             )
         except ZkvmError as exc:
             raise _fail(str(exc), as_json=as_json) from None
     receipt, session = proved.receipt, proved.session
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(receipt.to_bytes())
+    try:
+        write_output(output, receipt.to_bytes(), what="receipt")
+    except OutputPathError as exc:
+        raise _fail(str(exc), as_json=as_json) from None
     summary = {
         "ok": True,
         **receipt.summary(),

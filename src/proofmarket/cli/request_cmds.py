@@ -18,6 +18,7 @@ from proofmarket.cli.chain_options import (
     emit,
     settings,
 )
+from proofmarket.cli.execution import CycleLimitOpt, cycle_limit_value
 from proofmarket.market import events as ev
 from proofmarket.market.builder import OfferParams, RequestBuilder
 from proofmarket.market.errors import InvalidRequestError, MarketError, RequestNotFoundError
@@ -84,11 +85,13 @@ def _load_program(program: Path | None, program_url: str | None) -> tuple[bytes,
     return fetch_url(program_url), program_url
 
 
-def _preflight(elf: bytes, stdin: bytes) -> tuple[bytes, bytes, int]:
-    """Run the guest locally: (image ID, journal, cycles)."""
-    from proofmarket.zkvm import execute
+def _preflight(
+    elf: bytes, stdin: bytes, cycle_limit: int, *, show: bool
+) -> tuple[bytes, bytes, int]:
+    """Run the guest locally, bounded, keeping no segments: (image ID, journal, cycles)."""
+    from proofmarket.cli.execution import execute_bounded
 
-    session = execute(elf, stdin)
+    session = execute_bounded(elf, stdin, cycle_limit=cycle_limit, show=show)
     return session.image_id, session.journal, session.total_cycles
 
 
@@ -113,6 +116,7 @@ def submit(
             help="run the guest locally to require its exact journal (else any journal)",
         ),
     ] = True,
+    cycle_limit: CycleLimitOpt = None,
     min_price: Annotated[str | None, typer.Option(help="ETH at ramp-up start (0)")] = None,
     max_price: Annotated[str | None, typer.Option(help="ETH after ramp-up (0.001)")] = None,
     ramp_up_period: Annotated[int | None, typer.Option(help="seconds (60)")] = None,
@@ -131,6 +135,7 @@ def submit(
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a proof request from a YAML file or from flags; prints its request ID."""
+    max_cycles = cycle_limit_value(cycle_limit)
     chain = settings(rpc_url, private_key, market_address, tx_timeout)
     client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
     owner = client.signer.address
@@ -162,7 +167,7 @@ def submit(
         stdin = _read_input(input_file, input_hex)
         journal: bytes | None = None
         if preflight:
-            image_id, journal, cycles = _preflight(elf, stdin)
+            image_id, journal, cycles = _preflight(elf, stdin, max_cycles, show=not as_json)
             extra["cycles"] = cycles
         else:
             from proofmarket.zkvm import compute_image_id

@@ -18,7 +18,6 @@ the guest's journal and output streams. Failures exit non-zero with a precise me
 from __future__ import annotations
 
 import json
-import sys
 import time
 from functools import cache
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from proofmarket.cli.execution import CycleLimitOpt, cycle_limit_value, execute_bounded
 from proofmarket.zkvm.errors import (
     ElfError,
     GuestFault,
@@ -35,9 +35,8 @@ from proofmarket.zkvm.errors import (
     SessionLimitExceeded,
     ZkvmError,
 )
-from proofmarket.zkvm.executor import compute_image_id, execute
+from proofmarket.zkvm.executor import compute_image_id
 from proofmarket.zkvm.layout import DEFAULT_SEGMENT_PO2
-from proofmarket.zkvm.segment import Segment
 from proofmarket.zkvm.session import Session
 
 if TYPE_CHECKING:
@@ -161,19 +160,21 @@ def execute_cmd(
     segment_po2: Annotated[
         int, typer.Option("--segment-po2", help="log2 of the segment size, 13..24.")
     ] = DEFAULT_SEGMENT_PO2,
-    cycle_limit: Annotated[
-        int | None, typer.Option("--cycle-limit", help="Fail if the session needs more cycles.")
-    ] = None,
+    cycle_limit: CycleLimitOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Execute a guest and report image ID, exit code, cycles, segments and journal."""
     data = _read_input(input_file, input_hex, as_json)
     elf_bytes = _read_elf(elf, as_json)
-    if cycle_limit is not None and cycle_limit <= 0:
-        _fail(f"--cycle-limit must be positive, got {cycle_limit}", EXIT_USAGE, as_json=as_json)
+    try:
+        limit = cycle_limit_value(cycle_limit)
+    except typer.BadParameter as exc:
+        _fail(exc.message, EXIT_USAGE, as_json=as_json)
     started = time.perf_counter()
     try:
-        session = _run(elf_bytes, data, segment_po2, cycle_limit, show_progress=not as_json)
+        session = execute_bounded(
+            elf_bytes, data, cycle_limit=limit, segment_po2=segment_po2, show=not as_json
+        )
     except ElfError as exc:
         _fail(f"invalid ELF {elf}: {exc}", EXIT_ELF, as_json=as_json)
     except InvalidSegmentPo2 as exc:
@@ -193,38 +194,6 @@ def execute_cmd(
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
         _print_human(summary)
-
-
-def _run(
-    elf: bytes, data: bytes, po2: int, cycle_limit: int | None, *, show_progress: bool
-) -> Session:
-    if not (show_progress and sys.stderr.isatty()):
-        return execute(elf, data, segment_po2=po2, cycle_limit=cycle_limit, keep_segments=False)
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("executing: {task.fields[segments]} segments, {task.fields[cycles]} cycles"),
-        TimeElapsedColumn(),
-        console=_err(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("execute", segments=0, cycles=0)
-        done = {"segments": 0, "cycles": 0}
-
-        def on_segment(seg: Segment) -> None:
-            done["segments"] += 1
-            done["cycles"] += seg.cycles
-            progress.update(task, segments=done["segments"], cycles=done["cycles"])
-
-        return execute(
-            elf,
-            data,
-            segment_po2=po2,
-            cycle_limit=cycle_limit,
-            on_segment=on_segment,
-            keep_segments=False,
-        )
 
 
 def image_id_cmd(

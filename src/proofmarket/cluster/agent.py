@@ -50,7 +50,7 @@ from proofmarket.cluster.taskdb import (
     open_taskdb,
 )
 from proofmarket.cluster.tasks.aux import Maintenance, MaintenanceSettings
-from proofmarket.cluster.tasks.context import PermanentTaskError, TaskContext
+from proofmarket.cluster.tasks.context import JobNotRunning, PermanentTaskError, TaskContext
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -369,6 +369,7 @@ class Agent:
                     task.job_id,
                     task.task_id,
                 )
+                self._drop_job_data(task.job_id)
         except DatabaseUnavailable:
             log.error("could not report %s/%s done; it will be requeued", task.job_id, task.task_id)
 
@@ -402,15 +403,15 @@ class Agent:
         except TaskDBError as err:
             log.error("reporting failure of %s/%s: %s", task.job_id, task.task_id, err)
             return
-        if job_failed:
+        if job_failed or isinstance(exc, JobNotRunning):  # failed, or aborted meanwhile
             self._drop_job_data(task.job_id)
 
     def _drop_job_data(self, job_id: str) -> None:
-        """A failed job's segments and receipts are never read again: free them now
+        """A failed or aborted job's segments are never read again: free them now
         instead of leaving them to the TTL."""
         assert self._segments is not None
         try:
             removed = self._segments.delete_job(job_id)
-            log.info("job %s failed: removed %d segment store key(s)", job_id, removed)
+            log.info("job %s stopped: removed %d segment store key(s)", job_id, removed)
         except StorageError as err:
-            log.warning("could not remove the segment data of failed job %s: %s", job_id, err)
+            log.warning("could not remove the segment data of stopped job %s: %s", job_id, err)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from proofmarket.cluster.client import ClusterClient, SessionStatus
+from proofmarket.cluster.config import MCYCLE
 from proofmarket.cluster.zkvm_api import (
     DEV_MODE_LABEL,
     Receipt,
@@ -59,6 +60,7 @@ def run_bench(
     reserved: int | None = None,
     poll_secs: float = 0.05,
     timeout_secs: float | None = None,
+    cycle_limit: int | None = None,
     on_status: Callable[[SessionStatus], None] | None = None,
 ) -> BenchResult:
     if iterations < 0 or iterations >= 1 << 32:
@@ -70,7 +72,12 @@ def run_bench(
         client.upload_img(image_id, elf)
         input_id = client.upload_input(struct.pack("<I", iterations))
         started = time.monotonic()
-        session = client.create_session(image_id, input_id, execute_only=execute_only)
+        session = client.create_session(
+            image_id,
+            input_id,
+            execute_only=execute_only,
+            exec_cycle_limit=None if cycle_limit is None else -(-cycle_limit // MCYCLE),
+        )
         status = client.wait(
             session, poll_secs=poll_secs, timeout_secs=timeout_secs, on_status=on_status
         )

@@ -21,11 +21,14 @@ from proofmarket.cluster.storage import (
     open_object_store,
     open_segment_store,
 )
+from proofmarket.limits import DEFAULT_CYCLE_LIMIT, default_cycle_limit
 
 DEFAULT_DATA_DIR = Path(".proofmarket/cluster")
 DEFAULT_SEGMENT_PO2 = 20
-DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES = 100_000
 MCYCLE = 1 << 20
+# Bento's default is 100,000 Mcycles (unbounded in practice); a looping guest must not
+# keep the cluster cutting segments for hours, so the cluster uses the project default.
+DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES = -(-DEFAULT_CYCLE_LIMIT // MCYCLE)
 
 # Worker types (Bento's consts).
 EXEC_WORK_TYPE = "exec"
@@ -140,4 +143,5 @@ def resolve_config(
         join_stream=join_stream if join_stream is not None else _env_flag("JOIN_STREAM"),
         dev_mode=os.environ.get("PROOFMARKET_DEV_MODE", "1").strip() not in ("0", "false"),
         limits=limits or TaskLimits(),
+        exec_cycle_limit_mcycles=-(-default_cycle_limit() // MCYCLE),
     )

@@ -52,7 +52,10 @@ class SessionLimitExceeded(ZkvmError):
     """Execution needed more cycles than the caller allowed."""
 
     def __init__(self, cycles: int, limit: int) -> None:
-        super().__init__(f"session cycle limit exceeded: {cycles} cycles > limit {limit}")
+        super().__init__(
+            f"session cycle limit exceeded: {cycles:,} cycles > limit {limit:,} "
+            "(raise it with --cycle-limit or PROOFMARKET_CYCLE_LIMIT)"
+        )
         self.cycles = cycles
         self.limit = limit
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from proofmarket.limits import resolve_cycle_limit
 from proofmarket.zkvm.claim import SYSTEM_STATE_ZERO, ExitCode, Output, SystemState
 from proofmarket.zkvm.elf import Program, load_elf
 from proofmarket.zkvm.errors import InputTooLarge, InvalidSegmentPo2, SessionLimitExceeded
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from proofmarket.zkvm.session import Session
 
 SegmentCallback = Callable[[Segment], None]
+ProgressCallback = Callable[[int, int], None]  # (segments done, cycles done)
 
 
 def check_segment_po2(po2: int) -> int:
@@ -60,19 +62,22 @@ def execute(
     on_segment: SegmentCallback | None = None,
     keep_segments: bool = True,
     backend: str | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Session:
     """Execute a guest to completion.
 
     ``on_segment`` is called with each segment as soon as it is cut. ``cycle_limit``
-    bounds the session's total cycles (``SessionLimitExceeded``). ``backend`` picks the
-    interpreter ("numba" or "python"; default from ``PROOFMARKET_EXECUTOR``).
+    bounds the session's total cycles (``SessionLimitExceeded``); ``None`` means the
+    configured default (see :mod:`proofmarket.limits`), never "unbounded".
+    ``backend`` picks the interpreter ("numba" or "python"; default from ``PROOFMARKET_EXECUTOR``).
+    ``on_progress(segments, cycles)`` reports progress after each segment without making
+    the executor record segment data (unlike ``on_segment``).
     """
     check_segment_po2(segment_po2)
     data = bytes(input)
     if len(data) > MAX_INPUT_BYTES:
         raise InputTooLarge(len(data), MAX_INPUT_BYTES)
-    if cycle_limit is not None and cycle_limit <= 0:
-        raise ValueError(f"cycle limit must be positive, got {cycle_limit}")
+    cycle_limit = resolve_cycle_limit(cycle_limit)
     return execute_program(
         load_elf(elf),
         data,
@@ -81,6 +86,7 @@ def execute(
         on_segment=on_segment,
         keep_segments=keep_segments,
         backend=backend,
+        on_progress=on_progress,
     )
 
 
@@ -93,11 +99,13 @@ def execute_program(
     on_segment: SegmentCallback | None = None,
     keep_segments: bool = True,
     backend: str | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Session:
     """``execute`` for an already loaded program."""
     from proofmarket.zkvm.session import Session  # session.py re-exports execute
 
     check_segment_po2(segment_po2)
+    cycle_limit = resolve_cycle_limit(cycle_limit)
     initial, tree = image_state(program)
     image_id = initial.digest()
     machine = Machine(program.pages, program.entry, GuestInput(data), backend=backend)
@@ -109,9 +117,8 @@ def execute_program(
         pre = SystemState(machine.pc, tree.root)
         start_cycle = machine.cycle
         input_remaining = machine.input.remaining()
-        allowed = None if cycle_limit is None else cycle_limit - start_cycle
-        run = machine.run_segment(segment_po2, allowed, record=record)
-        if cycle_limit is not None and start_cycle + run.cycles > cycle_limit:
+        run = machine.run_segment(segment_po2, cycle_limit - start_cycle, record=record)
+        if start_cycle + run.cycles > cycle_limit:
             raise SessionLimitExceeded(start_cycle + run.cycles, cycle_limit)
         proof = tree.multiproof(run.touched) if record else []
         if run.kind is StopKind.HALT:
@@ -148,6 +155,8 @@ def execute_program(
         index += 1
         if on_segment is not None:
             on_segment(segment)
+        if on_progress is not None:
+            on_progress(index, machine.cycle)
         if keep_segments:
             segments.append(segment)
         if final:

@@ -33,7 +33,12 @@ from proofmarket.cluster.api.models import (
     UploadRes,
     VersionInfo,
 )
-from proofmarket.cluster.config import MCYCLE, WORKER_TYPES, TaskLimits
+from proofmarket.cluster.config import (
+    DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES,
+    MCYCLE,
+    WORKER_TYPES,
+    TaskLimits,
+)
 from proofmarket.cluster.planner import INIT_TASK_ID
 from proofmarket.cluster.progress import elapsed_seconds, exec_stats, progress_state
 from proofmarket.cluster.storage import (
@@ -73,7 +78,7 @@ class ApiSettings:
     max_image_bytes: int = 64 * MIB
     max_input_bytes: int = 64 * MIB
     max_receipt_bytes: int = 256 * MIB
-    exec_cycle_limit_mcycles: int = 100_000
+    exec_cycle_limit_mcycles: int = DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES
     concurrent_proofs: int = 64
     limits: TaskLimits = field(default_factory=TaskLimits)
 
