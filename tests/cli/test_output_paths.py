@@ -39,6 +39,15 @@ WRITERS: dict[str, Args] = {
     "guest example": lambda tmp, out: ["guest", "example", "fib", "-o", out],
     "devnet up": lambda tmp, out: ["devnet", "up", "--env-file", out, "--state-dir", str(tmp)],
     "broker config-template": lambda tmp, out: ["broker", "config-template", out],
+    "prover generate-config": lambda tmp, out: [
+        "prover",
+        "generate-config",
+        "-o",
+        out,
+        "--yes",
+        "--peak-prove-khz",
+        "100",
+    ],
 }
 # Commands that take the same option but only read it (no write, so no failure needed).
 READERS = {"devnet down", "devnet status"}

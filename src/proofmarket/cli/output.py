@@ -26,11 +26,11 @@ def check_output_path(path: Path, *, what: str = "output") -> Path:
         raise OutputPathError(f"{what} {path} is a directory; give a file name")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise OutputPathError(f"cannot write {what} {path}: folder {parent} does not exist")
+        raise OutputPathError(f"cannot write {what} {path}: no such directory {parent}")
     if not parent.is_dir():
-        raise OutputPathError(f"cannot write {what} {path}: {parent} is not a folder")
+        raise OutputPathError(f"cannot write {what} {path}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputPathError(f"cannot write {what} {path}: folder {parent} is not writable")
+        raise OutputPathError(f"cannot write {what} {path}: directory {parent} is not writable")
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputPathError(f"cannot write {what} {path}: the file is not writable")
     return path

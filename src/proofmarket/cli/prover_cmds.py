@@ -169,11 +169,11 @@ def generate_config(
 ) -> None:
     """Detect the hardware, benchmark the cluster and write a broker.toml for it."""
     from proofmarket.broker import wizard
+    from proofmarket.cli.output import check_output_path, write_output
 
+    check_output_path(output, what="config")
     if output.exists() and not force:
         raise ValueError(f"{output} exists; pass --force to overwrite it")
-    if not output.parent.is_dir():
-        raise ValueError(f"no such directory: {output.parent}")
     interactive = not yes and sys.stdin.isatty()
     say = (lambda _text: None) if as_json else typer.echo
     detected = wizard.detect_hardware()
@@ -217,7 +217,7 @@ def generate_config(
     )
     if interactive and not typer.confirm(f"write {output}?", default=True):
         raise typer.Exit(1)
-    output.write_text(wizard.render_config(plan))
+    write_output(output, wizard.render_config(plan), what="config")
     say(f"[4/4] wrote {output}")
     if as_json:
         typer.echo(json.dumps({**plan.to_dict(), "output": str(output)}, indent=2))
