@@ -275,7 +275,7 @@ def test_batch_mixes_paths(funded: ChainEnv, m: Market) -> None:
     open_req, open_sig = m.request(client, start_in=0, min_price=7, max_price=7)
     fills = [fulfillment(locked, locked_sig), fulfillment(open_req, open_sig)]
     m.commit(fills[1:], prover)  # the locked fill needs none
-    receipt = funded.send(funded.market.functions.fulfillBatch(fills), prover)
+    receipt = m.fulfill_batch(fills, prover)
     assert len(m.events(receipt, "ProofDelivered")) == 2
     assert funded.balance(prover.address) == 12
     assert funded.stake(prover.address) == PROVER_STAKE
@@ -288,7 +288,7 @@ def test_batch_reverts_as_a_whole_on_a_bad_proof(funded: ChainEnv, m: Market) ->
     fills = [fulfillment(good, good_sig), fulfillment(bad, bad_sig)]
     m.commit(fills[:1], prover)
     with pytest.raises(ContractLogicError, match="PredicateNotSatisfied"):
-        funded.send(funded.market.functions.fulfillBatch(fills), prover)
+        m.fulfill_batch(fills, prover)
     assert not funded.market.functions.requestIsFulfilled(good.id).call()
 
 

@@ -183,7 +183,7 @@ def test_batch_fulfil_through_set_verifier(funded: ChainEnv, m: Market) -> None:
         for i, (r, s, j) in enumerate(items)
     ]
     with pytest.raises(ContractLogicError, match="VerificationFailed"):  # root not yet vouched for
-        funded.send(funded.market.functions.fulfillBatch(fills), prover)
+        m.fulfill_batch(fills, prover)
     call = funded.market.functions.submitRootAndFulfillBatch(
         funded.deployment.set_verifier, root, dev_root_seal(image_id, root), fills
     )

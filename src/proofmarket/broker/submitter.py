@@ -22,6 +22,7 @@ from proofmarket.broker.order import BatchStatus, FulfillmentType, Order, OrderS
 from proofmarket.broker.txn import TxIntent
 from proofmarket.contracts.seals import dev_root_seal, merkle_path, mock_seal, set_inclusion_seal
 from proofmarket.market.client import MarketClient, fulfillment_message
+from proofmarket.market.commit import BATCH_CALLDATA_PADDING
 from proofmarket.market.types import Fulfillment, FulfillmentDataType, PredicateType
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ class Submitter:
             )
         else:
             data = ctx.market.contract.encode_abi("fulfillBatch", args=[messages])
+            data += BATCH_CALLDATA_PADDING.hex()  # the market decodes fills from padded calldata
         return TxIntent(
             purpose="fulfil",
             ref=f"batch-{batch_id}",

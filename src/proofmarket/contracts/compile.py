@@ -99,7 +99,23 @@ def compile_contract(name: str) -> Artifact:
     abi = list(out["abi"])
     for extra in MERGED_ABIS.get(name, ()):
         abi = merge_abis(abi, compile_contract(extra).abi)
+    if name == "ProofMarket":
+        abi.append(_fulfill_batch_abi(abi))
     return Artifact(name, abi, out["bytecode"], out["bytecode_runtime"])
+
+
+def _fulfill_batch_abi(abi: list[dict[str, Any]]) -> dict[str, Any]:
+    """``fulfillBatch(Fulfillment[] fills)``: the market decodes it by hand in its fallback
+    (one fill at a time, see ProofMarket.vy), so Vyper emits no ABI entry; it is derived
+    here from ``fulfill(Fulfillment fill)``."""
+    (fill_input,) = next(e for e in abi if e.get("name") == "fulfill")["inputs"]
+    return {
+        "type": "function",
+        "name": "fulfillBatch",
+        "stateMutability": "nonpayable",
+        "inputs": [{**fill_input, "name": "fills", "type": "tuple[]"}],
+        "outputs": [],
+    }
 
 
 def merge_abis(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:

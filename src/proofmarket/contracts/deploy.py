@@ -91,18 +91,38 @@ def sender_address(sender: Sender) -> str:
 
 
 def send_transaction(
-    w3: Web3, sender: Sender, call: ContractFunction | ContractConstructor, value: int = 0
+    w3: Web3,
+    sender: Sender,
+    call: ContractFunction | ContractConstructor,
+    value: int = 0,
+    *,
+    data_suffix: bytes = b"",
 ) -> TxReceipt:
-    """Send ``call`` from ``sender`` and return the mined receipt; raise if it reverted."""
+    """Send ``call`` from ``sender`` and return the mined receipt; raise if it reverted.
+
+    ``data_suffix`` is appended to the calldata (the padding ``fulfillBatch`` needs)."""
     params: TxParams = {"from": sender_address(sender), "value": value}  # type: ignore[typeddict-item]
+    if data_suffix:
+        assert isinstance(call, ContractFunction)
+        params["to"] = call.address
+        params["data"] = call._encode_transaction_data() + data_suffix.hex()
     # estimate against the pending block: a fulfilment revealed right after its commitment
     # only passes once the block number has moved past the commit's block
-    params["gas"] = int(call.estimate_gas(params, block_identifier="pending") * 1.2) + 10_000
+    estimate = (
+        w3.eth.estimate_gas(params, "pending")
+        if data_suffix
+        else call.estimate_gas(params, block_identifier="pending")
+    )
+    params["gas"] = int(estimate * 1.2) + 10_000
     if isinstance(sender, LocalAccount):
         params["nonce"] = w3.eth.get_transaction_count(sender.address, "pending")
-        tx = call.build_transaction(params)
-        signed = sender.sign_transaction(tx)  # type: ignore[arg-type]
+        tx: dict[str, Any] = dict(params) if data_suffix else dict(call.build_transaction(params))
+        if data_suffix:
+            tx.update(chainId=w3.eth.chain_id, gasPrice=w3.eth.gas_price)
+        signed = sender.sign_transaction(tx)
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    elif data_suffix:
+        tx_hash = w3.eth.send_transaction(params)
     else:
         tx_hash = call.transact(params)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.05)

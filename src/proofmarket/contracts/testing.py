@@ -24,7 +24,7 @@ from web3.types import TxReceipt
 from proofmarket.contracts.deploy import Deployment, contract_at, send_transaction
 from proofmarket.contracts.seals import mock_seal
 from proofmarket.devnet.anvil import AnvilProcess, dev_accounts
-from proofmarket.market.commit import fill_commitment, fill_digest
+from proofmarket.market.commit import BATCH_CALLDATA_PADDING, fill_commitment, fill_digest
 from proofmarket.market.eip712 import DOMAIN_NAME, DOMAIN_VERSION, LOCK_REQUEST_TYPES
 from proofmarket.market.eip712 import EIP712_TYPES as REQUEST_TYPES
 from proofmarket.zkvm.claim import ReceiptClaim
@@ -340,6 +340,13 @@ class Market:
     def fulfill(self, fill: tuple[Any, ...], prover: LocalAccount) -> Any:
         """Reveal ``fill`` from ``prover`` (no commit: the locker's in-time path)."""
         return self.env.send(self.env.market.functions.fulfill(fill), prover)
+
+    def fulfill_batch(self, fills: list[tuple[Any, ...]], prover: LocalAccount) -> Any:
+        """``fulfillBatch`` with the calldata padding the market's decoder needs."""
+        call = self.env.market.functions.fulfillBatch(fills)
+        return send_transaction(
+            self.env.w3, prover.address, call, data_suffix=BATCH_CALLDATA_PADDING
+        )
 
     def commitment(self, fill: tuple[Any, ...], prover: LocalAccount | str) -> bytes:
         """``keccak256(abi.encode(fillDigest, prover))`` for ``fill``."""

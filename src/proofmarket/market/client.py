@@ -27,7 +27,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from proofmarket.market import events as ev
-from proofmarket.market.commit import fill_commitment, fill_digest
+from proofmarket.market.commit import BATCH_CALLDATA_PADDING, fill_commitment, fill_digest
 from proofmarket.market.eip712 import (
     MarketDomain,
     offer_message,
@@ -233,12 +233,21 @@ class MarketClient:
         except ContractLogicError as exc:
             raise revert_from_exception(exc, action) from exc
 
-    def _transact(self, fn: Any, action: str, *, value: int = 0) -> TxResult:
+    def _transact(
+        self, fn: Any, action: str, *, value: int = 0, data_suffix: bytes = b""
+    ) -> TxResult:
         account = self.signer
         params: dict[str, Any] = {"from": account.address, "value": value}
+        raw = dict(params)
+        if data_suffix:
+            data = self.contract.encode_abi(fn.fn_name, args=list(fn.args)) + data_suffix.hex()
+            raw.update(to=self.address, data=data)
         try:
             # "pending": a reveal right after its commitment passes only in a later block
-            gas = self._rpc(lambda: fn.estimate_gas(params, block_identifier="pending"))
+            if data_suffix:
+                gas = self._rpc(lambda: self.w3.eth.estimate_gas(raw, "pending"))  # type: ignore[arg-type]
+            else:
+                gas = self._rpc(lambda: fn.estimate_gas(params, block_identifier="pending"))
         except ContractLogicError as exc:
             raise revert_from_exception(exc, action) from exc
         except Web3RPCError as exc:
@@ -256,6 +265,8 @@ class MarketClient:
                     "chainId": self.chain_id,
                 }
             )
+            if data_suffix:
+                tx["data"] = raw["data"]
             signed = account.sign_transaction(tx)
             try:
                 tx_hash = self._rpc(
@@ -265,7 +276,7 @@ class MarketClient:
                 self._next_nonce = None
                 raise MarketError(f"{action}: node rejected the transaction: {exc}") from exc
             self._next_nonce = nonce + 1
-        return self._wait_receipt(tx_hash.to_0x_hex(), action, fn, params)
+        return self._wait_receipt(tx_hash.to_0x_hex(), action, fn, raw)
 
     def _wait_receipt(self, tx_hash: str, action: str, fn: Any, params: dict[str, Any]) -> TxResult:
         try:
@@ -290,7 +301,10 @@ class MarketClient:
     ) -> MarketError:
         """Replay a reverted transaction at its block to recover the reason."""
         try:
-            fn.call(params, block_identifier=receipt["blockNumber"] - 1)
+            if "data" in params:
+                self.w3.eth.call(params, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+            else:
+                fn.call(params, block_identifier=receipt["blockNumber"] - 1)
         except ContractLogicError as exc:
             return revert_from_exception(exc, action)
         except Exception:  # the replay itself failed; report the plain revert
@@ -605,12 +619,14 @@ class MarketClient:
         return self._transact(fn, "submitRoot")
 
     def fulfill_batch(self, fills: Sequence[Fulfillment]) -> TxResult:
+        """Reveal up to 256 fills (calldata padded as the market's batch decoder needs)."""
         fn = self.contract.functions.fulfillBatch([fulfillment_message(f) for f in fills])
-        return self._transact(fn, "fulfillBatch")
+        return self._transact(fn, "fulfillBatch", data_suffix=BATCH_CALLDATA_PADDING)
 
     def submit_root_and_fulfill_batch(
         self, set_verifier: str, root: bytes, root_seal: bytes, fills: Sequence[Fulfillment]
     ) -> TxResult:
+        """Root and up to 32 fills in one transaction (larger: submit_root, fulfill_batch)."""
         fn = self.contract.functions.submitRootAndFulfillBatch(
             to_checksum_address(set_verifier),
             root,

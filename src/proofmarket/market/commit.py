@@ -12,6 +12,12 @@ from __future__ import annotations
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+FILL_ENCODING_MAX = 6720
+"""ABI size bound of one Fulfillment (the contract's ``FILL_ENCODING_MAX``)."""
+BATCH_CALLDATA_PADDING = bytes(FILL_ENCODING_MAX)
+"""Zero bytes appended to ``fulfillBatch`` calldata: the market decodes each fill from a
+fixed-size window at its offset, which must lie inside the calldata."""
+
 
 def fill_digest(request_digest: bytes, claim_digest: bytes, seal: bytes) -> bytes:
     """What binds a commitment to one fill: the request, the claim it proves, the seal."""

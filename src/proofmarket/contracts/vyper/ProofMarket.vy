@@ -15,7 +15,6 @@
         `ProofMarketExtension`, reached by DELEGATECALL from `__default__` (same storage
         layout via the `market_core` module), so the code fits the 24 KB limit with room.
 """
-from interfaces import IRiscZeroSetVerifier
 import market_core as core
 
 initializes: core
@@ -34,6 +33,10 @@ interface IExtension:
 VERSION: public(constant(uint256)) = core.VERSION
 SLASHING_BURN_BPS: public(constant(uint256)) = core.SLASHING_BURN_BPS
 MAX_BATCH: public(constant(uint256)) = core.MAX_BATCH
+FULFILL_BATCH: constant(bytes4) = method_id(
+    "fulfillBatch(((uint256,((address,uint96),(uint8,bytes),bytes4),string,(uint8,bytes),(uint256,uint256,uint64,uint32,uint32,uint32,uint256)),bytes,uint8,bytes32,bytes,bytes)[])",
+    output_type=bytes4,
+)
 
 EXTENSION: public(immutable(address))
 
@@ -55,7 +58,13 @@ def __init__(verifier: address, collateralToken: address, owner: address, extens
 @payable
 @external
 def __default__():
-    """Funds, admin, slash and broadcast: run the extension's code on this storage."""
+    """`fulfillBatch` runs here, fill by fill from padded calldata; everything else (funds,
+    admin, slash, broadcast, relayed locks, root-and-batch) runs the extension's code on
+    this storage."""
+    if len(msg.data) >= 4 and convert(slice(msg.data, 0, 4), bytes4) == FULFILL_BATCH:
+        assert msg.value == 0, "NotPayable"
+        self._fulfill_padded_batch()
+        return
     raw_call(EXTENSION, msg.data, is_delegate_call=True)
 
 
@@ -88,26 +97,6 @@ def commitFulfillments(commitments: DynArray[bytes32, core.MAX_BATCH]):
 def fulfill(fill: core.Fulfillment):
     """Deliver one proof; the caller is the prover (paid per docs/contracts.md §4.5)."""
     core._fulfill(fill)
-
-
-@external
-def fulfillBatch(fills: DynArray[core.Fulfillment, core.MAX_BATCH]):
-    """Deliver several proofs in one transaction."""
-    for i: uint256 in range(len(fills), bound=core.MAX_BATCH):
-        core._fulfill(fills[i])
-
-
-@external
-def submitRootAndFulfillBatch(
-    setVerifier: address,
-    root: bytes32,
-    rootSeal: Bytes[core.MAX_SEAL],
-    fills: DynArray[core.Fulfillment, core.MAX_BATCH],
-):
-    """Vouch for a batch's Merkle root in the set verifier, then deliver the batch."""
-    extcall IRiscZeroSetVerifier(setVerifier).submitMerkleRoot(root, rootSeal)
-    for i: uint256 in range(len(fills), bound=core.MAX_BATCH):
-        core._fulfill(fills[i])
 
 
 # ================================================================ views
@@ -257,3 +246,33 @@ def timeAtPrice(offer: core.Offer, price: uint256) -> uint64:
     if numerator != 0:
         delta = (numerator - 1) // denominator + 1
     return convert(convert(offer.rampUpStart, uint256) + delta, uint64)
+
+
+# ================================================================ internals
+
+
+@internal
+def _word(offset: uint256) -> uint256:
+    return convert(extract32(slice(msg.data, offset, 32), 0), uint256)
+
+
+@internal
+def _fulfill_padded_batch():
+    """`fulfillBatch(Fulfillment[])` (up to 256 fills) read straight from calldata: each fill
+    is ABI-decoded, with all of Vyper's bounds checks, from a fixed-size window at its
+    offset, so memory holds one fill at a time instead of the whole array at its maximum
+    size (Vyper 0.4 copies a typed array argument that way: 1.7 MB here). The window needs
+    `FILL_ENCODING_MAX` bytes after each fill's start, so the client appends that many zero
+    bytes to the calldata (ABI decoders ignore trailing bytes)."""
+    size: uint256 = len(msg.data)
+    assert size >= 68 and self._word(4) == 32, "MalformedBatch"
+    count: uint256 = self._word(36)
+    assert count <= core.MAX_BATCH, "BatchSizeExceedsLimit"
+    assert size >= 68 + 32 * count, "MalformedBatch"
+    for i: uint256 in range(count, bound=core.MAX_BATCH):
+        start: uint256 = 68 + self._word(68 + 32 * i)
+        assert start + core.FILL_ENCODING_MAX <= size, "BatchCalldataNotPadded"
+        fill: core.Fulfillment = abi_decode(
+            slice(msg.data, start, core.FILL_ENCODING_MAX), core.Fulfillment, unwrap_tuple=False
+        )
+        core._fulfill(fill)

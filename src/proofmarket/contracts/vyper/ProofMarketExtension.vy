@@ -90,12 +90,27 @@ def lockRequestWithSignature(
 
 
 @external
-def fulfillAndWithdraw(fills: DynArray[core.Fulfillment, core.MAX_BATCH]):
-    """Deliver proofs, then send the caller its whole ETH balance."""
+def fulfillAndWithdraw(fills: DynArray[core.Fulfillment, core.MAX_TYPED_BATCH]):
+    """Deliver up to 32 proofs, then send the caller its whole ETH balance."""
     self._delegated()
-    for i: uint256 in range(len(fills), bound=core.MAX_BATCH):
+    for i: uint256 in range(len(fills), bound=core.MAX_TYPED_BATCH):
         core._fulfill(fills[i])
     core._withdraw_all(msg.sender)
+
+
+@external
+def submitRootAndFulfillBatch(
+    setVerifier: address,
+    root: bytes32,
+    rootSeal: Bytes[core.MAX_SEAL],
+    fills: DynArray[core.Fulfillment, core.MAX_TYPED_BATCH],
+):
+    """Vouch for a batch's Merkle root in the set verifier, then deliver the batch (up to
+    32 fills; larger batches: `submitRoot`, then `fulfillBatch`)."""
+    self._delegated()
+    extcall IRiscZeroSetVerifier(setVerifier).submitMerkleRoot(root, rootSeal)
+    for i: uint256 in range(len(fills), bound=core.MAX_TYPED_BATCH):
+        core._fulfill(fills[i])
 
 
 # ================================================================ slash

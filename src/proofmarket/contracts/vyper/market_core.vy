@@ -21,7 +21,12 @@ MAX_PREDICATE_DATA: constant(uint256) = 256
 MAX_INPUT_DATA: constant(uint256) = 2048
 MAX_JOURNAL: constant(uint256) = 2048
 MAX_SEAL: constant(uint256) = 1024
+# fulfillBatch takes up to MAX_BATCH fills, decoded one at a time from padded calldata
+# (ProofMarket.__default__); the typed batch entry points take up to MAX_TYPED_BATCH, because
+# Vyper copies a typed array argument to memory at its maximum size (6.7 KB per fill).
 MAX_BATCH: constant(uint256) = 256
+MAX_TYPED_BATCH: constant(uint256) = 32
+FILL_ENCODING_MAX: constant(uint256) = 6720  # ABI size bound of one Fulfillment
 MAX_CALLBACK_ERROR: constant(uint256) = 256
 # A callback needs gasleft() * 63 / 64 >= gasLimit inside a transaction that also verifies and
 # settles, so a limit near the block gas limit could never be supplied: refused at submit/lock.
