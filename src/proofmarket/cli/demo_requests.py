@@ -1,0 +1,242 @@
+"""The requestor side of ``proofmarket demo``: what is asked, how it is followed, the table.
+
+The requestor submits a few requests on chain (different guests, prices and deadlines),
+follows them through the chain's events only (locked → fulfilled), and at the end checks
+every delivered proof the way a requestor would: the journal against its own execution,
+the predicate, and the seal through the market's verifier router.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from proofmarket.market.client import MarketClient
+
+ETHER = 10**18
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """One request the demo's requestor submits."""
+
+    name: str
+    guest: str
+    stdin: bytes
+    min_price: int
+    max_price: int
+    ramp_up_period: int
+    lock_timeout: int
+    timeout: int
+    lock_collateral: int = 5 * ETHER
+
+
+def demo_plan(n: int) -> list[DemoRequest]:
+    """Four requests: three guests, flat and ramping prices, loose and tight deadlines."""
+    return [
+        DemoRequest(f"fib({n})", "fib", n.to_bytes(4, "little"), ETHER // 1000, ETHER // 100,
+                    60, 600, 1200),
+        DemoRequest("iter(N=2)", "iter", (2).to_bytes(4, "little"), ETHER // 200, ETHER // 200,
+                    0, 300, 600),
+        DemoRequest("sha256('proofmarket')", "sha256", b"proofmarket", ETHER // 500, ETHER // 50,
+                    30, 180, 360),
+        DemoRequest("fib(10)", "fib", (10).to_bytes(4, "little"), ETHER // 2000, ETHER // 1000,
+                    0, 120, 240),
+    ]  # fmt: skip
+
+
+@dataclass
+class Tracked:
+    """A submitted request and what the chain said about it."""
+
+    spec: DemoRequest
+    request_id: int
+    image_id: bytes
+    expected_journal: bytes
+    submitted_at: float
+    lock_deadline: int
+    deadline: int
+    locked_by: str | None = None
+    price_wei: int | None = None
+    locked_at: float | None = None
+    fulfilled_by: str | None = None
+    fulfilled_at: float | None = None
+    journal: bytes | None = None
+    seal: bytes = b""
+    checks: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and all(self.checks.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.spec.name,
+            "guest": self.spec.guest,
+            "request_id": hex(self.request_id),
+            "max_price_wei": self.spec.max_price,
+            "price_wei": self.price_wei,
+            "lock_deadline": self.lock_deadline,
+            "deadline": self.deadline,
+            "locked_by": self.locked_by,
+            "fulfilled_by": self.fulfilled_by,
+            "seconds_to_lock": _delta(self.submitted_at, self.locked_at),
+            "seconds_to_fulfil": _delta(self.submitted_at, self.fulfilled_at),
+            "journal": None if self.journal is None else self.journal.hex(),
+            "expected_journal": self.expected_journal.hex(),
+            "dev_mode": self.seal[:4] == bytes.fromhex("ffffffff"),
+            "checks": dict(self.checks),
+            "verified": self.verified,
+        }
+
+
+def _delta(start: float, end: float | None) -> float | None:
+    return None if end is None else round(end - start, 2)
+
+
+def submit_all(
+    client: MarketClient, storage: Any, plan: list[DemoRequest], say: Callable[[str], None]
+) -> list[Tracked]:
+    """Execute locally (the requestor's own preflight), upload, sign and submit each."""
+    from proofmarket import zkvm
+    from proofmarket.market.builder import OfferParams, RequestBuilder
+    from proofmarket.market.ids import next_index
+    from proofmarket.market.request_id import RequestId
+    from proofmarket.zkvm.guests import example_elf
+
+    tracked = []
+    index = next_index(client, counter_file=None)
+    for spec in plan:
+        elf = example_elf(spec.guest)
+        image_id = zkvm.compute_image_id(elf)
+        session = zkvm.execute(elf, spec.stdin)
+        now = client.block_timestamp()
+        request = RequestBuilder(storage=storage).build(
+            request_id=RequestId(client.signer.address, index),
+            image_id=image_id,
+            now=now,
+            program=elf,
+            stdin=spec.stdin,
+            journal=session.journal,
+            offer=OfferParams(
+                min_price=spec.min_price,
+                max_price=spec.max_price,
+                ramp_up_start=now,
+                ramp_up_period=spec.ramp_up_period,
+                lock_timeout=spec.lock_timeout,
+                timeout=spec.timeout,
+                lock_collateral=spec.lock_collateral,
+            ),
+        )
+        index += 1
+        client.submit_request(request, client.sign_request(request))
+        offer = request.offer
+        tracked.append(
+            Tracked(
+                spec=spec,
+                request_id=int(request.id),
+                image_id=image_id,
+                expected_journal=session.journal,
+                submitted_at=time.monotonic(),
+                lock_deadline=offer.ramp_up_start + offer.lock_timeout,
+                deadline=offer.ramp_up_start + offer.timeout,
+            )
+        )
+        say(
+            f"submitted {spec.name:<24} {int(request.id):#x}  {session.total_cycles:>7} cycles, "
+            f"{spec.min_price / ETHER:.4f}→{spec.max_price / ETHER:.4f} ETH, "
+            f"lock within {spec.lock_timeout} s"
+        )
+    return tracked
+
+
+def follow(
+    client: MarketClient,
+    tracked: list[Tracked],
+    from_block: int,
+    timeout: float,
+    say: Callable[[str], None],
+    on_poll: Callable[[], None] | None = None,
+) -> None:
+    """Watch lock and delivery events until every request is fulfilled (or timeout)."""
+    from proofmarket.market import events as ev
+
+    by_id = {t.request_id: t for t in tracked}
+    next_block = from_block
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    while any(t.fulfilled_at is None for t in tracked):
+        if time.monotonic() > deadline:
+            missing = ", ".join(t.spec.name for t in tracked if t.fulfilled_at is None)
+            raise TimeoutError(f"not fulfilled within {timeout:g} s: {missing}")
+        head = client.block_number()
+        if head >= next_block:
+            for lock in client.iter_events(ev.RequestLocked, from_block=next_block, to_block=head):
+                t = by_id.get(lock.request_id)
+                if t is not None and t.locked_at is None:
+                    t.locked_by, t.price_wei, t.locked_at = (
+                        lock.prover,
+                        lock.price,
+                        time.monotonic(),
+                    )
+                    say(
+                        f"[{time.monotonic() - started:6.1f} s] {t.spec.name:<24} locked by "
+                        f"{lock.prover[:10]}… at {lock.price / ETHER:.5f} ETH"
+                    )
+            for proof in client.iter_events(
+                ev.ProofDelivered, from_block=next_block, to_block=head
+            ):
+                t = by_id.get(proof.request_id)
+                if t is not None and t.fulfilled_at is None:
+                    t.fulfilled_by, t.fulfilled_at = proof.prover, time.monotonic()
+                    t.journal, t.seal = proof.journal, proof.seal
+                    say(
+                        f"[{time.monotonic() - started:6.1f} s] {t.spec.name:<24} fulfilled by "
+                        f"{proof.prover[:10]}…"
+                    )
+            next_block = head + 1
+        if on_poll is not None:
+            on_poll()
+        time.sleep(0.25)
+
+
+def verify_all(client: MarketClient, tracked: list[Tracked]) -> None:
+    """The requestor's checks on each delivered proof."""
+    from proofmarket.market.errors import MarketError
+    from proofmarket.market.predicates import claim_digest
+
+    for t in tracked:
+        if t.journal is None:
+            t.checks = {"delivered": False}
+            continue
+        t.checks["journal_matches_local_execution"] = t.journal == t.expected_journal
+        claim = claim_digest(t.image_id, t.journal)
+        try:
+            client.verify_integrity(t.seal, claim)
+            t.checks["seal_verifies_on_chain"] = True
+        except MarketError:
+            t.checks["seal_verifies_on_chain"] = False
+        t.checks["fulfilled_by_locker"] = t.fulfilled_by == t.locked_by
+
+
+def render_table(tracked: list[Tracked]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="requests")
+    for column in ("request", "guest", "id", "price paid", "fulfilled by", "time", "verified"):
+        table.add_column(column)
+    for t in tracked:
+        price = "-" if t.price_wei is None else f"{t.price_wei / ETHER:.5f} ETH"
+        seconds = _delta(t.submitted_at, t.fulfilled_at)
+        table.add_row(
+            t.spec.name,
+            t.spec.guest,
+            f"{t.request_id:#x}"[-10:],
+            price,
+            "-" if t.fulfilled_by is None else t.fulfilled_by[:12] + "…",
+            "-" if seconds is None else f"{seconds:.1f} s",
+            ("yes" if t.verified else "NO") + (" (DEV MODE)" if t.to_dict()["dev_mode"] else ""),
+        )
+    return table
