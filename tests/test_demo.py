@@ -1,4 +1,6 @@
-"""The README's demo runs end to end: request → lock → prove on the cluster → fulfil."""
+"""The README's demo runs the whole stack: a broker process prices, locks, proves and
+fulfils the requestor's requests on a local chain and cluster, and refuses the one priced
+below its gas."""
 
 from __future__ import annotations
 
@@ -8,12 +10,12 @@ import sys
 
 import pytest
 
-from proofmarket.zkvm import compute_image_id, execute
+from proofmarket.zkvm import execute
 from proofmarket.zkvm.guests import example_elf
 
 
 @pytest.mark.slow
-def test_demo_runs_the_whole_market_flow() -> None:
+def test_demo_runs_the_whole_market_with_a_broker() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "proofmarket.cli.main", "demo", "--n", "77", "--json"],
         capture_output=True,
@@ -23,11 +25,28 @@ def test_demo_runs_the_whole_market_flow() -> None:
     )
     assert result.returncode == 0, result.stderr[-4000:] + result.stdout[-4000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    elf = example_elf("fib")
-    expected = execute(elf, (77).to_bytes(4, "little")).journal
-    assert summary["preflight"]["journal"] == expected.hex()
-    assert summary["market"]["journal"] == expected.hex()
-    assert summary["proving"]["dev_mode"] is True
-    assert summary["market"]["price_wei"] > 0
+    requests = {r["name"]: r for r in summary["requests"]}
+    broker = summary["broker"]["address"]
+
+    fib = requests["fib(77)"]
+    assert fib["journal"] == execute(example_elf("fib"), (77).to_bytes(4, "little")).journal.hex()
+    fulfilled = [r for r in requests.values() if r["fulfilled_by"] is not None]
+    assert {r["guest"] for r in fulfilled} == {"fib", "iter", "sha256"}
+    for r in fulfilled:
+        assert r["locked_by"] == r["fulfilled_by"] == broker
+        assert r["journal"] == r["expected_journal"]
+        assert r["checks"]["seal_verifies_on_chain"] is True
+        assert r["verified"] is True and r["dev_mode"] is True
+        assert 0 < r["price_wei"] <= r["max_price_wei"]
+
+    underpriced = [r for r in requests.values() if r["fulfilled_by"] is None]
+    assert len(underpriced) == 1
+    assert underpriced[0]["locked_by"] is None and "gas cost" in underpriced[0]["skipped"]
+
+    assert summary["broker"]["orders"].get("Done") == len(fulfilled)
+    transactions = summary["broker"]["transactions"]
+    assert all(t["status"] == "confirmed" for t in transactions)
+    nonces = [t["nonce"] for t in transactions]
+    assert nonces == sorted(nonces) and len(set(nonces)) == len(nonces)
+    assert sum(1 for t in transactions if t["purpose"] == "lock") == len(fulfilled)
     assert summary["stark"]["proof_bytes"] > 0
-    assert len(compute_image_id(elf)) == 32

@@ -148,12 +148,24 @@ def _broker_summary(db: Path, address: str) -> dict[str, Any]:
     }
 
 
-def _demo_market(results: dict[str, Any], n: int, timeout: float) -> None:
+@contextmanager
+def _work_dir(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="proofmarket-demo-") as tmp:
+        yield Path(tmp)
+
+
+def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | None) -> None:
     from web3 import Web3
 
     from proofmarket.cli.demo_requests import (
+        broker_orders,
         demo_plan,
         follow,
+        refusals_of,
         render_table,
         submit_all,
         verify_all,
@@ -163,8 +175,7 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float) -> None:
     from proofmarket.market.client import MarketClient
     from proofmarket.market.storage import FileStorageProvider
 
-    with tempfile.TemporaryDirectory(prefix="proofmarket-demo-") as tmp:
-        work = Path(tmp)
+    with _work_dir(keep) as work:
         _step("1. Chain: start anvil, deploy the market (dev mode), fund both parties")
         with AnvilProcess.start(state_dir=work / "anvil") as anvil:
             w3 = Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 60}))
@@ -199,17 +210,21 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float) -> None:
 
                     _step("4. Broker: price, lock, prove (DEV MODE), batch and fulfil")
 
-                    def check_broker() -> None:
+                    def refusals() -> dict[int, str]:
                         if broker.poll() is not None:
                             log = (db.parent / "broker.log").read_text(errors="replace")
                             raise RuntimeError(f"the broker exited:\n{log[-3000:]}")
+                        return refusals_of(broker_orders(db))
 
                     try:
-                        follow(requestor, tracked, start_block, timeout, _say, check_broker)
+                        follow(requestor, tracked, start_block, timeout, _say, refusals)
                     except TimeoutError as exc:
                         log = (db.parent / "broker.log").read_text(errors="replace")
                         raise TimeoutError(f"{exc}\nbroker log (tail):\n{log[-4000:]}") from exc
                     results["broker"] = _broker_summary(db, prover.signer.address)
+                    orders = broker_orders(db)
+                    for t in tracked:
+                        t.dev_mode = bool(orders.get(t.request_id, {}).get("dev_mode"))
 
             _step("5. Requestor: check every delivered proof")
             verify_all(requestor, tracked)
@@ -222,8 +237,8 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float) -> None:
                 f"({results['broker']['gas_spent_wei'] / ETHER:.6f} ETH of gas)"
             )
             results["requests"] = [t.to_dict() for t in tracked]
-            if not all(t.verified for t in tracked):
-                raise RuntimeError("a delivered proof did not verify (see the table)")
+            if not all(t.as_expected for t in tracked):
+                raise RuntimeError("a request did not end as expected (see the table)")
 
 
 def _demo_stark(results: dict[str, Any]) -> None:
@@ -258,6 +273,9 @@ def register(app: typer.Typer) -> None:
             300.0, "--timeout", help="Seconds to wait for every request to be fulfilled."
         ),
         stark: bool = typer.Option(True, "--stark/--no-stark", help="Also prove a STARK."),
+        workdir: Path | None = typer.Option(
+            None, "--workdir", help="Keep chain, cluster and broker files here (default: temp)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
     ) -> None:
         """Run the end-to-end demo: request, lock, prove, fulfil, verify; then a STARK."""
@@ -267,7 +285,7 @@ def register(app: typer.Typer) -> None:
         results: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            _demo_market(results, n, timeout)
+            _demo_market(results, n, timeout, workdir)
         except (RuntimeError, TimeoutError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

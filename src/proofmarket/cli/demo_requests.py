@@ -8,9 +8,11 @@ the predicate, and the seal through the market's verifier router.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from proofmarket.market.client import MarketClient
@@ -31,10 +33,13 @@ class DemoRequest:
     lock_timeout: int
     timeout: int
     lock_collateral: int = 5 * ETHER
+    expect_skip: bool = False
+    """Priced below its gas cost on purpose: the broker should refuse it."""
 
 
 def demo_plan(n: int) -> list[DemoRequest]:
-    """Four requests: three guests, flat and ramping prices, loose and tight deadlines."""
+    """Four requests: three guests, flat and ramping prices, loose and tight deadlines, and
+    one priced below the gas a fulfilment costs, which the broker refuses."""
     return [
         DemoRequest(f"fib({n})", "fib", n.to_bytes(4, "little"), ETHER // 1000, ETHER // 100,
                     60, 600, 1200),
@@ -42,8 +47,8 @@ def demo_plan(n: int) -> list[DemoRequest]:
                     0, 300, 600),
         DemoRequest("sha256('proofmarket')", "sha256", b"proofmarket", ETHER // 500, ETHER // 50,
                     30, 180, 360),
-        DemoRequest("fib(10)", "fib", (10).to_bytes(4, "little"), ETHER // 2000, ETHER // 1000,
-                    0, 120, 240),
+        DemoRequest("fib(10) (underpriced)", "fib", (10).to_bytes(4, "little"), ETHER // 20000,
+                    ETHER // 10000, 0, 120, 240, expect_skip=True),
     ]  # fmt: skip
 
 
@@ -65,11 +70,25 @@ class Tracked:
     fulfilled_at: float | None = None
     journal: bytes | None = None
     seal: bytes = b""
+    dev_mode: bool = False
+    """The broker proved it with a DEV MODE receipt (the seal then proves nothing)."""
+    skipped: str | None = None
+    """The broker's reason when it refused the request."""
     checks: dict[str, bool] = field(default_factory=dict)
 
     @property
     def verified(self) -> bool:
         return bool(self.checks) and all(self.checks.values())
+
+    @property
+    def settled(self) -> bool:
+        return self.fulfilled_at is not None or self.skipped is not None
+
+    @property
+    def as_expected(self) -> bool:
+        if self.spec.expect_skip:
+            return self.skipped is not None and self.locked_by is None
+        return self.verified
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,9 +105,11 @@ class Tracked:
             "seconds_to_fulfil": _delta(self.submitted_at, self.fulfilled_at),
             "journal": None if self.journal is None else self.journal.hex(),
             "expected_journal": self.expected_journal.hex(),
-            "dev_mode": self.seal[:4] == bytes.fromhex("ffffffff"),
+            "dev_mode": self.dev_mode,
+            "skipped": self.skipped,
             "checks": dict(self.checks),
             "verified": self.verified,
+            "as_expected": self.as_expected,
         }
 
 
@@ -152,25 +173,54 @@ def submit_all(
     return tracked
 
 
+def broker_orders(db: Path) -> dict[int, dict[str, Any]]:
+    """Per request ID: the broker's order status, its reason and whether its receipt was
+    DEV MODE (read-only, from the broker's order database)."""
+    if not db.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute(
+            "SELECT id, data->>'status', data->>'error_msg', data->>'dev_mode' FROM orders"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+    return {
+        int(oid.split("-", 1)[0], 16): {"status": status, "reason": reason, "dev_mode": bool(dev)}
+        for oid, status, reason, dev in rows
+    }
+
+
+def refusals_of(orders: dict[int, dict[str, Any]]) -> dict[int, str]:
+    return {
+        rid: f"{o['status']}: {o['reason']}"
+        for rid, o in orders.items()
+        if o["status"] in ("Skipped", "Failed")
+    }
+
+
 def follow(
     client: MarketClient,
     tracked: list[Tracked],
     from_block: int,
     timeout: float,
     say: Callable[[str], None],
-    on_poll: Callable[[], None] | None = None,
+    refusals: Callable[[], dict[int, str]] = dict,
 ) -> None:
-    """Watch lock and delivery events until every request is fulfilled (or timeout)."""
+    """Watch lock and delivery events (and the broker's refusals) until every request is
+    settled, or raise ``TimeoutError``."""
     from proofmarket.market import events as ev
 
     by_id = {t.request_id: t for t in tracked}
     next_block = from_block
     deadline = time.monotonic() + timeout
     started = time.monotonic()
-    while any(t.fulfilled_at is None for t in tracked):
+    while not all(t.settled for t in tracked):
         if time.monotonic() > deadline:
-            missing = ", ".join(t.spec.name for t in tracked if t.fulfilled_at is None)
-            raise TimeoutError(f"not fulfilled within {timeout:g} s: {missing}")
+            missing = ", ".join(t.spec.name for t in tracked if not t.settled)
+            raise TimeoutError(f"not settled within {timeout:g} s: {missing}")
         head = client.block_number()
         if head >= next_block:
             for lock in client.iter_events(ev.RequestLocked, from_block=next_block, to_block=head):
@@ -197,8 +247,14 @@ def follow(
                         f"{proof.prover[:10]}…"
                     )
             next_block = head + 1
-        if on_poll is not None:
-            on_poll()
+        for request_id, reason in refusals().items():
+            t = by_id.get(request_id)
+            if t is not None and t.locked_at is None and t.skipped is None:
+                t.skipped = reason
+                say(
+                    f"[{time.monotonic() - started:6.1f} s] {t.spec.name:<24} refused by the "
+                    f"broker: {reason}"
+                )
         time.sleep(0.25)
 
 
@@ -209,7 +265,8 @@ def verify_all(client: MarketClient, tracked: list[Tracked]) -> None:
 
     for t in tracked:
         if t.journal is None:
-            t.checks = {"delivered": False}
+            if t.skipped is None:
+                t.checks = {"delivered": False}
             continue
         t.checks["journal_matches_local_execution"] = t.journal == t.expected_journal
         claim = claim_digest(t.image_id, t.journal)
@@ -225,18 +282,26 @@ def render_table(tracked: list[Tracked]) -> Any:
     from rich.table import Table
 
     table = Table(title="requests")
-    for column in ("request", "guest", "id", "price paid", "fulfilled by", "time", "verified"):
+    for column in ("request", "guest", "id", "paid (ETH)", "fulfilled by", "time", "verified"):
         table.add_column(column)
     for t in tracked:
-        price = "-" if t.price_wei is None else f"{t.price_wei / ETHER:.5f} ETH"
+        price = "-" if t.price_wei is None else f"{t.price_wei / ETHER:.5f}"
         seconds = _delta(t.submitted_at, t.fulfilled_at)
+        if t.fulfilled_by is not None:
+            who = t.fulfilled_by[:12] + "…"
+            verdict = ("yes" if t.verified else "NO") + (
+                " (DEV MODE)" if t.to_dict()["dev_mode"] else ""
+            )
+        else:
+            who = f"nobody ({t.skipped})" if t.skipped else "-"
+            verdict = "-"
         table.add_row(
             t.spec.name,
             t.spec.guest,
             f"{t.request_id:#x}"[-10:],
             price,
-            "-" if t.fulfilled_by is None else t.fulfilled_by[:12] + "…",
+            who,
             "-" if seconds is None else f"{seconds:.1f} s",
-            ("yes" if t.verified else "NO") + (" (DEV MODE)" if t.to_dict()["dev_mode"] else ""),
+            verdict,
         )
     return table
