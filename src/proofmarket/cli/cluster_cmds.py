@@ -4,6 +4,7 @@ API and bento_cli in one command group)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -271,12 +272,18 @@ def up_cmd(
         _up_detached(opts, endpoint, log_level)
         return
     _setup_logging(log_level)
-    supervisor = Supervisor(opts)
+    supervisor = Supervisor(opts, run_cli=_run_cli)
     console.print(f"cluster starting at {endpoint}; data in {data_dir}; Ctrl-C stops it")
     try:
         supervisor.run()
     except RuntimeError as exc:
         raise _fail(str(exc)) from None
+
+
+def _run_cli(args: list[str]) -> int:
+    from proofmarket.cli.main import run
+
+    return run(args)
 
 
 def _up_detached(opts: Any, endpoint: str, log_level: str) -> None:
@@ -302,7 +309,7 @@ def _up_detached(opts: Any, endpoint: str, log_level: str) -> None:
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             _setup_logging(log_level)
-            Supervisor(opts).run()
+            Supervisor(opts, run_cli=_run_cli).run()
             code = 0
         except BaseException:
             logging.getLogger(__name__).exception("supervisor failed")
@@ -496,16 +503,18 @@ def bench_cmd(
     limit = None if cycle_limit is None else cycle_limit_value(cycle_limit)
 
     url = endpoint or _default_endpoint(data_dir)
+    bench = functools.partial(
+        run_bench,
+        url,
+        iter_count,
+        execute_only=exec_only,
+        reserved=reserved,
+        timeout_secs=timeout,
+        cycle_limit=limit,
+    )
     try:
         if as_json:
-            result = run_bench(
-                url,
-                iter_count,
-                execute_only=exec_only,
-                reserved=reserved,
-                timeout_secs=timeout,
-                cycle_limit=limit,
-            )
+            result = bench()
         else:
             with Progress(
                 SpinnerColumn(),
@@ -515,13 +524,7 @@ def bench_cmd(
                 transient=True,
             ) as progress:
                 bar = progress.add_task(f"iter -c {iter_count} on {url}: submitting", total=None)
-                result = run_bench(
-                    url,
-                    iter_count,
-                    execute_only=exec_only,
-                    reserved=reserved,
-                    timeout_secs=timeout,
-                    cycle_limit=limit,
+                result = bench(
                     on_status=lambda st: progress.update(
                         bar, description=f"iter -c {iter_count}: {st.status} {st.state or ''}"
                     ),

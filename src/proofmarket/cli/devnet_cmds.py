@@ -9,7 +9,7 @@ import typer
 
 from proofmarket.cli.chain_options import JsonOpt, emit
 from proofmarket.devnet.config import DEFAULT_ENV_FILE, DEFAULT_STATE_DIR, DevnetPaths
-from proofmarket.devnet.tools import ToolError
+from proofmarket.tools import ToolError
 
 if TYPE_CHECKING:
     from proofmarket.devnet.devnet import DevnetStatus

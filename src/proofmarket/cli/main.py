@@ -186,6 +186,17 @@ def _root(
     """proofmarket: a market for verifiable compute (zkVM, prover cluster, on-chain market)."""
 
 
+def run(args: list[str]) -> int:
+    """Run ``proofmarket <args>`` in this process and return its exit status (used by the
+    cluster supervisor to start its children in forked copies of itself)."""
+    try:
+        app(args=args, prog_name="proofmarket", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

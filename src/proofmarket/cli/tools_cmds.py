@@ -8,7 +8,7 @@ import time
 
 import typer
 
-from proofmarket.devnet import tools
+from proofmarket import tools
 
 # Modules whose ``warmup()`` compiles their numba kernels into numba's on-disk cache.
 WARMERS: dict[str, str] = {

@@ -3,7 +3,8 @@
 Starting the API and four agents as fresh interpreters costs each of them the import of
 FastAPI, the TaskDB, the stores and the zkVM (seconds on a small machine, all at once).
 The supervisor imports those modules once (:func:`preload`) and forks each child, which
-then runs its ``proofmarket`` command in-process: children start in milliseconds and a
+then runs its ``proofmarket`` command in-process (through a function the CLI hands to the
+supervisor, so the cluster never imports the CLI): children start in milliseconds and a
 restarted child is as fast as the first.
 """
 
@@ -15,6 +16,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from typing import IO, Protocol
 
 
@@ -42,22 +44,10 @@ def preload(modules: tuple[str, ...]) -> None:
         importlib.import_module(name)
 
 
-def _run_cli(args: list[str]) -> int:
-    """Run ``proofmarket <args>`` in this process; its exit status."""
-    from proofmarket.cli.main import app
-
-    try:
-        app(args=args, prog_name="proofmarket", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
-
-
 class ForkedProcess:
-    """A child running ``proofmarket <args>``, forked from this process."""
+    """A child forked from this process that runs ``target()`` and exits with its result."""
 
-    def __init__(self, args: list[str], log: IO[bytes]) -> None:
+    def __init__(self, target: Callable[[], int], log: IO[bytes]) -> None:
         self._returncode: int | None = None
         pid = os.fork()
         if pid == 0:  # the child: never returns into the supervisor's code
@@ -70,7 +60,7 @@ class ForkedProcess:
                 os.dup2(null, 0)
                 os.dup2(log.fileno(), 1)
                 os.dup2(log.fileno(), 2)
-                code = _run_cli(args)
+                code = target()
             except BaseException:  # report anything, then leave without cleanup handlers
                 import traceback
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -64,6 +65,9 @@ class Child:
     argv: list[str]
     log_path: Path
     preload: tuple[str, ...] = ()  # modules a forked child needs, imported before forking
+    # Runs ``proofmarket <args>`` in this process (given by the CLI, which sits above the
+    # cluster): when set, children are forked instead of started as new interpreters.
+    run_cli: Callable[[list[str]], int] | None = None
     proc: ChildProcess | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -77,9 +81,11 @@ class Child:
             self._log = self.log_path.open("ab")
         self.started_at = time.monotonic()
         prefix = _cli_prefix()
-        if self.argv[: len(prefix)] == prefix and env == os.environ:
+        run_cli = self.run_cli
+        if run_cli is not None and self.argv[: len(prefix)] == prefix and env == os.environ:
             preload(self.preload)
-            self.proc = ForkedProcess(self.argv[len(prefix) :], self._log)
+            args = self.argv[len(prefix) :]
+            self.proc = ForkedProcess(lambda: run_cli(args), self._log)
             return
         self.proc = subprocess.Popen(
             self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -174,9 +180,11 @@ def read_state(data_dir: Path) -> dict[str, Any] | None:
 
 
 class Supervisor:
-    def __init__(self, opts: UpOptions) -> None:
+    def __init__(self, opts: UpOptions, run_cli: Callable[[list[str]], int] | None = None) -> None:
         self.opts = opts
         self.children = build_children(opts)
+        for child in self.children:
+            child.run_cli = run_cli
         self._stopping = threading.Event()
 
     @property

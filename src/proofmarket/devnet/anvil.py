@@ -26,8 +26,8 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from proofmarket.devnet.tools import ensure_anvil
 from proofmarket.processes import pid_alive
+from proofmarket.tools import ensure_anvil
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ACCOUNT_COUNT = 10

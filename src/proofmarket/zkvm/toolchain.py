@@ -16,7 +16,7 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from proofmarket.devnet.tools import ToolError, zig_command
+from proofmarket.tools import ToolError, zig_command
 from proofmarket.zkvm.errors import ZkvmError
 
 GUEST_SDK_DIR = Path(__file__).resolve().parent / "guest"

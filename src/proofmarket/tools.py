@@ -1,7 +1,9 @@
 """Project-local external tools: anvil from npm and the ziglang clang from PyPI.
 
 Tools are installed into the project's ``.tools/`` directory (never globally) so that a
-fresh checkout needs nothing installed by hand beyond Python and Node.js/npm.
+fresh checkout needs nothing installed by hand beyond Python and Node.js/npm. This module
+sits below every package that looks a tool up (the zkVM's guest toolchain needs zig, the
+devnet needs anvil), so none of them imports a package above its own floor.
 """
 
 from __future__ import annotations
