@@ -86,6 +86,44 @@ def test_account_stake_flow(cli_env: dict, market_chain: MarketChain) -> None:
     assert shown["stake"] == str(out["stake"]) and shown["frozen"] is False
     unfrozen = run_json(cli_env, "account", "unfreeze")
     assert unfrozen["changed"] is False
+    # one-transaction deposit by EIP-2612 permit, and a deposit into another prover's stake
+    permitted = run_json(cli_env, "account", "deposit-stake", "1", "--permit")
+    assert permitted["stakeUnits"] == start + 875 * ETHER // 100
+    other = market_chain.anvil.addresses[7]
+    other_before = holder.balance_of_stake(other)
+    given = run_json(cli_env, "account", "deposit-stake", "0.5", "--to", other)
+    assert given["address"] == other and given["stakeUnits"] == other_before + ETHER // 2
+    assert holder.balance_of_stake(address) == start + 875 * ETHER // 100
+    code, output = run(cli_env, "account", "deposit-stake", "1", "--to", other, "--permit")
+    assert code != 0 and "--permit" in output
+
+
+def test_account_deposit_to_another(cli_env: dict, market_chain: MarketChain) -> None:
+    other = market_chain.anvil.addresses[8]
+    holder = MarketClient(market_chain.w3, market_chain.deployment.market)
+    before = holder.balance_of(other)
+    out = run_json(cli_env, "account", "deposit", "0.25", "--to", other)
+    assert out["address"] == other and out["balanceWei"] == before + ETHER // 4
+    code, output = run(cli_env, "account", "deposit", "1", "--to", "not-an-address")
+    assert code == 1 and "not an Ethereum address" in output
+
+
+def test_ops_ownership_handover(cli_env: dict, market_chain: MarketChain) -> None:
+    owner_env = dict(cli_env, PRIVATE_KEY=dev_keys()[0])
+    new_env = dict(cli_env, PRIVATE_KEY=dev_keys()[9])
+    new_owner = market_chain.anvil.addresses[9]
+    code, output = run(cli_env, "ops", "transfer-ownership", new_owner)
+    assert code == 1 and "NotOwner" in output
+    offered = run_json(owner_env, "ops", "transfer-ownership", new_owner)
+    assert offered["pendingOwner"] == new_owner and offered["owner"] != new_owner
+    code, output = run(cli_env, "ops", "accept-ownership")
+    assert code == 1 and "NotPendingOwner" in output
+    assert run_json(new_env, "ops", "accept-ownership")["owner"] == new_owner
+    back = run_json(new_env, "ops", "transfer-ownership", market_chain.anvil.addresses[0])
+    assert back["owner"] == new_owner
+    assert (
+        run_json(owner_env, "ops", "accept-ownership")["owner"] == market_chain.anvil.addresses[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -262,6 +300,8 @@ def test_ops_slash_after_expiry(
     market_chain.increase_time(41)
     slashed = run_json(cli_env, "ops", "slash", rid.hex())
     assert slashed["collateralBurned"] == ETHER // 2
+    assert slashed["prover"] == prover.signer.address
+    assert slashed["clientRefund"] == 10  # the lock price, at the start of the ramp
     assert slashed["collateralRecipient"] == market_chain.deployment.market
     status = run_json(cli_env, "request", "status", rid.hex())
     assert status["status"] == "Expired" and status["slashed"] is True

@@ -32,6 +32,10 @@ account_app = typer.Typer(
 
 AmountArg = Annotated[str, typer.Argument(help="amount in human units (e.g. 0.5)")]
 AddressArg = Annotated[str | None, typer.Argument(help="account (default: your key's address)")]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", help="credit this account instead of your own (you pay)"),
+]
 
 
 def _tx_out(result: TxResult, data: dict[str, Any], as_json: bool, text: str) -> None:
@@ -67,12 +71,18 @@ def _move_eth(
     as_json: bool,
     *,
     withdrawing: bool,
+    to: str | None = None,
 ) -> None:
-    """Deposit or withdraw ETH and report the new balance."""
+    """Deposit or withdraw ETH and report the new balance (of ``to`` when given)."""
     wei = parse_units(amount, 18, what="ETH amount")
     client = connect(*connection, need_key=True)
-    result = client.withdraw(wei) if withdrawing else client.deposit(wei)
-    summary = _eth_summary(client, None)
+    if withdrawing:
+        result = client.withdraw(wei)
+    elif to is not None:
+        result = client.deposit_to(to, wei)
+    else:
+        result = client.deposit(wei)
+    summary = _eth_summary(client, to)
     moved_key, verb = ("withdrawnWei", "withdrew") if withdrawing else ("depositedWei", "deposited")
     _tx_out(
         result,
@@ -88,13 +98,22 @@ def _move_stake(
     as_json: bool,
     *,
     withdrawing: bool,
+    to: str | None = None,
+    permit: bool = False,
 ) -> None:
-    """Deposit or withdraw collateral tokens and report the new stake."""
+    """Deposit or withdraw collateral tokens and report the new stake (of ``to`` if given)."""
     client = connect(*connection, need_key=True)
     decimals = client.collateral_decimals()
     units = parse_units(amount, decimals, what="collateral amount")
-    result = client.withdraw_stake(units) if withdrawing else client.deposit_stake(units)
-    summary = _stake_summary(client, None)
+    if withdrawing:
+        result = client.withdraw_stake(units)
+    elif to is not None:
+        result = client.deposit_collateral_to(to, units)
+    elif permit:
+        result = client.deposit_stake_with_permit(units)
+    else:
+        result = client.deposit_stake(units)
+    summary = _stake_summary(client, to)
     moved_key, verb = (
         ("withdrawnUnits", "withdrew") if withdrawing else ("depositedUnits", "deposited")
     )
@@ -111,15 +130,16 @@ def _move_stake(
 @cli_errors
 def deposit(
     amount: AmountArg,
+    to: ToOpt = None,
     rpc_url: RpcUrlOpt = None,
     private_key: PrivateKeyOpt = None,
     market_address: MarketAddressOpt = None,
     tx_timeout: TxTimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Deposit ETH into your market balance (pays for requests)."""
+    """Deposit ETH into your market balance, or another's with --to (pays for requests)."""
     connection = (rpc_url, private_key, market_address, tx_timeout)
-    _move_eth(amount, connection, as_json, withdrawing=False)
+    _move_eth(amount, connection, as_json, withdrawing=False, to=to)
 
 
 @account_app.command("withdraw")
@@ -156,15 +176,23 @@ def balance(
 @cli_errors
 def deposit_stake(
     amount: AmountArg,
+    to: ToOpt = None,
+    permit: Annotated[
+        bool,
+        typer.Option("--permit", help="authorise by an EIP-2612 permit (one transaction)"),
+    ] = False,
     rpc_url: RpcUrlOpt = None,
     private_key: PrivateKeyOpt = None,
     market_address: MarketAddressOpt = None,
     tx_timeout: TxTimeoutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve and deposit collateral tokens (needed to lock requests)."""
+    """Approve and deposit collateral tokens (needed to lock requests); --to credits
+    another prover's stake, --permit signs a permit instead of a separate approve."""
+    if to is not None and permit:
+        raise typer.BadParameter("--permit deposits into your own stake; drop --to or --permit")
     connection = (rpc_url, private_key, market_address, tx_timeout)
-    _move_stake(amount, connection, as_json, withdrawing=False)
+    _move_stake(amount, connection, as_json, withdrawing=False, to=to, permit=permit)
 
 
 @account_app.command("withdraw-stake")

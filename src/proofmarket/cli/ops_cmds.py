@@ -17,7 +17,10 @@ from proofmarket.cli.chain_options import (
     emit,
 )
 
-ops_app = typer.Typer(help="Market operations open to anyone.", no_args_is_help=True)
+ops_app = typer.Typer(
+    help="Market operations: slashing (anyone) and the owner's two-step handover.",
+    no_args_is_help=True,
+)
 
 
 @ops_app.command("slash")
@@ -42,8 +45,11 @@ def slash(
     client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
     result = client.slash(rid)
     event = result.first(ev.ProverSlashed)
+    refunds = result.all(ev.ClientRefunded)
     data = {
         "requestId": rid.hex(),
+        "prover": event.prover,
+        "clientRefund": refunds[0].amount if refunds else 0,
         "collateralBurned": event.collateral_burned,
         "collateralTransferred": event.collateral_transferred,
         "collateralRecipient": event.collateral_recipient,
@@ -54,11 +60,51 @@ def slash(
         data,
         as_json,
         [
-            f"slashed request {rid.hex()}",
+            f"slashed request {rid.hex()} (prover {event.prover}, now frozen)",
             f"  burned:      {event.collateral_burned}",
             f"  transferred: {event.collateral_transferred} -> {event.collateral_recipient}",
             f"  tx:          {result.tx_hash}",
         ],
+    )
+
+
+@ops_app.command("transfer-ownership")
+@cli_errors
+def transfer_ownership(
+    new_owner: Annotated[str, typer.Argument(help="address offered the market's ownership")],
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Owner only: offer the market to NEW_OWNER (it takes effect when that key accepts)."""
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    result = client.transfer_ownership(new_owner)
+    data = {"owner": client.owner(), "pendingOwner": client.pending_owner()}
+    emit(
+        {**data, "txHash": result.tx_hash},
+        as_json,
+        [f"offered the market to {data['pendingOwner']}; owner stays {data['owner']} until then"],
+    )
+
+
+@ops_app.command("accept-ownership")
+@cli_errors
+def accept_ownership(
+    rpc_url: RpcUrlOpt = None,
+    private_key: PrivateKeyOpt = None,
+    market_address: MarketAddressOpt = None,
+    tx_timeout: TxTimeoutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accept the market's ownership offered to your key."""
+    client = connect(rpc_url, private_key, market_address, tx_timeout, need_key=True)
+    result = client.accept_ownership()
+    emit(
+        {"owner": client.owner(), "txHash": result.tx_hash},
+        as_json,
+        [f"{client.owner()} now owns the market"],
     )
 
 

@@ -311,10 +311,13 @@ def _is_dev_seal(seal: bytes) -> bool:
 
 
 def _claim_of(event: ev.ProofDelivered, request: ProofRequest | None) -> bytes | None:
-    """The claim digest the delivered seal proves: from the journal when the fill carries
-    one, else what the request's predicate names (None if unknown)."""
+    """The claim digest the delivered seal proves: the one the market verified and logged
+    (the client re-checked it against the journal), else from the journal when the fill
+    carries one, else what the request's predicate names (None if unknown)."""
     from proofmarket.market.predicates import claim_digest, expected_claim_digest
 
+    if event.claim_digest != bytes(32):
+        return event.claim_digest
     if event.carries_journal:
         return claim_digest(event.image_id, event.journal)
     if request is None:
