@@ -104,6 +104,8 @@ class Order(BaseModel):
     proof_id: str | None = None
     lock_price: str | None = None
     lock_tx: str | None = None
+    lock_sent_at: float | None = None
+    """Wall time the lock was handed to the transaction queue (lock latency metric)."""
     journal: str | None = None
     claim_digest: str | None = None
     dev_mode: bool | None = None

@@ -121,7 +121,10 @@ class OrderMonitor:
         if order.fulfillment_type is FulfillmentType.FULFILL_AFTER_LOCK_EXPIRE:
             ctx.record(order.with_status(OrderStatus.PENDING_PROVING, proving_started_at=ctx.now()))
             return
-        if not ctx.db.insert_order_if_absent(order.with_status(OrderStatus.LOCKING)):
+        sent_at = time.time()
+        if not ctx.db.insert_order_if_absent(
+            order.with_status(OrderStatus.LOCKING, lock_sent_at=sent_at)
+        ):
             return
         request = order.proof_request
         data = ctx.market.contract.encode_abi(
@@ -135,7 +138,6 @@ class OrderMonitor:
             priority_gas=ctx.config.market.lockin_priority_gas or 0,
             request_id=order.request_id,
         )
-        sent_at = time.time()
         ctx.emit("lock_sent", order_id=order.id, latency=sent_at - order.observed_at)
         log.info(
             "locking %s (%.3f s after the request was seen)", order.id, sent_at - order.observed_at
