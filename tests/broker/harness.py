@@ -205,6 +205,8 @@ class Requestor:
     elf: bytes
     image_id: bytes
     next_index: int = 1
+    lock_timeout: int = 300
+    timeout: int = 600
 
     def build(
         self,
@@ -212,8 +214,8 @@ class Requestor:
         *,
         max_price: int = ETHER // 100,
         min_price: int | None = None,
-        lock_timeout: int = 300,
-        timeout: int = 600,
+        lock_timeout: int | None = None,
+        timeout: int | None = None,
         ramp_up_period: int = 0,
         lock_collateral: int = 2 * ETHER,
         journal: bytes | None = None,
@@ -228,6 +230,8 @@ class Requestor:
         stdin = struct.pack("<I", n) if stdin is None else stdin
         if journal is None:
             journal = zkvm.execute(program, stdin).journal
+        # automine: the latest block may be old; mine one so "now" is the chain's now
+        self.client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         now = self.client.block_timestamp()
         request_id = RequestId(self.client.signer.address, self.next_index)
         self.next_index += 1
@@ -243,8 +247,8 @@ class Requestor:
                 max_price=max_price,
                 ramp_up_start=now - 1,
                 ramp_up_period=ramp_up_period,
-                lock_timeout=lock_timeout,
-                timeout=timeout,
+                lock_timeout=self.lock_timeout if lock_timeout is None else lock_timeout,
+                timeout=self.timeout if timeout is None else timeout,
                 lock_collateral=lock_collateral,
             ),
         )
