@@ -1,4 +1,4 @@
-"""Grinding before the LogUp challenges and before DEEP batching: proved, checked, bound."""
+"""Grinding sites (LogUp challenges, OOD point, DEEP batching, FRI folds): proved, checked."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from proofmarket.stark.proof import StarkProof
 from proofmarket.stark.prover import prove
 from proofmarket.stark.verifier import VerificationError, verify
 
-GROUND = TEST.with_(lookup_pow_bits=8, batch_pow_bits=6)
+GROUND = TEST.with_(lookup_pow_bits=8, batch_pow_bits=6, ood_pow_bits=5, fold_pow_bits=4)
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +32,35 @@ def test_ground_proof_verifies_and_nonces_round_trip(lookup_proof):
     data = proof.to_bytes()
     verify(air, data, pub, GROUND)
     back = StarkProof.from_bytes(data)
-    assert (back.lookup_pow_nonce, back.batch_pow_nonce) == (
-        proof.lookup_pow_nonce,
-        proof.batch_pow_nonce,
-    )
+    nonces = ("lookup_pow_nonce", "ood_pow_nonce", "batch_pow_nonce")
+    assert [getattr(back, n) for n in nonces] == [getattr(proof, n) for n in nonces]
+    assert back.fri.fold_nonces == proof.fri.fold_nonces
+    assert len(proof.fri.fold_nonces) == len(proof.fri.commitments) > 1
     assert GROUND.to_bytes() != TEST.to_bytes()
     with pytest.raises(VerificationError, match="parameters"):
         verify(air, data, pub, TEST)  # the grinding bits are part of the statement
 
 
-@pytest.mark.parametrize("field_name", ["lookup_pow_nonce", "batch_pow_nonce"])
+@pytest.mark.parametrize("field_name", ["lookup_pow_nonce", "ood_pow_nonce", "batch_pow_nonce"])
 def test_a_changed_nonce_is_rejected(lookup_proof, field_name):
     air, pub, proof = lookup_proof
     for delta in (1, 1 << 40):
         bad = dataclasses.replace(proof, **{field_name: getattr(proof, field_name) ^ delta})
         with pytest.raises(VerificationError):
             verify(air, bad.to_bytes(), pub, GROUND)
+
+
+@pytest.mark.parametrize("layer", [0, -1])
+def test_a_changed_fold_nonce_is_rejected(lookup_proof, layer):
+    air, pub, proof = lookup_proof
+    nonces = list(proof.fri.fold_nonces)
+    nonces[layer] ^= 1
+    fri = dataclasses.replace(proof.fri, fold_nonces=tuple(nonces))
+    with pytest.raises(VerificationError):
+        verify(air, dataclasses.replace(proof, fri=fri).to_bytes(), pub, GROUND)
+    short = dataclasses.replace(proof.fri, fold_nonces=tuple(nonces[:-1]))
+    with pytest.raises(VerificationError, match="folding nonces"):
+        verify(air, dataclasses.replace(proof, fri=short).to_bytes(), pub, GROUND)
 
 
 def test_no_lookups_means_no_lookup_grind():

@@ -17,6 +17,7 @@ from proofmarket.stark.examples import (
     range_check_trace,
 )
 from proofmarket.stark.params import TEST
+from proofmarket.stark.proof import ProofFormatError
 from proofmarket.stark.prover import prove
 from proofmarket.stark.verifier import VerificationError, verify
 
@@ -116,7 +117,8 @@ def test_swapped_commitments_fail():
     proof2 = prove(air, t2, pub, TEST)
     for field_name in ("main_root", "aux_root", "quotient_root", "openings", "main_opening"):
         mixed = _replace(proof, **{field_name: getattr(proof2.tables[0], field_name)})
-        with pytest.raises(VerificationError):
+        # an opening of another proof may hold another number of rows: undecodable bytes
+        with pytest.raises((VerificationError, ProofFormatError)):
             verify(air, mixed.to_bytes(), pub, TEST)
 
 

@@ -96,6 +96,7 @@ class FriProof:
     """Commitments, final polynomial, grinding nonce and per-layer openings."""
 
     commitments: tuple[bytes, ...]
+    fold_nonces: tuple[int, ...]  # one per commitment (0 when fold_pow_bits is 0)
     final_poly: npt.NDArray[np.uint64]  # (d, 4) coefficients, lowest degree first
     pow_nonce: int
     layer_openings: tuple[FriLayerOpening, ...]
@@ -106,6 +107,9 @@ class FriProof:
         out += len(self.commitments).to_bytes(4, "little")
         for c in self.commitments:
             out += c
+        out += len(self.fold_nonces).to_bytes(4, "little")
+        for n in self.fold_nonces:
+            out += n.to_bytes(8, "little")
         out += int(self.final_poly.shape[0]).to_bytes(4, "little")
         out += to_bytes(self.final_poly)
         out += self.pow_nonce.to_bytes(8, "little")
@@ -136,6 +140,7 @@ class FriProof:
 
         try:
             commitments = tuple(take(32) for _ in range(u32()))
+            fold_nonces = tuple(int.from_bytes(take(8), "little") for _ in range(u32()))
             d = u32()
             final_poly = from_bytes(take(16 * d), (d, EXT_DEGREE))
             nonce = int.from_bytes(take(8), "little")
@@ -149,7 +154,7 @@ class FriProof:
             raise FriError(f"malformed FRI proof bytes: {exc}") from exc
         if pos != len(data):
             raise FriError(f"{len(data) - pos} trailing bytes after FRI proof")
-        return cls(commitments, final_poly, nonce, tuple(layers))
+        return cls(commitments, fold_nonces, final_poly, nonce, tuple(layers))
 
 
 @dataclass
@@ -160,6 +165,7 @@ class FriLayer:
     log_arity: int
     shift: int  # the layer domain is shift·⟨ω_{2^log_size}⟩
     tree: MerkleTree
+    fold_nonce: int = 0  # grinding before this layer's folding challenge
 
 
 def _final_log_degree(log_sizes: Sequence[int], params: StarkParams) -> int:
@@ -276,9 +282,11 @@ def fri_commit_phase(
     for log_a in fri_log_arities(log_n, params, list(extra)):
         leaves = _leaf_matrix(current, log_a)
         tree = MerkleTree.commit(leaves, params.hash)
-        layers.append(FriLayer(log_size, log_a, cur_shift, tree))
         roots.append(tree.root)
         transcript.observe_digest(tree.root)
+        layers.append(
+            FriLayer(log_size, log_a, cur_shift, tree, transcript.grind_site(params.fold_pow_bits))
+        )
         beta = transcript.sample_ext()
         m = leaves.shape[0]
         x_inv = powers(inv_int(two_adic_generator(log_size)), m, start=inv_int(cur_shift))
@@ -335,7 +343,8 @@ def fri_prove(
         leaf_idx = sorted({q % m for q in queries})
         rows = np.asarray(layer.tree.rows)[leaf_idx]
         openings.append(FriLayerOpening(rows, layer.tree.open_batch(leaf_idx)))
-    return FriProof(tuple(roots), final_poly, nonce, tuple(openings)), queries
+    fold_nonces = tuple(layer.fold_nonce for layer in layers)
+    return FriProof(tuple(roots), fold_nonces, final_poly, nonce, tuple(openings)), queries
 
 
 def _eval_ext_poly_at_base(coeffs: FieldArray, xs: FieldArray) -> FieldArray:
@@ -379,11 +388,15 @@ def fri_verify(
         raise FriError(f"final polynomial must be ({d}, 4) uint64, got {fp.dtype} {fp.shape}")
     if fp.size and int(fp.max()) >= P:
         raise FriError("final polynomial has non-canonical coefficients")
+    if len(proof.fold_nonces) != len(arities):
+        raise FriError(f"expected {len(arities)} folding nonces, got {len(proof.fold_nonces)}")
     betas = []
-    for root in proof.commitments:
+    for root, fold_nonce in zip(proof.commitments, proof.fold_nonces, strict=True):
         if len(root) != 32:
             raise FriError("FRI commitment is not a 32-byte digest")
         transcript.observe_digest(root)
+        if not transcript.check_site(fold_nonce, params.fold_pow_bits):
+            raise FriError(f"folding nonce does not give {params.fold_pow_bits} zero bits")
         betas.append(transcript.sample_ext())
     transcript.observe_ext(fp)
     if not transcript.check_pow(proof.pow_nonce, params.pow_bits):

@@ -8,8 +8,9 @@ RV32IM shape (2^:data:`REFERENCE_LOG_ROWS` rows unless given, :data:`REFERENCE_C
 committed columns, :data:`REFERENCE_INTERACTIONS` LogUp interactions of 4-tuples,
 constraint degree 4).
 
-``DEFAULT`` reaches 100 bits conjectured with every term counted at 2^20 rows of that
-shape (the FRI folding rounds bind at 100.0; at 2^21 / 2^22 rows they give 99.0 / 98.0).
+``DEFAULT`` reaches 105 bits conjectured with every term counted at every rated size of
+that shape (107.7 at 2^20 rows, 105.7 at 2^22; the DEEP batching challenge binds); without
+its grinding sites the batching term alone would be 91.7 at 2^20 rows.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ HASHES = ("keccak", "poseidon2")
 """Merkle/transcript hashes a profile may name (the index is the hash's wire id)."""
 
 PARAMS_TAG = b"stark-params-v2"
-PARAMS_WORDS = 10
+PARAMS_WORDS = 12
 """:meth:`StarkParams.to_bytes` is the tag then this many little-endian u32 words."""
 
 REFERENCE_LOG_ROWS = 20
@@ -55,6 +56,8 @@ class StarkParams:
       field-size term of the security estimate).
     * ``lookup_pow_bits``: grinding bits right before the LogUp challenges (β, γ).
     * ``batch_pow_bits``: grinding bits right before the DEEP batching challenge λ.
+    * ``fold_pow_bits``: grinding bits right before each FRI folding challenge.
+    * ``ood_pow_bits``: grinding bits right before the out-of-domain point z.
     * ``hash``: the Merkle and Fiat–Shamir hash, ``keccak`` (default: cheap on the EVM) or
       ``poseidon2`` (BabyBear Poseidon2, width 24: cheap inside an AIR, for recursion).
     """
@@ -70,6 +73,8 @@ class StarkParams:
     hash: str = "keccak"
     lookup_pow_bits: int = 0
     batch_pow_bits: int = 0
+    fold_pow_bits: int = 0
+    ood_pow_bits: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -84,7 +89,13 @@ class StarkParams:
             raise ParamsError(f"log_blowup must be in [1, 6], got {self.log_blowup}")
         if not 1 <= self.num_queries <= 1024:
             raise ParamsError(f"num_queries must be in [1, 1024], got {self.num_queries}")
-        for name in ("pow_bits", "lookup_pow_bits", "batch_pow_bits"):
+        for name in (
+            "pow_bits",
+            "lookup_pow_bits",
+            "batch_pow_bits",
+            "fold_pow_bits",
+            "ood_pow_bits",
+        ):
             if not 0 <= getattr(self, name) <= 32:
                 raise ParamsError(f"{name} must be in [0, 32], got {getattr(self, name)}")
         if not 1 <= self.fri_log_arity <= 4:
@@ -143,7 +154,8 @@ class StarkParams:
             f"queries            {self.num_queries}",
             f"grinding           {self.pow_bits} bits before queries, "
             f"{self.lookup_pow_bits} before LogUp challenges, "
-            f"{self.batch_pow_bits} before batching",
+            f"{self.batch_pow_bits} before batching, {self.ood_pow_bits} before the OOD "
+            f"point, {self.fold_pow_bits} before each FRI fold",
             f"FRI                arity {1 << self.fri_log_arity}, final polynomial < "
             f"2^{self.fri_final_log_degree} coefficients",
             f"hash               {self.hash}",
@@ -180,6 +192,8 @@ class StarkParams:
             HASHES.index(self.hash),
             self.lookup_pow_bits,
             self.batch_pow_bits,
+            self.fold_pow_bits,
+            self.ood_pow_bits,
         )
         return PARAMS_TAG + b"".join(v.to_bytes(4, "little") for v in vals)
 
@@ -188,16 +202,15 @@ class StarkParams:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-DEFAULT = StarkParams(lookup_pow_bits=16, batch_pow_bits=16)
-"""Blowup 4, 64 queries, FRI arity 4, 16 grinding bits before queries, LogUp challenges
-and batching: 100 bits conjectured with every term counted at the reference shape and
-2^20 rows (see :mod:`proofmarket.stark.security`)."""
+DEFAULT = StarkParams(lookup_pow_bits=16, batch_pow_bits=16, fold_pow_bits=8, ood_pow_bits=8)
+"""Blowup 4, 64 queries, FRI arity 4; grinding: 16 bits before the queries, the LogUp
+challenges and DEEP batching, 8 before the OOD point and each FRI fold. ≥ 105 bits
+conjectured with every term counted at the reference shape up to 2^22 rows (see
+:mod:`proofmarket.stark.security`)."""
 
-CONSERVATIVE = StarkParams(
-    name="conservative", num_queries=91, lookup_pow_bits=16, batch_pow_bits=16
-)
-"""91 queries: the FRI query phase reaches ~91 bits in the Johnson regime (BCHKS25); the
-folding rounds and batching cap that regime near 85–87 bits over BabyBear^4."""
+CONSERVATIVE = DEFAULT.with_(name="conservative", num_queries=91)
+"""91 queries, same grinding: ~91–96 bits in the Johnson (list-decoding, BCHKS25) regime,
+where over BabyBear^4 the FRI query phase and folding rounds bind."""
 
 TEST = StarkParams(
     name="test-insecure",

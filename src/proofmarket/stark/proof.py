@@ -15,7 +15,7 @@ words)::
     queries    per table: u32 k (distinct queried rows of that table), then per tree
                (pre if any, main, aux if any, quotient): k × width words, u32 length +
                Merkle multi-proof bytes
-    nonces     2 × u64: grinding before the LogUp challenges, before DEEP batching
+    nonces     3 × u64: grinding before the LogUp challenges, the OOD point, DEEP batching
     fri        u32 length + FriProof bytes
 
 Any malformed input raises :class:`ProofFormatError` naming the field that is wrong.
@@ -114,6 +114,7 @@ class StarkProof:
     tables: tuple[TableProof, ...]
     fri: FriProof
     lookup_pow_nonce: int = 0
+    ood_pow_nonce: int = 0
     batch_pow_nonce: int = 0
 
     @property
@@ -152,7 +153,7 @@ class StarkProof:
                 out += F.to_bytes(opening.rows)
                 mp = opening.proof.to_bytes()
                 out += struct.pack("<I", len(mp)) + mp
-        out += struct.pack("<QQ", self.lookup_pow_nonce, self.batch_pow_nonce)
+        out += struct.pack("<QQQ", self.lookup_pow_nonce, self.ood_pow_nonce, self.batch_pow_nonce)
         fb = self.fri.to_bytes()
         out += struct.pack("<I", len(fb)) + fb
         return bytes(out)
@@ -256,7 +257,7 @@ class _Reader:
         tables = []
         for i, (h, op) in enumerate(zip(headers, openings, strict=True)):
             tables.append(self.table(i, h, op, params))
-        nonces = struct.unpack("<QQ", self.take(16, "grinding nonces"))
+        nonces = struct.unpack("<QQQ", self.take(24, "grinding nonces"))
         fri_raw = self.take(self.u32("FRI length"), "FRI proof")
         try:
             fri = FriProof.from_bytes(fri_raw)
@@ -264,7 +265,7 @@ class _Reader:
             raise ProofFormatError(str(exc)) from exc
         if self.pos != len(self.data):
             raise ProofFormatError(f"{len(self.data) - self.pos} trailing bytes after the proof")
-        return StarkProof(params, tuple(tables), fri, nonces[0], nonces[1])
+        return StarkProof(params, tuple(tables), fri, *nonces)
 
     def table(self, i: int, h: _Header, openings: Openings, params: StarkParams) -> TableProof:
         main_w, pre_w, aux_w, quot_w = h.widths
@@ -328,6 +329,8 @@ def _parse_params(raw: bytes) -> StarkParams:
             hash=HASHES[vals[7]],
             lookup_pow_bits=vals[8],
             batch_pow_bits=vals[9],
+            fold_pow_bits=vals[10],
+            ood_pow_bits=vals[11],
         )
     except ParamsError as exc:
         raise ProofFormatError(f"invalid parameters in proof: {exc}") from exc

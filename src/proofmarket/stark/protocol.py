@@ -8,8 +8,8 @@ Transcript order (both sides), for tables t = 0 … T−1 in machine order:
    challenges β, γ (shared by all tables, if any table has lookups) → per table with
    lookups observe its aux root and its claimed sum S_t.
 3. sample α (constraint combination) → observe every table's quotient root.
-4. sample z ∈ F_p^4 until z avoids every table's trace domain and LDE coset → observe all
-   openings, table by table.
+4. grind ``ood_pow_bits`` → sample z ∈ F_p^4 until z avoids every table's trace domain
+   and LDE coset → observe all openings, table by table.
 5. grind ``batch_pow_bits`` → sample λ (DEEP batching, one power sequence over all
    tables) → FRI over the DEEP codewords, one per distinct height, smaller ones rolled
    in at their own size.
@@ -61,12 +61,12 @@ def begin_transcript(
 
 def grind_site(t: Transcript, bits: int) -> int:
     """Grind ``bits`` right before the next challenge (nonce 0 and nothing observed at 0)."""
-    return t.grind(bits) if bits else 0
+    return t.grind_site(bits)
 
 
 def check_site(t: Transcript, nonce: int, bits: int) -> bool:
     """The verifier's side of :func:`grind_site` (a zero-bit site must carry nonce 0)."""
-    return t.check_pow(nonce, bits) if bits else nonce == 0
+    return t.check_site(nonce, bits)
 
 
 def sample_ood_point(transcript: Transcript, domains: Sequence[Domain]) -> ExtValue:

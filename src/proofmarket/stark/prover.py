@@ -297,6 +297,7 @@ def prove_machine(
             t.observe_digest(st.quot.tree.root)
 
     with _Timer(timings, "openings"):
+        ood_nonce = grind_site(t, params.ood_pow_bits)
         z = sample_ood_point(t, [st.domain for st in states])
         for st in states:
             st.openings = _ood_openings(st, z)
@@ -325,6 +326,7 @@ def prove_machine(
             tables=tables,
             fri=fri_proof,
             lookup_pow_nonce=lookup_nonce,
+            ood_pow_nonce=ood_nonce,
             batch_pow_nonce=batch_nonce,
         )
     if timings is not None:

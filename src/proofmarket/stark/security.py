@@ -11,14 +11,14 @@ minimum over the terms. Formulas follow ethSTARK (eprint 2021/582), BCIKS20 (202
   per row with tuples of ``W`` values (a root of the cleared numerator, or a vanishing
   denominator).
 * **constraints** (α, powers): ``F − log2(C) − log2(L)`` for ``C`` constraints.
-* **deep** (out-of-domain point z): ``F − log2(L·(d·(n+1) + (n−1)))`` for constraint degree
-  ``d`` and two opening points (z, z·g).
+* **deep** (out-of-domain point z): ``F − log2(L·(d·(n+1) + (n−1))) + ood_pow_bits`` for
+  constraint degree ``d`` and two opening points (z, z·g).
 * **batching** (λ, powers over every opened column at every point, ``m`` functions):
   ``F − log2(N) − log2(m−1) + batch_pow_bits`` (unique-decoding proximity gap for powers;
   BCHKS25 at ``m_J`` in the Johnson regime). The conjectured figure counts it too.
 * **fri_folding** (one challenge per fold of arity ``a``): ``F − log2((a−1)·(N+1))`` in the
   conjectured and unique-decoding regimes; BCHKS25 Thm 1.5 (the smaller error of that and
-  the n/q bound) in the Johnson regime.
+  the n/q bound) in the Johnson regime; plus ``fold_pow_bits`` (grinding before each fold).
 * **fri_queries**: conjectured (random words, eprint 2025/2010) ``q·−log2(ρ+η) + pow_bits``
   with ``η = ρ·(log2 e + log_blowup)/F``; Johnson ``q·−log2((1 + 1/2m)·√ρ) + pow_bits``;
   unique decoding ``q·−log2((1+ρ⁺)/2) + pow_bits`` with ``ρ⁺ = (n+2)/N``.
@@ -185,7 +185,7 @@ def _johnson_fri(params: StarkParams, shape: Shape, f: float) -> tuple[int, floa
                 - math.log2(2.0 * m + 1.0)
                 + 0.5 * math.log2(rho)
             )
-            fold = max(0.0, min(linear, n_over_q))
+            fold = max(0.0, min(linear, n_over_q)) + params.fold_pow_bits
         if best is None or min(query, fold) > min(best[1], best[2]):
             best = (m, query, fold)
     if best is None:  # tiny traces: fall back to m = 3
@@ -223,7 +223,7 @@ def describe_security(
         log_list = math.log2((m_j + 0.5) / math.sqrt(rho))
         notes.append(f"Johnson regime at m = {m_j}, list size 2^{log_list:.2f}")
         q_formula = "q·−log2((1 + 1/2m)·√ρ) + pow_bits"
-        f_formula = "F − log2((a−1)·ε_BCHKS25(m, N))"
+        f_formula = "F − log2((a−1)·ε_BCHKS25(m, N)) + fold_pow_bits"
     else:
         if regime == "conjectured":
             eta = rho * (math.log2(math.e) + params.log_blowup) / f
@@ -234,14 +234,15 @@ def describe_security(
             query = params.num_queries * -math.log2(alpha) + params.pow_bits
             q_formula = "q·−log2((1 + ρ⁺)/2) + pow_bits"
         fold = f - math.log2((arity - 1) * (lde + 1.0)) if arity > 1 else math.inf
-        f_formula = "F − log2((a−1)·(N+1))"
+        fold += params.fold_pow_bits
+        f_formula = "F − log2((a−1)·(N+1)) + fold_pow_bits"
     terms.append(SecurityTerm("fri_queries", query, q_formula))
     if arity > 1:
         terms.append(SecurityTerm("fri_folding", fold, f_formula))
 
     d = shape.max_degree
-    deep = f - log_list - math.log2(d * (n + 1.0) + (n - 1.0))
-    terms.append(SecurityTerm("deep", deep, "F − log2(L·(d·(n+1) + n − 1))"))
+    deep = f - log_list - math.log2(d * (n + 1.0) + (n - 1.0)) + params.ood_pow_bits
+    terms.append(SecurityTerm("deep", deep, "F − log2(L·(d·(n+1) + n − 1)) + ood_pow_bits"))
     ali = f - log_list - math.log2(shape.num_constraints)
     terms.append(SecurityTerm("constraints", ali, "F − log2(L·C)"))
 

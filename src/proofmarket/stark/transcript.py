@@ -171,6 +171,14 @@ class Transcript:
         self._absorb(b"pow", nonce.to_bytes(8, "little"))
         return True
 
+    def grind_site(self, bits: int) -> int:
+        """Grind right before the next challenge; nothing at all (nonce 0) when ``bits`` is 0."""
+        return self.grind(bits) if bits else 0
+
+    def check_site(self, nonce: int, bits: int) -> bool:
+        """The verifier's side of :meth:`grind_site` (a zero-bit site must carry nonce 0)."""
+        return self.check_pow(nonce, bits) if bits else nonce == 0
+
     def _ratchet(self) -> None:
         if self._counter:
             self._state = self._h(b"\x03" + self._state + self._counter.to_bytes(8, "little"))

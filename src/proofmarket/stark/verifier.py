@@ -230,6 +230,10 @@ def _verify(
     alpha = ext_tuple(t.sample_ext())
     for tp in proof.tables:
         t.observe_digest(tp.quotient_root)
+    if not check_site(t, proof.ood_pow_nonce, params.ood_pow_bits):
+        raise VerificationError(
+            f"out-of-domain grinding nonce does not give {params.ood_pow_bits} zero bits"
+        )
     z = sample_ood_point(t, domains)
     for tp in proof.tables:
         observe_openings(t, tp.openings)
