@@ -153,3 +153,26 @@ def test_capacity_by_deadline_math():
     assert decision.later == ["b"]
     assert "d" in decision.never  # cannot finish by 90 even alone
     assert capacity.prove_seconds(100_001, 1) == 101
+
+
+def test_pricing_rank_puts_priority_requestors_first_then_the_configured_order():
+    from proofmarket.broker.market_monitor import Candidate
+    from proofmarket.broker.picker import pricing_rank
+
+    def candidate(client_index: int, lock_timeout: int, seen: float) -> Candidate:
+        request = _request(offer(lock_timeout=lock_timeout, timeout=900))
+        request = request.model_copy(update={"id": (client_index << 32) | 1})
+        return Candidate(request, b"", FulfillmentType.LOCK_AND_FULFILL, seen, 0)
+
+    early_long = candidate(0x11, 800, seen=1.0)
+    late_short = candidate(0x22, 200, seen=2.0)
+    vip = candidate(0x33, 800, seen=3.0)
+    vip_address = vip.request.client
+
+    def order(text: str) -> list[Candidate]:
+        cfg = market(text + f'\npriority_requestor_addresses = ["{vip_address}"]')
+        return sorted([early_long, late_short, vip], key=lambda c: pricing_rank(cfg, c))
+
+    assert order('order_pricing_priority = "observation_time"') == [vip, early_long, late_short]
+    assert order('order_pricing_priority = "shortest_expiry"') == [vip, late_short, early_long]
+    assert order('order_pricing_priority = "random"')[0] is vip

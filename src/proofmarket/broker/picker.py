@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from proofmarket.broker import pricing
+from proofmarket.broker.config import MarketConfig
 from proofmarket.broker.context import BrokerContext
 from proofmarket.broker.market_monitor import Candidate
 from proofmarket.broker.order import FulfillmentType, Order, OrderStatus
@@ -76,6 +79,23 @@ class PreflightCache:
         return len(self._entries)
 
 
+def pricing_rank(cfg: MarketConfig, candidate: Candidate) -> tuple[int, float]:
+    """Pricing order: priority requestors first, then ``order_pricing_priority``."""
+    first = 0 if candidate.request.client in (cfg.priority_requestor_addresses or []) else 1
+    mode = cfg.order_pricing_priority
+    if mode == "shortest_expiry":
+        offer = candidate.request.offer
+        expiry = (
+            offer.lock_deadline
+            if candidate.kind is FulfillmentType.LOCK_AND_FULFILL
+            else offer.deadline
+        )
+        return first, float(expiry)
+    if mode == "random":
+        return first, random.random()
+    return first, candidate.observed_at
+
+
 class Refused(Exception):
     """A candidate is not taken; the message is the logged reason."""
 
@@ -84,20 +104,24 @@ class OrderPicker:
     def __init__(self, ctx: BrokerContext, deliver: Callable[[Priced], None]) -> None:
         self.ctx = ctx
         self.deliver = deliver
-        self.queue: asyncio.Queue[Candidate] = asyncio.Queue(maxsize=1000)
+        self.queue: asyncio.PriorityQueue[tuple[tuple[int, float], int, Candidate]] = (
+            asyncio.PriorityQueue(maxsize=1000)
+        )
+        self._seq = itertools.count()
         self.cache = PreflightCache()
         self._images: dict[str, bytes] = {}
         self._running = 0
         self._seen: set[str] = set()
 
     async def submit(self, candidate: Candidate) -> None:
-        await self.queue.put(candidate)
+        rank = pricing_rank(self.ctx.config.market, candidate)
+        await self.queue.put((rank, next(self._seq), candidate))
 
     async def run(self) -> None:
         tasks: set[asyncio.Task[None]] = set()
         try:
             while True:
-                candidate = await self.queue.get()
+                _, _, candidate = await self.queue.get()
                 if self.ctx.stopping:
                     continue
                 while self._running >= self.ctx.config.market.max_concurrent_preflights:
