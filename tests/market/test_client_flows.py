@@ -21,6 +21,7 @@ from proofmarket.market.errors import (
     RequestIsLocked,
     RequestIsNotExpired,
     RequestLockIsExpired,
+    RequestNotFoundError,
     RpcUnavailableError,
     TxTimeout,
     WaitTimeout,
@@ -219,3 +220,30 @@ def test_unreachable_rpc_and_bad_config(market_chain: MarketChain) -> None:
     reader = MarketClient.connect(market_chain.rpc_url, market_chain.deployment.market)
     with pytest.raises(ConfigError, match="needs a private key"):
         reader.deposit(1)
+
+
+def test_only_verified_deliveries_are_returned(
+    requestor: MarketClient, prover: MarketClient, market_chain: MarketChain, fresh_id: RequestId
+) -> None:
+    """A delivery whose seal no longer verifies (its verifier removed from the router) is
+    not handed out: get_fulfillment re-checks every delivery."""
+    from proofmarket.contracts.deploy import contract_at, send_transaction
+
+    request, image_id, journal = make_request(requestor, fresh_id)
+    signature = requestor.sign_request(request)
+    requestor.submit_request(request, signature)
+    start = requestor.block_number()
+    fill = dev_fulfillment(request, signature, image_id, journal)
+    result = prover.fulfill_committed([fill], withdraw=True)  # commit, a block, reveal + withdraw
+    assert prover.balance_of() == 0
+    delivered = requestor.get_fulfillment(fresh_id, from_block=start)
+    assert delivered.meta.tx_hash == result.tx_hash
+    assert delivered.claim_digest == prover.verify_delivery(fill)
+    deployment = market_chain.deployment
+    router = contract_at(market_chain.w3, "VerifierRouter", deployment.verifier_router)
+    owner = market_chain.anvil.addresses[0]
+    assert deployment.mock_verifier_selector is not None
+    selector = bytes.fromhex(deployment.mock_verifier_selector[2:])
+    send_transaction(market_chain.w3, owner, router.functions.removeVerifier(selector))
+    with pytest.raises(RequestNotFoundError, match="none that verifies"):
+        requestor.get_fulfillment(fresh_id, from_block=start)

@@ -181,7 +181,10 @@ def test_request_problems_cover_sizes_and_predicates() -> None:
         now=1,
     )
     problems = " | ".join(request_problems(request))
-    for expected in ("bits >= 192", "imageUrl is", "input data is", "DigestMatch data"):
+    assert "bits >=" not in problems  # the ERC-1271 flag is allowed
+    request = request.model_copy(update={"id": request.id | (1 << 193)})
+    problems = " | ".join(request_problems(request))
+    for expected in ("bits >= 193", "imageUrl is", "input data is", "DigestMatch data"):
         assert expected in problems
 
 

@@ -16,7 +16,10 @@ MAX_INPUT_BYTES = 2048
 MAX_JOURNAL_BYTES = 2048
 MAX_SEAL_BYTES = 1024
 MAX_BATCH_FILLS = 32
-_ID_RESERVED_BITS = 192
+"""Fills per typed batch call (submitRootAndFulfillBatch, fulfillAndWithdraw)."""
+MAX_FULFILL_BATCH_FILLS = 256
+"""Fills per fulfillBatch (decoded from padded calldata)."""
+_ID_RESERVED_BITS = 193  # bit 192 is the ERC-1271 (smart-contract signature) flag
 
 
 def request_problems(request: ProofRequest) -> list[str]:
@@ -24,8 +27,8 @@ def request_problems(request: ProofRequest) -> list[str]:
     problems: list[str] = []
     if request.id >> _ID_RESERVED_BITS:
         problems.append(
-            f"request ID {request.id:#x} sets bits >= 192 (smart-contract signed requests "
-            "are not supported)"
+            f"request ID {request.id:#x} sets bits >= 193 (only bit 192, the smart-contract "
+            "signature flag, may be set above the client address)"
         )
     url_size = len(request.image_url.encode())
     if url_size > MAX_IMAGE_URL_BYTES:
