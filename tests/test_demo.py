@@ -49,4 +49,11 @@ def test_demo_runs_the_whole_market_with_a_broker() -> None:
     nonces = [t["nonce"] for t in transactions]
     assert nonces == sorted(nonces) and len(set(nonces)) == len(nonces)
     assert sum(1 for t in transactions if t["purpose"] == "lock") == len(fulfilled)
+    metrics = summary["broker"]["metrics"]
+    assert metrics["proofmarket_broker_locks_total{outcome=confirmed}"] == len(fulfilled)
+    assert metrics["proofmarket_broker_lock_latency_seconds_count"] == len(fulfilled)
+    assert metrics["proofmarket_broker_orders{state=Done}"] == len(fulfilled)
+    assert metrics["proofmarket_broker_profit_wei"] == (
+        sum(r["price_wei"] for r in fulfilled) - summary["broker"]["gas_spent_wei"]
+    )
     assert summary["stark"]["proof_bytes"] > 0

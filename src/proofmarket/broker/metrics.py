@@ -7,8 +7,8 @@ Two kinds:
   the trader's store, so they survive restarts and cannot drift from what ``broker
   status`` shows;
 * **observed by the pipeline** – lock latency (request seen → lock transaction sent),
-  preflight time, proofs, fulfilments and slashes; the services call the ``observe_*``
-  methods of :class:`BrokerMetrics`.
+  preflight time, locks, proofs, fulfilments and slashes, through the broker's hook
+  (:meth:`BrokerMetrics.hook`) or the ``observe_*`` methods.
 """
 
 from __future__ import annotations
@@ -167,7 +167,6 @@ class BrokerMetrics:
         self.lock_latency = Histogram(
             f"{PREFIX}_lock_latency_seconds",
             "From seeing a request to sending its lock transaction.",
-            ["preflight"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -199,8 +198,8 @@ class BrokerMetrics:
         self._server: Any = None
 
     # -------------------------------------------------------------- pipeline hooks
-    def observe_lock_latency(self, seconds: float, *, cached_preflight: bool) -> None:
-        self.lock_latency.labels("cached" if cached_preflight else "uncached").observe(seconds)
+    def observe_lock_latency(self, seconds: float) -> None:
+        self.lock_latency.observe(seconds)
 
     def observe_preflight(self, seconds: float) -> None:
         self.preflight_seconds.observe(seconds)
@@ -216,6 +215,27 @@ class BrokerMetrics:
 
     def observe_slash(self) -> None:
         self.slashes.inc()
+
+    def hook(self, event: str, fields: dict[str, Any]) -> None:
+        """The pipeline's hook (``Broker.connect(..., hooks=[metrics.hook])``)."""
+        if event == "preflight":
+            self.observe_preflight(float(fields["seconds"]))
+        elif event == "lock_sent":
+            self.observe_lock_latency(float(fields["latency"]))
+        elif event == "tx" and fields.get("purpose") == "lock":
+            self.observe_lock(fields.get("state") == "confirmed")
+        elif (
+            event == "tx"
+            and fields.get("purpose") == "fulfil"
+            and fields.get("state") != "confirmed"
+        ):
+            self.fulfilments.labels("failed").inc()
+        elif event == "proved":
+            self.observe_proof(True)
+        elif event == "fulfilled":
+            self.observe_fulfilment(True)
+        elif event == "slashed":
+            self.observe_slash()
 
     # -------------------------------------------------------------- serving
     def serve(self, port: int, addr: str = "127.0.0.1") -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,6 +72,10 @@ def run(
     ] = None,
     poll_secs: Annotated[float, typer.Option("--poll-secs", help="chain poll interval")] = 0.5,
     log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="serve Prometheus metrics at :PORT/metrics"),
+    ] = None,
 ) -> None:
     """Run the broker until SIGTERM (safe stop) or a fatal error."""
     import asyncio
@@ -103,9 +107,24 @@ def run(
             set_verifier_address=set_verifier or None,
             cluster_api_key=os.environ.get("BONSAI_API_KEY") or None,
             poll_secs=poll_secs,
-        )
+        ),
+        hooks=_metrics_hooks(metrics_port, db, key),
     )
     asyncio.run(broker.run())
+
+
+def _metrics_hooks(port: int | None, db: Path, key: str) -> list[Any]:
+    """Start the /metrics endpoint when asked; its hook feeds the pipeline's events."""
+    if port is None:
+        return []
+    from proofmarket.broker.metrics import BrokerMetrics
+    from proofmarket.broker.trader import open_store
+    from proofmarket.market.client import load_account
+
+    store = open_store(os.environ.get("PROOFMARKET_TRADER_STORE") or f"sqlite:///{db}")
+    metrics = BrokerMetrics(db, store, str(load_account(key).address))
+    metrics.serve(port, os.environ.get("PROOFMARKET_METRICS_ADDR", "127.0.0.1"))
+    return [metrics.hook]
 
 
 def register(app: typer.Typer) -> None:

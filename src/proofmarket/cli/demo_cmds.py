@@ -89,7 +89,7 @@ def _local_cluster(data_dir: Path, port: int) -> Iterator[str]:
 
 @contextmanager
 def _broker_process(
-    workdir: Path, rpc_url: str, key: str, deployment: Any, cluster_url: str
+    workdir: Path, rpc_url: str, key: str, deployment: Any, cluster_url: str, metrics_port: int
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """``proofmarket broker run`` with the demo's broker.toml; safe-stopped afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +101,7 @@ def _broker_process(
         "broker", "run", "--config", str(config), "--rpc-url", rpc_url, "--private-key", key,
         "--market-address", deployment.market, "--set-verifier-address", deployment.set_verifier,
         "--cluster-url", cluster_url, "--db", str(db), "--poll-secs", "0.2",
+        "--metrics-port", str(metrics_port),
     )  # fmt: skip
     env = {**os.environ, "PROOFMARKET_DEV_MODE": "1"}
     env.pop("PROOFMARKET_ENV_FILE", None)
@@ -123,6 +124,22 @@ def _broker_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+
+
+def _scrape_metrics(port: int) -> dict[str, float]:
+    """The broker's /metrics, flattened to ``name{labels}`` → value."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    flat: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if not sample.name.startswith("proofmarket_broker") or "_bucket" in sample.name:
+                continue
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            flat[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return flat
 
 
 def _broker_summary(db: Path, address: str) -> dict[str, Any]:
@@ -198,10 +215,19 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
             _step("2. Prover: start a proving cluster and the broker")
             with _local_cluster(work / "cluster", free_port()) as cluster_url:
                 _say(f"cluster {cluster_url} (SQLite TaskDB, filesystem stores, DEV MODE)")
+                metrics_port = free_port()
                 with _broker_process(
-                    work / "broker", anvil.rpc_url, dev_keys()[2], deployment, cluster_url
+                    work / "broker",
+                    anvil.rpc_url,
+                    dev_keys()[2],
+                    deployment,
+                    cluster_url,
+                    metrics_port,
                 ) as (broker, db):
-                    _say(f"broker pid {broker.pid}, database {db} (log next to it)")
+                    _say(
+                        f"broker pid {broker.pid}, database {db} (log next to it), metrics "
+                        f"http://127.0.0.1:{metrics_port}/metrics"
+                    )
 
                     _step("3. Requestor: submit requests (guests, prices, deadlines)")
                     start_block = requestor.block_number()
@@ -222,6 +248,7 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
                         log = (db.parent / "broker.log").read_text(errors="replace")
                         raise TimeoutError(f"{exc}\nbroker log (tail):\n{log[-4000:]}") from exc
                     results["broker"] = _broker_summary(db, prover.signer.address)
+                    results["broker"]["metrics"] = _scrape_metrics(metrics_port)
                     orders = broker_orders(db)
                     for t in tracked:
                         t.dev_mode = bool(orders.get(t.request_id, {}).get("dev_mode"))

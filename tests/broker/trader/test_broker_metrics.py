@@ -60,11 +60,19 @@ def test_metrics_endpoint_reports_orders_gas_profit_and_hooks(tmp_path: Path) ->
     store.insert(TxRecord(sender=SENDER, purpose=TxPurpose.FULFIL, to=SENDER, data="0x"))
 
     metrics = BrokerMetrics(db, store, SENDER)
-    metrics.observe_lock_latency(0.3, cached_preflight=True)
-    metrics.observe_lock_latency(4.0, cached_preflight=False)
-    metrics.observe_preflight(1.5)
-    metrics.observe_proof(True)
-    metrics.observe_fulfilment(True, 2)
+    for event, fields in [
+        ("preflight", {"order_id": "c", "seconds": 1.5}),
+        ("lock_sent", {"order_id": "c", "latency": 0.3}),
+        ("lock_sent", {"order_id": "d", "latency": 4.0}),
+        ("tx", {"purpose": "lock", "order_id": "c", "gas_used": 1, "state": "confirmed"}),
+        ("tx", {"purpose": "lock", "order_id": "d", "gas_used": 0, "state": "rejected"}),
+        ("proved", {"order_id": "c", "cycles": 10}),
+        ("fulfilled", {"order_id": "a", "lock_price": "0x3e8"}),
+        ("fulfilled", {"order_id": "b", "lock_price": "0x7d0"}),
+        ("tx", {"purpose": "fulfil", "batch_id": 3, "gas_used": 0, "state": "timeout"}),
+        ("order_status", {"order_id": "c", "status": "Proving", "error": None}),
+    ]:
+        metrics.hook(event, fields)
     metrics.observe_slash()
     port = metrics.serve(0)
     try:
@@ -84,11 +92,15 @@ def test_metrics_endpoint_reports_orders_gas_profit_and_hooks(tmp_path: Path) ->
     assert got[(f"{p}_profit_wei", ())] == 2700
     assert got[(f"{p}_transactions", (("status", "queued"),))] == 1
     assert got[(f"{p}_transactions", (("status", "confirmed"),))] == 1
-    assert got[(f"{p}_lock_latency_seconds_count", (("preflight", "cached"),))] == 1
-    assert got[(f"{p}_lock_latency_seconds_sum", (("preflight", "uncached"),))] == 4.0
+    assert got[(f"{p}_lock_latency_seconds_count", ())] == 2
+    assert got[(f"{p}_lock_latency_seconds_sum", ())] == 4.3
+    assert got[(f"{p}_lock_latency_seconds_bucket", (("le", "0.5"),))] == 1
     assert got[(f"{p}_preflight_seconds_count", ())] == 1
+    assert got[(f"{p}_locks_total", (("outcome", "confirmed"),))] == 1
+    assert got[(f"{p}_locks_total", (("outcome", "failed"),))] == 1
     assert got[(f"{p}_proofs_total", (("outcome", "succeeded"),))] == 1
     assert got[(f"{p}_fulfilments_total", (("outcome", "fulfilled"),))] == 2
+    assert got[(f"{p}_fulfilments_total", (("outcome", "failed"),))] == 1
     assert got[(f"{p}_slashes_total", ())] == 1
 
 

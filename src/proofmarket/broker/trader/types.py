@@ -19,6 +19,7 @@ class TxPurpose(StrEnum):
 
     LOCK = "lock"
     FULFIL = "fulfil"
+    COMMIT = "commit"
     SUBMIT_ROOT = "submit_root"
     SLASH = "slash"
     DEPOSIT = "deposit"
