@@ -63,9 +63,7 @@ def prover(chain: ChainEnv) -> MarketClient:
 
 
 @pytest.fixture
-def start_stream(
-    chain: ChainEnv, tmp_path: Path
-) -> Iterator[Callable[..., Stream]]:
+def start_stream(chain: ChainEnv, tmp_path: Path) -> Iterator[Callable[..., Stream]]:
     """``start_stream(settings=FAST, database_url=None)``: a running service (SQLite in
     tmp_path by default), stopped after the test."""
     started: list[StreamServer] = []
@@ -92,7 +90,9 @@ def fresh_id(client: MarketClient) -> RequestId:
     return RequestId(client.signer.address, secrets.randbelow(2**32))
 
 
-def signed_request(client: MarketClient, **kwargs: object) -> tuple[ProofRequest, bytes, bytes, bytes]:
+def signed_request(
+    client: MarketClient, **kwargs: object
+) -> tuple[ProofRequest, bytes, bytes, bytes]:
     """A fresh DigestMatch request signed by ``client``: (request, signature, image, journal)."""
     from market.helpers import make_request
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from market.helpers import dev_fulfillment
-
 from proofmarket.market import events as ev
 from proofmarket.market.client import MarketClient
 

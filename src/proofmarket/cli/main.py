@@ -89,6 +89,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "stark": LazyCommand(
         "proofmarket.cli.stark_cmds", "STARK engine tools: the security calculator."
     ),
+    "orderstream": LazyCommand(
+        "proofmarket.cli.orderstream_cmds",
+        "Off-chain order stream: requests without gas, pushed to brokers.",
+    ),
     "tools": LazyCommand(
         "proofmarket.cli.tools_cmds", "Install and locate external tools; precompile numba kernels."
     ),

@@ -128,6 +128,12 @@ def submit(
     wait_timeout: Annotated[
         float | None, typer.Option(help="seconds to wait (until the deadline)")
     ] = None,
+    offchain: Annotated[
+        bool, typer.Option("--offchain", "-o", help="post to an order stream: no gas")
+    ] = False,
+    order_stream_url: Annotated[
+        str | None, typer.Option("--order-stream-url", help="env ORDER_STREAM_URL")
+    ] = None,
     rpc_url: RpcUrlOpt = None,
     private_key: PrivateKeyOpt = None,
     market_address: MarketAddressOpt = None,
@@ -202,7 +208,17 @@ def submit(
         raise InvalidRequestError(f"request ID belongs to {request.client} but the key is {owner}")
     signature = client.sign_request(request)
     shortfall = max(0, request.offer.max_price - client.balance_of())
-    result = client.submit_request(request, signature, value=shortfall)
+    if offchain:  # the order stream checks the balance; nothing is sent on chain
+        from proofmarket.orderstream.offchain import order_stream_url as stream_url
+        from proofmarket.orderstream.offchain import submit_offchain
+
+        stream_at = stream_url(order_stream_url, chain.env)
+        order = submit_offchain(request, signature, stream_at)
+        extra.update(offchain=True, orderStreamUrl=stream_at, orderId=order.id)
+        shortfall, tx_hash, block_number = 0, f"none (order {order.id} at {stream_at})", None
+    else:
+        result = client.submit_request(request, signature, value=shortfall)
+        tx_hash, block_number = result.tx_hash, result.block_number
     data: dict[str, Any] = {
         "requestId": request.request_id.hex(),
         "requestDigest": "0x" + client.request_digest(request).hex(),
@@ -210,8 +226,8 @@ def submit(
         "imageId": _hex(request.requirements.image_id),
         "predicateType": _enum_text(request.requirements.predicate.predicate_type.name),
         "deposited": shortfall,
-        "txHash": result.tx_hash,
-        "blockNumber": result.block_number,
+        "txHash": None if offchain else tx_hash,
+        "blockNumber": block_number,
         "lockDeadline": request.offer.lock_deadline,
         "deadline": request.offer.deadline,
         **extra,
@@ -223,7 +239,7 @@ def submit(
         f"  max price: {format_units(request.offer.max_price)} ETH"
         + (f" (deposited {format_units(shortfall)} ETH)" if shortfall else ""),
         f"  deadline:  {request.offer.deadline} (lock by {request.offer.lock_deadline})",
-        f"  tx:        {result.tx_hash}",
+        f"  tx:        {tx_hash}",
     ]
     if wait:
         limit = wait_timeout
@@ -237,7 +253,9 @@ def submit(
         console = Console(stderr=True, quiet=as_json)
         with console.status(f"waiting up to {limit:.0f} s for a proof..."):
             delivered = client.wait_for_fulfillment(
-                request.id, from_block=result.block_number, timeout=limit
+                request.id,
+                from_block=block_number or client.block_number(),
+                timeout=limit,
             )
         claim = _claim_of(delivered, request)
         data["proof"] = _proof_json(delivered, claim)

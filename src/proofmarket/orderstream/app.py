@@ -11,10 +11,12 @@ and run in the thread pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -177,12 +179,23 @@ def _error_response(exc: errors.OrderStreamError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
-def create_app(ctx: StreamContext) -> FastAPI:
-    """Build the service around an open store and a market client."""
+def create_app(ctx: StreamContext, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """Build the service around an open store and a market client; ``on_shutdown`` runs
+    when the server stops (before uvicorn re-raises a SIGTERM it caught)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                on_shutdown()
+
     app = FastAPI(
         title="proofmarket order stream",
         version=proofmarket.__version__,
         description="Off-chain order book: signed requests in, WebSocket stream out.",
+        lifespan=lifespan,
     )
     app.state.ctx = ctx
     s = ctx.settings

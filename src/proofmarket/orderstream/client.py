@@ -234,8 +234,7 @@ class Subscription:
         self._closed = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait({self._task}, timeout=5.0)
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         self.start()
@@ -245,7 +244,9 @@ class Subscription:
     async def _run(self) -> None:
         delay = self.reconnect_delay
         failures = 0
-        async with httpx.AsyncClient(timeout=self.client.timeout) as http:
+        # no keep-alive: a login must not ride on a connection that died with the socket
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=self.client.timeout, limits=limits) as http:
             while True:
                 try:
                     delivered = await self._connect_once(http)
@@ -324,8 +325,8 @@ class Subscription:
         finally:
             pinger.cancel()
             ws.transport.abort()  # no closing handshake with a peer that may be gone
-            with contextlib.suppress(BaseException):
-                await pinger
+            # gather, not a bare await: a cancel of this task must not be swallowed here
+            await asyncio.gather(pinger, return_exceptions=True)
 
     async def _recv(self, ws: Any) -> dict[str, Any]:
         try:

@@ -59,7 +59,6 @@ def _uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
 def serve(config: ServiceConfig, host: str, port: int, data_dir: Path) -> None:
     """Serve until interrupted, with ``state.json`` present while running."""
     ctx = open_context(config)
-    app = create_app(ctx)
     state_path = data_dir / STATE_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
     state = {
@@ -70,14 +69,16 @@ def serve(config: ServiceConfig, host: str, port: int, data_dir: Path) -> None:
         "chainId": ctx.domain.chain_id,
         "startedAt": time.time(),
     }
-    state_path.write_text(json.dumps(state, indent=2))
-    try:
-        uvicorn.Server(_uvicorn_config(app, host, port)).run()
-    finally:
+
+    def cleanup() -> None:
         with contextlib.suppress(OSError):
             if read_state(data_dir, check_alive=False) == state:
                 state_path.unlink()
         ctx.store.close()
+
+    app = create_app(ctx, on_shutdown=cleanup)
+    state_path.write_text(json.dumps(state, indent=2))
+    uvicorn.Server(_uvicorn_config(app, host, port)).run()
 
 
 def read_state(data_dir: Path, *, check_alive: bool = True) -> dict[str, Any] | None:

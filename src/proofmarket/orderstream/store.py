@@ -222,6 +222,7 @@ class PostgresOrderStore(OrderStore):
         self.url = url
         self._psycopg = psycopg
         try:
+            psycopg.connect(url, connect_timeout=5).close()  # fail fast, with the reason
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=max_connections, timeout=10, open=False
             )
