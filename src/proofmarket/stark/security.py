@@ -27,7 +27,7 @@ minimum over the terms. Formulas follow ethSTARK (eprint 2021/582), BCIKS20 (202
 
 ``L`` is the list size: 1 in the conjectured and unique-decoding regimes,
 ``(m_J + 1/2)/√ρ`` in the Johnson regime, where ``m_J ∈ [3, 1000]`` is chosen to maximise
-the FRI figure (as ``p3-security`` does).
+the minimum over all terms (``p3-security`` maximises the FRI terms only).
 """
 
 from __future__ import annotations
@@ -159,45 +159,44 @@ def _fold_arity(params: StarkParams, log_rows: int) -> int:
     return 1 << min(params.fri_log_arity, log_degree - params.fri_final_log_degree)
 
 
-def _johnson_fri(params: StarkParams, shape: Shape, f: float) -> tuple[int, float, float]:
-    """Best ``m`` for the Johnson regime: (m, query bits, folding bits) maximising the min."""
+def _johnson_fri(params: StarkParams, shape: Shape, f: float, m: int) -> tuple[float, float]:
+    """FRI (query bits, folding bits) in the Johnson regime at proximity parameter ``m``."""
     n = 2.0**shape.log_rows
     lde = n * params.blowup
     rho = _rho(params)
     sqrt_rho = math.sqrt(rho)
     arity = _fold_arity(params, shape.log_rows)
+    ms = m + 0.5
+    alpha = (1.0 + 0.5 / m) * sqrt_rho
+    gamma = 1.0 - alpha
+    query = params.num_queries * -math.log2(alpha) + params.pow_bits
+    fold = math.inf
+    if arity > 1 and gamma > 0:
+        eps_lin = (2.0 * ms**5 + 3.0 * ms * gamma * rho) * lde / (3.0 * rho * sqrt_rho)
+        eps_lin += ms / sqrt_rho
+        linear = f - math.log2(max(1.0, eps_lin * (arity - 1)))
+        n_over_q = (
+            f - math.log2(arity) - math.log2(lde + 1.0) - math.log2(2.0 * m + 1.0)
+        ) + 0.5 * math.log2(rho)
+        fold = max(0.0, min(linear, n_over_q)) + params.fold_pow_bits
+    return query, fold
+
+
+def _johnson_ms(log_rows: int) -> range:
+    """Proximity parameters m with the η > 0 precondition (eprint 2021/582, Thm 1)."""
+    n = 2.0**log_rows
     upper = math.ceil(1.0 / (2.0 * (math.sqrt((n + 2.0) / n) - 1.0)))
-    best: tuple[int, float, float] | None = None
-    for m in range(3, min(upper, _M_CAP) + 1):
-        ms = m + 0.5
-        alpha = (1.0 + 0.5 / m) * sqrt_rho
-        gamma = 1.0 - alpha
-        query = params.num_queries * -math.log2(alpha) + params.pow_bits
-        fold = math.inf
-        if arity > 1 and gamma > 0:
-            eps_lin = (2.0 * ms**5 + 3.0 * ms * gamma * rho) * lde / (3.0 * rho * sqrt_rho)
-            eps_lin += ms / sqrt_rho
-            linear = f - math.log2(max(1.0, eps_lin * (arity - 1)))
-            n_over_q = (
-                f
-                - math.log2(arity)
-                - math.log2(lde + 1.0)
-                - math.log2(2.0 * m + 1.0)
-                + 0.5 * math.log2(rho)
-            )
-            fold = max(0.0, min(linear, n_over_q)) + params.fold_pow_bits
-        if best is None or min(query, fold) > min(best[1], best[2]):
-            best = (m, query, fold)
-    if best is None:  # tiny traces: fall back to m = 3
-        alpha = (1.0 + 1.0 / 6.0) * sqrt_rho
-        best = (3, params.num_queries * -math.log2(alpha) + params.pow_bits, 0.0)
-    return best
+    return range(3, max(3, min(upper, _M_CAP)) + 1)
 
 
 def describe_security(
     params: StarkParams, shape: Shape, regime: str = "conjectured"
 ) -> SecurityReport:
-    """Every soundness term of a proof of ``shape`` under ``params``, in one ``regime``."""
+    """Every soundness term of a proof of ``shape`` under ``params``, in one ``regime``.
+
+    In the Johnson regime every admissible ``m`` gives a valid bound; the report is the
+    one whose minimum over all terms is largest.
+    """
     shape.validate()
     if regime not in REGIMES:
         raise SecurityError(f"regime must be one of {REGIMES}, got {regime!r}")
@@ -206,6 +205,13 @@ def describe_security(
             f"profile {params.name!r} is rated up to 2^{params.max_log_trace_len} rows, "
             f"not 2^{shape.log_rows}"
         )
+    if regime != "johnson":
+        return _report(params, shape, regime, None)
+    reports = (_report(params, shape, regime, m) for m in _johnson_ms(shape.log_rows))
+    return max(reports, key=lambda r: r.bits)
+
+
+def _report(params: StarkParams, shape: Shape, regime: str, m_j: int | None) -> SecurityReport:
     f = EXT_FIELD_BITS
     n = 2.0**shape.log_rows
     log_lde = shape.log_rows + params.log_blowup
@@ -217,9 +223,8 @@ def describe_security(
     notes: list[str] = []
 
     log_list = 0.0
-    m_j: int | None = None
-    if regime == "johnson":
-        m_j, query, fold = _johnson_fri(params, shape, f)
+    if m_j is not None:
+        query, fold = _johnson_fri(params, shape, f, m_j)
         log_list = math.log2((m_j + 0.5) / math.sqrt(rho))
         notes.append(f"Johnson regime at m = {m_j}, list size 2^{log_list:.2f}")
         q_formula = "q·−log2((1 + 1/2m)·√ρ) + pow_bits"
@@ -247,8 +252,7 @@ def describe_security(
     terms.append(SecurityTerm("constraints", ali, "F − log2(L·C)"))
 
     if m_fn >= 2:
-        if regime == "johnson":
-            assert m_j is not None
+        if m_j is not None:
             ms = m_j + 0.5
             err = log_lde + math.log2(2.0 * ms**5 / 3.0) + 1.5 * params.log_blowup
             formula = "F − log2(2(m+½)^5·N/(3ρ^1.5)) − log2(m_fn−1) + batch_pow_bits"
