@@ -158,3 +158,13 @@ def test_a_looping_session_stops_at_its_cycle_limit_and_leaves_no_segments(
         wait_for(lambda: not any(job_dir.rglob("*")), timeout=30, what="segment cleanup")
     removed = [r.getMessage() for r in caplog.records if "removed" in r.getMessage()]
     assert any(session in m and " 0 segment" not in m for m in removed), removed
+
+
+def test_state_counts_on_both_backends(taskdb) -> None:
+    stream = taskdb.get_or_create_stream("user", "exec")
+    first = taskdb.create_job(stream, {"Executor": {}}, 0, 30, "user")
+    taskdb.create_job(stream, {"Executor": {}}, 0, 30, "user")
+    taskdb.cancel_job(first)
+    counts = taskdb.state_counts()
+    assert counts.jobs == {"running": 1, "cancelled": 1}
+    assert counts.tasks == {("exec", "ready"): 1, ("exec", "cancelled"): 1}

@@ -17,6 +17,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import proofmarket
@@ -33,12 +35,15 @@ from proofmarket.cluster.api.models import (
     UploadRes,
     VersionInfo,
 )
+from proofmarket.cluster.api.openapi import allowed_methods, install_openapi
 from proofmarket.cluster.config import (
     DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES,
     MCYCLE,
     WORKER_TYPES,
     TaskLimits,
 )
+from proofmarket.cluster.metrics import metrics_registry
+from proofmarket.cluster.metrics import render as render_metrics
 from proofmarket.cluster.planner import INIT_TASK_ID
 from proofmarket.cluster.progress import elapsed_seconds, exec_stats, progress_state
 from proofmarket.cluster.storage import (
@@ -159,7 +164,9 @@ def _job_state(ctx: ApiContext, job_id: str, caller: Caller) -> JobStatus | None
 
 def create_app(ctx: ApiContext) -> FastAPI:
     """Build the FastAPI application around a TaskDB and an object store."""
-    app = FastAPI(
+    # FastAPIOffline serves the Swagger UI and ReDoc assets from the installed package,
+    # so /docs and /redoc work on a machine without internet access.
+    app = FastAPIOffline(
         title="proofmarket cluster API",
         version=proofmarket.__version__,
         description="Bonsai-compatible proving API (Bento routes).",
@@ -190,9 +197,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
         if exc.status_code == 404:
             return err_response(errors.RouteMissing(f"no route {request.url.path}"))
         if exc.status_code == 405:
-            return err_response(
+            response = err_response(
                 errors.MethodNotAllowed(f"{request.method} not allowed on {request.url.path}")
             )
+            response.headers["Allow"] = ", ".join(allowed_methods(app, request))
+            return response
         return JSONResponse({"type": "HttpError", "msg": str(exc.detail)}, exc.status_code)
 
     @app.exception_handler(TaskDBError)
@@ -219,6 +228,13 @@ def create_app(ctx: ApiContext) -> FastAPI:
     def health() -> dict[str, str]:
         taskdb.stream_stats()  # raises DatabaseUnavailable → 503
         return {"status": "ok"}
+
+    registry = metrics_registry(taskdb)
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus metrics (jobs, tasks, queues, agents, task times, proven cycles/s)."""
+        return Response(render_metrics(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/version", response_model=VersionInfo)
     def version() -> VersionInfo:
@@ -443,4 +459,5 @@ def create_app(ctx: ApiContext) -> FastAPI:
         _caller(request)
         raise errors.NotImplementedErr(snark_msg)
 
+    install_openapi(app)
     return app

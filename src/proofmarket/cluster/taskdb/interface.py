@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from proofmarket.cluster.taskdb.types import JobState, JobStatus, ReadyTask, StreamStats, TaskRow
+from proofmarket.cluster.taskdb.types import (
+    JobState,
+    JobStatus,
+    ReadyTask,
+    StateCounts,
+    StreamStats,
+    TaskRow,
+)
 
 
 @runtime_checkable
@@ -43,6 +50,10 @@ class TaskDB(Protocol):
 
     def stream_stats(self) -> list[StreamStats]:
         """Every stream with its ready and running task counts."""
+        ...
+
+    def state_counts(self) -> StateCounts:
+        """How many jobs are in each state and tasks in each (worker type, state)."""
         ...
 
     # -- jobs and tasks --------------------------------------------------------------

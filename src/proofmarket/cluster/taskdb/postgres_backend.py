@@ -47,6 +47,7 @@ from proofmarket.cluster.taskdb.types import (
     JobState,
     JobStatus,
     ReadyTask,
+    StateCounts,
     StreamStats,
     TaskRow,
     TaskState,
@@ -300,6 +301,11 @@ class PostgresTaskDB:
             """
         )
         return [StreamStats.from_row(r) for r in rows]
+
+    def state_counts(self) -> StateCounts:
+        jobs = self._all(StateCounts.JOBS_SQL)
+        tasks = self._all(StateCounts.TASKS_SQL)
+        return StateCounts.from_rows(jobs, tasks)
 
     # -- jobs and tasks -------------------------------------------------------------------
     def create_job(

@@ -44,6 +44,7 @@ from proofmarket.cluster.taskdb.types import (
     JobState,
     JobStatus,
     ReadyTask,
+    StateCounts,
     StreamStats,
     TaskRow,
     TaskState,
@@ -299,6 +300,14 @@ class SqliteTaskDB:
             write=False,
         )
         return [StreamStats.from_row(r) for r in rows]
+
+    def state_counts(self) -> StateCounts:
+        def run(conn: sqlite3.Connection) -> StateCounts:
+            jobs = conn.execute(StateCounts.JOBS_SQL).fetchall()
+            tasks = conn.execute(StateCounts.TASKS_SQL).fetchall()
+            return StateCounts.from_rows(jobs, tasks)
+
+        return self._tx(run, write=False)
 
     # -- jobs and tasks -------------------------------------------------------------------
     def create_job(

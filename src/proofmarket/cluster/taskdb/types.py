@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class JobState(StrEnum):
@@ -81,6 +81,30 @@ class TaskRow:
     timeout_secs: int
     output: dict[str, Any] | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class StateCounts:
+    """Jobs per state and tasks per ``(worker_type, state)`` (for metrics)."""
+
+    jobs: dict[str, int]
+    tasks: dict[tuple[str, str], int]
+
+    # Both backends run these two queries (standard SQL) and pass the rows to from_rows.
+    JOBS_SQL: ClassVar[str] = "SELECT state, count(*) FROM jobs GROUP BY state"
+    TASKS_SQL: ClassVar[str] = (
+        "SELECT worker_type, state, count(*) FROM tasks GROUP BY worker_type, state"
+    )
+
+    @classmethod
+    def from_rows(
+        cls, job_rows: Sequence[Sequence[Any]], task_rows: Sequence[Sequence[Any]]
+    ) -> StateCounts:
+        """From ``(state, count)`` and ``(worker_type, state, count)`` rows."""
+        return cls(
+            {str(r[0]): int(r[1]) for r in job_rows},
+            {(str(r[0]), str(r[1])): int(r[2]) for r in task_rows},
+        )
 
 
 def stream_priority(running: int, reserved: int, be_mult: float) -> float:
