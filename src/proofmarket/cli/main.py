@@ -75,7 +75,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "request": LazyCommand(
         "proofmarket.cli.request_cmds", "Submit proof requests and fetch their proofs."
     ),
-    "ops": LazyCommand("proofmarket.cli.ops_cmds", "Market operations open to anyone."),
+    "ops": LazyCommand(
+        "proofmarket.cli.ops_cmds",
+        "Market operations: slashing (anyone) and the owner's two-step handover.",
+    ),
     "cluster": LazyCommand(
         "proofmarket.cli.cluster_cmds",
         "Proving cluster: agents, REST API, operator commands, bench.",
