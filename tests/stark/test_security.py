@@ -18,6 +18,7 @@ from proofmarket.stark.security import (
     _report,
     describe_all,
     describe_security,
+    shape_of,
 )
 
 F = 4 * math.log2(2013265921)  # log2 |F_p^4| ≈ 123.6276
@@ -137,3 +138,32 @@ def test_parse_rows():
     for bad in ("1000", "x", "1"):
         with pytest.raises(Exception, match="power of two"):
             parse_rows(bad)
+
+
+def test_shape_of_real_airs_and_machines():
+    from proofmarket.stark.examples import example_machine
+    from proofmarket.stark.poseidon2_air import Poseidon2ChipAir
+
+    chip = Poseidon2ChipAir(16)
+    shape = shape_of(chip, [12])
+    sys_ = chip.system
+    assert (shape.log_rows, shape.columns, shape.interactions) == (12, 299, 1)
+    assert shape.tuple_len == 32 and shape.max_degree == 3
+    assert (
+        shape.num_constraints == len(sys_.constraints) == 2 * (8 * 16 + 13) + 4
+    )  # + LogUp helper and running sum
+    assert shape.aux_columns == sys_.aux_width and shape.quotient_columns == 2
+    rep = describe_security(DEFAULT, shape)
+    assert rep.term("logup").bits == pytest.approx(F - 12 - math.log2(34) + 16)
+    assert rep.bits >= 100
+
+    machine = example_machine()
+    heights = [10, 6, 8]
+    m = shape_of(machine, heights)
+    airs = [t.air for t in machine.tables]
+    assert m.log_rows == 10
+    assert m.columns == sum(a.main_width + a.preprocessed_width for a in airs)
+    assert m.interactions == sum(len(a.system.logup.interactions) for a in airs)
+    assert m.tuple_len == 3  # (a, b, c) on the product bus
+    with pytest.raises(SecurityError, match="heights"):
+        shape_of(machine, [10])

@@ -33,9 +33,11 @@ the minimum over all terms (``p3-security`` maximises the FRI terms only).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .air import MAX_CONSTRAINT_DEGREE
+from .air import MAX_CONSTRAINT_DEGREE, Air
+from .machine import Machine
 from .params import EXT_FIELD_BITS, StarkParams
 
 REGIMES = ("conjectured", "johnson", "unique")
@@ -57,6 +59,10 @@ class Shape:
     tuple_len: int = 4  # widest LogUp tuple
     constraints: int = 0  # 0: as many as columns (+ LogUp constraints)
     max_degree: int = MAX_CONSTRAINT_DEGREE
+    # exact counts from real AIRs (shape_of); None: estimated from the fields above
+    aux_exact: int | None = None
+    quotient_exact: int | None = None
+    constraints_exact: int | None = None
 
     def validate(self) -> None:
         if not 1 <= self.log_rows <= 27:
@@ -73,6 +79,8 @@ class Shape:
     @property
     def aux_columns(self) -> int:
         """Extension aux columns: LogUp helpers (batched to the degree cap) + running sum."""
+        if self.aux_exact is not None:
+            return self.aux_exact
         if not self.interactions:
             return 0
         per_helper = min(MAX_CONSTRAINT_DEGREE, max(3, self.max_degree)) - 1
@@ -81,10 +89,14 @@ class Shape:
     @property
     def quotient_columns(self) -> int:
         """Extension quotient chunks."""
+        if self.quotient_exact is not None:
+            return self.quotient_exact
         return max(1, self.max_degree - 1)
 
     @property
     def num_constraints(self) -> int:
+        if self.constraints_exact is not None:
+            return self.constraints_exact
         user = self.constraints or self.columns
         return user + (self.aux_columns + 2 if self.interactions else 0)
 
@@ -274,6 +286,29 @@ def _report(params: StarkParams, shape: Shape, regime: str, m_j: int | None) -> 
 
     terms.append(SecurityTerm("hash", _HASH_BITS[params.hash], f"{params.hash} collisions"))
     return SecurityReport(params.name, regime, shape, tuple(terms), tuple(notes), m_j)
+
+
+def shape_of(machine: Machine | Air, log_heights: Sequence[int]) -> Shape:
+    """The shape of a real statement: ``log_heights[t]`` rows for table t of ``machine``.
+
+    Exact column, constraint, auxiliary and quotient counts; the LogUp and DEEP terms use
+    the tallest table's height for every table (an over-count, so the figure is safe).
+    """
+    tables = [t.air for t in machine.tables] if isinstance(machine, Machine) else [machine]
+    if len(log_heights) != len(tables):
+        raise SecurityError(f"need {len(tables)} table heights, got {len(log_heights)}")
+    systems = [a.system for a in tables]
+    inters = [s.logup.interactions if s.logup else () for s in systems]
+    return Shape(
+        log_rows=max(log_heights),
+        columns=sum(s.main_width + s.preprocessed_width for s in systems),
+        interactions=sum(len(i) for i in inters),
+        tuple_len=max((len(x.values) for i in inters for x in i), default=1),
+        max_degree=max(s.max_degree for s in systems),
+        aux_exact=sum(s.aux_width for s in systems),
+        quotient_exact=sum(s.num_quotient_chunks for s in systems),
+        constraints_exact=sum(len(s.constraints) for s in systems),
+    )
 
 
 def describe_all(params: StarkParams, shape: Shape) -> dict[str, SecurityReport]:
