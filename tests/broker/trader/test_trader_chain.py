@@ -261,3 +261,27 @@ def test_async_wait_returns_the_receipt(
     receipt = chain.w3.eth.get_transaction_receipt(outcome.tx_hash)
     assert receipt["blockNumber"] == outcome.receipt.block_number
     assert chain.market.functions.requestIsLocked(req.id).call()
+
+
+def test_a_refused_transaction_does_not_leave_a_nonce_gap(
+    chain: ChainEnv,
+    prover: LocalAccount,
+    sqlite_store: TxStore,
+    make_trader: Callable[..., Trader],
+) -> None:
+    """The node refuses tx A (its gas cost exceeds the balance) but takes tx B, queued on
+    the next nonce; A's nonce is filled by a cheap cancellation so B still runs."""
+    trader = make_trader(sqlite_store, TraderConfig(max_send_retries=1, poll_interval=0.05))
+    chain.rpc("anvil_setBalance", prover.address, hex(10**15))
+    deposit = chain.market.functions.deposit()
+    big = trader.enqueue_call(deposit, purpose=TxPurpose.DEPOSIT, value=0, gas_limit=3_000_000)
+    small = trader.enqueue_call(deposit, purpose=TxPurpose.DEPOSIT, value=7, gas_limit=80_000)
+    before = chain.balance(prover.address)
+    _tick_until_final(trader, [big.id, small.id])
+    refused, taken = trader.get(big.id), trader.get(small.id)
+    assert refused.status is TxStatus.FAILED and refused.error_name == "NodeRefused"
+    assert "insufficient funds" in refused.error.lower()
+    assert refused.attempts[-1].cancel and refused.receipt is not None
+    assert taken.status is TxStatus.CONFIRMED
+    assert taken.nonce == (refused.nonce or 0) + 1
+    assert chain.balance(prover.address) - before == 7

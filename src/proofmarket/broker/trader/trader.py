@@ -57,6 +57,7 @@ from proofmarket.market.reverts import revert_from_exception
 log = logging.getLogger(__name__)
 
 CANCEL_GAS = 21_000
+NODE_REFUSED = "NodeRefused"
 GAS_MULTIPLIER = 1.25
 GAS_HEADROOM = 10_000
 _NONCE_USED = ("nonce too low", "already known", "known transaction", "nonce has already")
@@ -379,7 +380,7 @@ class Trader:
         record.status = TxStatus.PENDING
         record.first_sent_at = time.time()
         self._sign_and_store(record, fees, cancel=False)
-        self._broadcast(record)
+        self._broadcast(record, chain)
         return True
 
     def _tx_fields(self, record: TxRecord, fees: Fees, cancel: bool) -> dict[str, Any]:
@@ -416,7 +417,7 @@ class Trader:
         record.updated_at = time.time()
         self.store.save(record)  # before the broadcast: a crash now resends these bytes
 
-    def _broadcast(self, record: TxRecord) -> None:
+    def _broadcast(self, record: TxRecord, chain: _Chain | None = None) -> None:
         attempt = record.attempts[-1]
         try:
             self.w3.eth.send_raw_transaction(HexStr(attempt.raw))
@@ -425,14 +426,35 @@ class Trader:
                 return  # mined or already pooled: the next tick settles it
             record.send_errors += 1
             record.error = f"node refused the transaction: {exc}"
-            if record.send_errors > self.config.max_send_retries and len(record.attempts) == 1:
-                # Never accepted by any node: the nonce is free again.
-                record.nonce = None
-                self._finish(record, TxStatus.FAILED, error=record.error)
-                return
+            if (
+                record.send_errors > self.config.max_send_retries
+                and len(record.attempts) == 1
+                and not attempt.cancel
+            ):
+                if not self._later_nonces_in_flight(record):
+                    # Never accepted by any node and nothing after it: the nonce is free.
+                    record.nonce = None
+                    self._finish(record, TxStatus.FAILED, error=record.error)
+                    return
+                if chain is not None:
+                    # Later transactions wait on this nonce: fill it with a cheap
+                    # cancellation (retried until the node takes it) instead of a gap.
+                    log.warning(
+                        "tx %d: refused by the node; filling nonce %s", record.id, record.nonce
+                    )
+                    record.error_name = NODE_REFUSED
+                    self._replace(record, chain, cancel=True)
+                    return
             record.updated_at = time.time()
             self.store.save(record)
             log.warning("tx %d: broadcast refused (%d): %s", record.id, record.send_errors, exc)
+
+    def _later_nonces_in_flight(self, record: TxRecord) -> bool:
+        assert record.nonce is not None
+        return any(
+            other.nonce is not None and other.nonce > record.nonce
+            for other in self.store.list(self.address, IN_FLIGHT_STATUSES)
+        )
 
     # ------------------------------------------------------------------ following
     def _receipt(self, record: TxRecord) -> tuple[TxAttempt, TxReceiptInfo] | None:
@@ -489,7 +511,7 @@ class Trader:
             log.info(
                 "tx %d: node does not know it; rebroadcasting nonce %d", record.id, record.nonce
             )
-            self._broadcast(record)
+            self._broadcast(record, chain)
             return
         if now - record.attempts[-1].sent_at >= self.config.bump_after:
             self._replace(record, chain, cancel=record.status is TxStatus.CANCELLING)
@@ -545,6 +567,14 @@ class Trader:
         record.reconciled = record.status is TxStatus.CANCELLING and not attempt.cancel
         if attempt.cancel:
             if self._try_reconcile(record):
+                return
+            if record.error_name == NODE_REFUSED:
+                self._finish(
+                    record,
+                    TxStatus.FAILED,
+                    error=f"{record.error}; its nonce was filled by a cancellation",
+                    error_name=NODE_REFUSED,
+                )
                 return
             self._finish(
                 record,
