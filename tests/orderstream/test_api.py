@@ -12,7 +12,12 @@ import pytest
 from proofmarket.market.builder import OfferParams
 from proofmarket.market.client import MarketClient
 from proofmarket.market.eip712 import MarketDomain, sign_request
-from proofmarket.orderstream.errors import DuplicateOrder, InsufficientBalance, NotFound
+from proofmarket.orderstream.errors import (
+    DuplicateOrder,
+    InsufficientBalance,
+    InvalidSignature,
+    NotFound,
+)
 
 from .conftest import ETHER, FAST, Stream, market_client, signed_request
 
@@ -242,3 +247,89 @@ def test_bad_queries_and_routes(stream: Stream, http: httpx.Client) -> None:
     status = http.get("/api/v1/status").json()
     assert status["refused"]["InvalidOrder"] == 4
     assert status["database"] == "sqlite"
+
+
+def test_smart_contract_requestor(stream: Stream, prover: MarketClient) -> None:
+    """An ERC-1271 wallet as the client (request ID bit 192): the service asks the wallet,
+    as the contract does at lock time."""
+    from market.helpers import make_request
+    from proofmarket.contracts.deploy import deploy_contract, send_transaction
+    from proofmarket.market.request_id import RequestId
+
+    owner = market_client(stream.chain, 2)
+    wallet = deploy_contract(owner.w3, owner.signer.address, "TestWallet", owner.signer.address)
+    owner.deposit_to(wallet.address, ETHER)
+    client = stream.client(None)
+
+    def wallet_request(index: int):
+        rid = RequestId(wallet.address, index, smart_contract_signed=True)
+        return make_request(owner, rid)[0]
+
+    request = wallet_request(1)
+    signature = owner.sign_request(request)  # the wallet's owner signs; the wallet vouches
+    order = client.submit(request, signature)
+    assert order.client == wallet.address
+    prover.lock_request(order.request, order.signature)  # the contract agrees
+    assert prover.request_is_locked(request.id)
+
+    other = wallet_request(2)
+    stranger = market_client(stream.chain, 6)
+    with pytest.raises(InvalidSignature, match="ERC-1271"):
+        client.submit(other, stranger.sign_request(other))
+    send_transaction(owner.w3, owner.signer.address, wallet.functions.setAccept(False))
+    with pytest.raises(InvalidSignature, match="does not accept"):
+        client.submit(other, owner.sign_request(other))
+    # a flagged ID whose "wallet" is a plain account (no code) is refused too
+    plain = make_request(owner, RequestId(owner.signer.address, 9, smart_contract_signed=True))[0]
+    with pytest.raises(InvalidSignature):
+        client.submit(plain, owner.sign_request(plain))
+
+
+def test_chain_outage_is_a_503_and_the_service_survives(
+    stream: Stream, requestor: MarketClient
+) -> None:
+    """Fault injection: the service's RPC endpoint stops answering, then comes back."""
+    import socket
+
+    from web3 import Web3
+
+    market = stream.server.ctx.market
+    working = market.w3.provider
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    request, signature, _, _ = signed_request(requestor)
+    market.w3.provider = Web3.HTTPProvider(dead)
+    try:
+        with httpx.Client(base_url=stream.url) as http:
+            body = body_for(request.to_json_dict(), signature)
+            refused(http.post("/api/v1/submit_order", json=body), 503, "ChainUnavailable", dead)
+            assert http.get("/api/v1/health").status_code == 200
+    finally:
+        market.w3.provider = working
+    assert stream.client(None).submit(request, signature).request == request
+
+
+def test_a_subscriber_too_far_behind_is_told_to_leave() -> None:
+    import asyncio
+
+    from proofmarket.orderstream.hub import Hub
+    from proofmarket.orderstream.models import Order
+
+    async def flow() -> None:
+        hub = Hub(max_subscribers=2, queue_limit=2)
+        slow, fast = hub.add("0xslow", "ip"), hub.add("0xfast", "ip")
+        orders = [Order(i, None, b"", b"", 0.0) for i in range(1, 4)]  # type: ignore[arg-type]
+        for order in orders[:2]:
+            hub.publish(order)
+        while not fast.queue.empty():
+            fast.queue.get_nowait()
+        hub.publish(orders[2])
+        assert slow.overflowed and not fast.overflowed
+        drained = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
+        assert drained == [orders[0], orders[1], None]  # None: close and resume later
+        hub.publish(orders[2])
+        assert slow.queue.empty()
+        assert fast.queue.qsize() == 2
+
+    asyncio.run(flow())

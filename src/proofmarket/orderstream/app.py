@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import proofmarket
-from proofmarket.market.eip712 import MarketDomain, recover_request_signer, request_digest
+from proofmarket.market.eip712 import MarketDomain
 from proofmarket.market.errors import InvalidRequestError, MarketError
 from proofmarket.market.request_id import RequestId
 from proofmarket.market.types import ProofRequest
@@ -35,10 +35,11 @@ from proofmarket.market.validation import validate_request
 from proofmarket.orderstream import errors
 from proofmarket.orderstream.auth import AUTH_HEADER, AuthData
 from proofmarket.orderstream.hub import Hub
-from proofmarket.orderstream.models import Order, Submission, parse_submission
+from proofmarket.orderstream.models import Order, parse_submission
 from proofmarket.orderstream.ratelimit import RateLimiter
 from proofmarket.orderstream.session import Session
 from proofmarket.orderstream.settings import StreamSettings
+from proofmarket.orderstream.signatures import check_request_signature
 from proofmarket.orderstream.store import OrderStore
 
 if TYPE_CHECKING:
@@ -83,21 +84,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise errors.PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
     return bytes(body)
-
-
-def _check_signature(ctx: StreamContext, sub: Submission) -> bytes:
-    """The request digest, once the signature is shown to be the client's."""
-    request = sub.request
-    try:
-        signer = recover_request_signer(request, ctx.domain, sub.signature)
-    except Exception as exc:  # r/s/v out of range
-        raise errors.InvalidSignature(f"signature cannot be recovered: {exc}") from None
-    if signer != request.client:
-        raise errors.InvalidSignature(
-            f"request {hex(request.id)} belongs to {request.client} but the signature is "
-            f"by {signer} (signed for another market or chain?)"
-        )
-    return request_digest(request, ctx.domain)
 
 
 def _check_chain(ctx: StreamContext, request: ProofRequest) -> None:
@@ -242,7 +228,9 @@ def create_app(ctx: StreamContext, on_shutdown: Callable[[], None] | None = None
         except InvalidRequestError as exc:
             raise errors.InvalidOrder(str(exc)) from None
         ctx.submit_by_address.check(sub.request.client.lower(), f"{sub.request.client}")
-        digest = _check_signature(ctx, sub)
+        digest = await run_in_threadpool(
+            check_request_signature, sub.request, sub.signature, ctx.domain, ctx.market
+        )
         if await run_in_threadpool(ctx.store.get, sub.request.id) is not None:
             raise errors.DuplicateOrder(
                 f"request {hex(sub.request.id)} is already in the order stream"
