@@ -330,6 +330,19 @@ def test_deployment_hands_every_role_to_the_owner(chain: ChainEnv) -> None:
         chain.send(hp.mint(deployer.address, 1), deployer)
 
 
+def test_owner_cannot_revoke_the_markets_transfer_role(funded: ChainEnv) -> None:
+    """Revoking it would freeze every prover's stake; deployment makes it permanent."""
+    hp = funded.token.functions
+    assert hp.isPermanentTransfer(funded.deployment.market).call()
+    with pytest.raises(ContractLogicError, match="RolePermanent"):
+        funded.send(hp.revokeAuthorizedTransferRole(funded.deployment.market), funded.deployer)
+    funded.send(funded.market.functions.withdrawStake(1), funded.provers[0])  # still works
+    other = funded.others[2].address
+    funded.send(hp.grantAuthorizedTransferRole(other), funded.deployer)
+    funded.send(hp.revokeAuthorizedTransferRole(other), funded.deployer)  # others stay revocable
+    assert not hp.isAuthorizedTransfer(other).call()
+
+
 def test_extension_refuses_direct_calls(funded: ChainEnv) -> None:
     """The extension only acts on the market's storage, through the market's fallback."""
     ext = contract_at(funded.w3, "ProofMarketExtension", funded.deployment.market_extension)

@@ -207,6 +207,8 @@ def deploy_market_stack(
     )
     if is_hp:
         send_transaction(w3, deployer, token.functions.grantAuthorizedTransferRole(market.address))
+        # irrevocable: no owner can later freeze stake deposits, withdrawals and slash burns
+        send_transaction(w3, deployer, token.functions.makeTransferRolePermanent(market.address))
 
     if final_owner != deployer_addr:
         send_transaction(w3, deployer, router.functions.transferOwnership(final_owner))

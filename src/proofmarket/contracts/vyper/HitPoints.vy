@@ -56,6 +56,9 @@ pendingOwner: public(address)
 nonces: public(HashMap[address, uint256])
 isMinter: public(HashMap[address, bool])
 isAuthorizedTransfer: public(HashMap[address, bool])
+# an authorised-transfer role made permanent can no longer be revoked (the market's: else the
+# owner could freeze every prover's stake by revoking it)
+isPermanentTransfer: public(HashMap[address, bool])
 
 
 @deploy
@@ -121,8 +124,18 @@ def grantAuthorizedTransferRole(account: address):
 
 
 @external
+def makeTransferRolePermanent(account: address):
+    """Make `account`'s authorised-transfer role irrevocable (done for the market)."""
+    self._only_owner()
+    assert self.isAuthorizedTransfer[account], "NotAuthorized"
+    self.isPermanentTransfer[account] = True
+    log RoleChanged(role="PERMANENT_TRANSFER", account=account, granted=True)
+
+
+@external
 def revokeAuthorizedTransferRole(account: address):
     self._only_owner()
+    assert not self.isPermanentTransfer[account], "RolePermanent"
     self.isAuthorizedTransfer[account] = False
     log RoleChanged(role="AUTHORIZED_TRANSFER", account=account, granted=False)
 
