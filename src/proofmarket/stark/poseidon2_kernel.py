@@ -2,8 +2,9 @@
 
 :func:`permute_many` permutes every row of an ``(N, width)`` array in parallel; it must
 agree with the reference :func:`proofmarket.stark.poseidon2.permute` (tested). Values are
-``uint64`` canonical field elements; a product of two is below 2^62, so one ``%`` per
-multiplication is exact.
+``uint64`` canonical field elements. Reductions are lazy where the bounds allow it: an
+S-box input may be below 2P (4P² < 2^64), and the external layer sums unreduced terms
+(below 49P) before its single ``%`` per element.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def constants(width: int) -> tuple[_U64, _U64, _U64]:
 
 @numba.njit(cache=True, inline="always")
 def _sbox(x: Any) -> Any:  # pragma: no cover - compiled
+    """x^7 mod P for x < 2P."""
     x2 = x * x % _PU
     x3 = x2 * x % _PU
     return x3 * x3 % _PU * x % _PU
@@ -49,19 +51,15 @@ def _external(s: Any) -> None:  # pragma: no cover - compiled
         t01 = x0 + x1
         t23 = x2 + x3
         t0123 = t01 + t23
-        y0 = (t0123 + x0 + x1 + x1) % _PU
-        y1 = (t0123 + x1 + x2 + x2) % _PU
-        y2 = (t0123 + x2 + x3 + x3) % _PU
-        y3 = (t0123 + x3 + x0 + x0) % _PU
+        y0 = t0123 + x0 + x1 + x1  # each < 7P (inputs canonical)
+        y1 = t0123 + x1 + x2 + x2
+        y2 = t0123 + x2 + x3 + x3
+        y3 = t0123 + x3 + x0 + x0
         s[b], s[b + 1], s[b + 2], s[b + 3] = y0, y1, y2, y3
-        c0 += y0
+        c0 += y0  # < 6 blocks · 7P; s[b] + c0 < 49P
         c1 += y1
         c2 += y2
         c3 += y3
-    c0 %= _PU
-    c1 %= _PU
-    c2 %= _PU
-    c3 %= _PU
     for b in range(0, w, 4):
         s[b] = (s[b] + c0) % _PU
         s[b + 1] = (s[b + 1] + c1) % _PU
@@ -77,10 +75,10 @@ def permute_inplace(s: Any, ext: Any, internal: Any, diag: Any) -> None:  # prag
     _external(s)
     for r in range(half):
         for i in range(w):
-            s[i] = _sbox((s[i] + ext[r, i]) % _PU)
+            s[i] = _sbox(s[i] + ext[r, i])
         _external(s)
     for r in range(internal.shape[0]):
-        s[0] = _sbox((s[0] + internal[r]) % _PU)
+        s[0] = _sbox(s[0] + internal[r])
         total = np.uint64(0)
         for i in range(w):
             total += s[i]
@@ -89,7 +87,7 @@ def permute_inplace(s: Any, ext: Any, internal: Any, diag: Any) -> None:  # prag
             s[i] = (total + diag[i] * s[i]) % _PU
     for r in range(half, 2 * half):
         for i in range(w):
-            s[i] = _sbox((s[i] + ext[r, i]) % _PU)
+            s[i] = _sbox(s[i] + ext[r, i])
         _external(s)
 
 
