@@ -140,3 +140,33 @@ def test_run_refuses_a_bad_config_naming_the_key(tmp_path):
     )
     assert done.returncode == 1
     assert "unknown key 'market.mcycle_prise'" in done.stderr
+
+
+def test_run_reports_an_unreachable_rpc(tmp_path):
+    from proofmarket.devnet.anvil import dev_keys, free_port
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proofmarket.cli.main",
+            "broker",
+            "run",
+            "--rpc-url",
+            f"http://127.0.0.1:{free_port()}",
+            "--private-key",
+            dev_keys()[3],
+            "--market-address",
+            "0x" + "11" * 20,
+            "--db",
+            str(tmp_path / "b.db"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "PROOFMARKET_ENV_FILE": str(tmp_path / "none.env")},
+    )
+    assert done.returncode == 1
+    assert "cannot reach the RPC endpoint" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -26,6 +26,7 @@ from proofmarket.broker.config import BrokerConfig, ConfigWatcher
 from proofmarket.broker.context import BrokerContext, Hook, Verifiers
 from proofmarket.broker.db import OrderDB
 from proofmarket.broker.market_monitor import MarketMonitor
+from proofmarket.broker.offchain_monitor import OffchainMonitor
 from proofmarket.broker.order_monitor import OrderMonitor
 from proofmarket.broker.picker import OrderPicker
 from proofmarket.broker.prover import ClusterProver
@@ -55,6 +56,8 @@ class BrokerSettings:
     set_verifier_address: str | None = None
     cluster_api_key: str | None = None
     poll_secs: float = 0.5
+    order_stream_url: str | None = None
+    """Follow the off-chain order stream too (``--order-stream-url``)."""
 
 
 def discover_verifiers(market: MarketClient, set_verifier: str | None) -> Verifiers:
@@ -89,7 +92,9 @@ def discover_verifiers(market: MarketClient, set_verifier: str | None) -> Verifi
 class Broker:
     """One running broker (one key, one market, one database)."""
 
-    def __init__(self, ctx: BrokerContext, *, poll_secs: float = 0.5) -> None:
+    def __init__(
+        self, ctx: BrokerContext, *, poll_secs: float = 0.5, order_stream_url: str | None = None
+    ) -> None:
         self.ctx = ctx
         self.poll_secs = poll_secs
         self.monitor = OrderMonitor(ctx, poll_secs=min(poll_secs, 0.25))
@@ -99,6 +104,11 @@ class Broker:
         self.aggregator = Aggregator(ctx)
         self.submitter = Submitter(ctx, poll_secs=min(poll_secs, 0.25))
         self.reaper = Reaper(ctx)
+        self.offchain = (
+            OffchainMonitor(ctx, self.picker.submit, order_stream_url, self.market_monitor)
+            if order_stream_url
+            else None
+        )
         self._stopped = asyncio.Event()
 
     @classmethod
@@ -134,7 +144,7 @@ class Broker:
             address=str(market.signer.address),
             hooks=list(hooks or []),
         )
-        return cls(ctx, poll_secs=settings.poll_secs)
+        return cls(ctx, poll_secs=settings.poll_secs, order_stream_url=settings.order_stream_url)
 
     # ------------------------------------------------------------------ lifecycle
     def stop(self) -> None:
@@ -179,6 +189,8 @@ class Broker:
             "reaper": self.reaper.run,
             "config-watcher": self._watch_config,
         }
+        if self.offchain is not None:
+            services["offchain-market-monitor"] = self.offchain.run
         retries = ctx.config.prover.max_critical_task_retries
         tasks = [
             asyncio.create_task(

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS fulfilled_requests (id TEXT PRIMARY KEY, block_number
 CREATE TABLE IF NOT EXISTS locked_requests (
     id TEXT PRIMARY KEY, locker TEXT, block_number INTEGER
 );
+CREATE TABLE IF NOT EXISTS order_stream (id INTEGER PRIMARY KEY, last_order INTEGER);
 CREATE INDEX IF NOT EXISTS orders_status ON orders (data->>'status');
 """
 
@@ -175,6 +176,17 @@ class OrderDB:
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO last_block (id, block) VALUES (0, ?)", (str(block),)
+            )
+
+    def get_stream_cursor(self) -> int | None:
+        """Id of the last order taken from the off-chain order stream."""
+        rows = self._query("SELECT last_order FROM order_stream WHERE id = 0")
+        return int(rows[0][0]) if rows else None
+
+    def set_stream_cursor(self, order_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO order_stream (id, last_order) VALUES (0, ?)", (order_id,)
             )
 
     def set_request_locked(self, request_id: int, locker: str, block: int) -> None:

@@ -70,6 +70,12 @@ def run(
             "--set-verifier-address", help="set verifier (env PROOFMARKET_SET_VERIFIER_ADDRESS)"
         ),
     ] = None,
+    order_stream_url: Annotated[
+        str | None,
+        typer.Option(
+            "--order-stream-url", help="also follow this order stream (env ORDER_STREAM_URL)"
+        ),
+    ] = None,
     poll_secs: Annotated[float, typer.Option("--poll-secs", help="chain poll interval")] = 0.5,
     log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
     metrics_port: Annotated[
@@ -107,6 +113,7 @@ def run(
             set_verifier_address=set_verifier or None,
             cluster_api_key=os.environ.get("BONSAI_API_KEY") or None,
             poll_secs=poll_secs,
+            order_stream_url=order_stream_url or os.environ.get("ORDER_STREAM_URL") or None,
         ),
         hooks=_metrics_hooks(metrics_port, db, key),
     )
