@@ -168,3 +168,24 @@ def test_hot_reload_and_safe_stop(chain, requestor, staked_provers, make_broker)
     assert list(statuses.values()) == [OrderStatus.DONE]
     assert not requestor.client.request_is_locked(late.id)
     assert "safe stop" in broker.log() or "no committed orders left" in broker.log()
+
+
+@pytest.mark.parametrize("fault", ["crash-before-lock", "crash-after-lock", "crash-after-fulfil"])
+def test_kill_9_around_locks_and_fulfilments(chain, requestor, staked_provers, make_broker, fault):
+    """SIGKILL just before a lock is queued, or after a lock or fulfilment landed but before
+    the database recorded it: the restart locks once, proves, and fulfils once."""
+    broker = make_broker()
+    broker.env["PROOFMARKET_BROKER_FAULTS"] = f"{fault}:1"
+    broker.start().wait_started()
+    request, _, _ = requestor.submit(requestor.build(4))
+    assert broker.process is not None
+    assert broker.process.wait(60) == -9
+    assert "FAULT" in broker.log()
+    broker.env.pop("PROOFMARKET_BROKER_FAULTS")
+    broker.start()
+    broker.wait_status(request.id, OrderStatus.DONE, timeout=90)
+    assert len(lock_events(requestor.client, request.id)) == 1
+    lock = requestor.client.request_lock(request.id)
+    assert lock.has(4) and lock.prover == broker.address
+    delivered = list(requestor.client.iter_events(ev.ProofDelivered, request_id=request.id))
+    assert len(delivered) == 1

@@ -15,6 +15,8 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from proofmarket.broker import capacity
 from proofmarket.broker.context import BrokerContext
@@ -33,13 +35,15 @@ class OrderMonitor:
         self.poll_secs = poll_secs
         self.pending: dict[str, Priced] = {}
         self._wake = asyncio.Event()
+        self._sending: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def deliver(self, priced: Priced) -> None:
         self.pending[priced.order.id] = priced
         self._wake.set()
 
     async def run(self) -> None:
-        await self.reconcile_locking()
+        await self.resume_locking()
         last_reconcile = time.monotonic()
         while True:
             with contextlib.suppress(TimeoutError):
@@ -126,6 +130,31 @@ class OrderMonitor:
             order.with_status(OrderStatus.LOCKING, lock_sent_at=sent_at)
         ):
             return
+        self._spawn(self._send_lock(order, sent_at))
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        """Locks run concurrently: one slow confirmation never holds up the next lock."""
+        task = asyncio.create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("lock task failed: %s", task.exception())
+
+    async def _send_lock(self, order: Order, sent_at: float) -> None:
+        """Queue the lock (idempotent per order in the trader) and settle the outcome."""
+        self._sending.add(order.id)
+        try:
+            await self._lock_and_settle(order, sent_at)
+        except Exception as exc:  # RPC down mid-lock: the periodic reconcile settles it
+            log.warning("order %s: lock outcome unknown (%s); reconciling", order.id, exc)
+        finally:
+            self._sending.discard(order.id)
+
+    async def _lock_and_settle(self, order: Order, sent_at: float) -> None:
+        ctx = self.ctx
         request = order.proof_request
         data = ctx.market.contract.encode_abi(
             "lockRequest", args=[request_message(request), order.signature]
@@ -211,9 +240,23 @@ class OrderMonitor:
                 error_msg=f"lock failed ({why})",
             )
         else:
-            log.warning("order %s: lock %s, not on chain yet; will re-check", order_id, why)
+            log.debug("order %s: lock %s, not on chain yet; will re-check", order_id, why)
 
     async def reconcile_locking(self) -> None:
-        """On start (and each round while any remain): settle orders left in Locking."""
+        """Each round: settle orders left in Locking that no lock is in flight for."""
+        for order in self.ctx.db.orders_with_status(OrderStatus.LOCKING):
+            if order.id not in self._sending:
+                await self._reconcile(order.id, order.lock_tx, "unconfirmed")
+
+    async def resume_locking(self) -> None:
+        """After a restart: a Locking order whose lock is not on chain is queued again.
+
+        The trader keys locks by order, so this returns the lock already queued before the
+        crash (or sends it if the crash came before it was queued): never a second lock.
+        """
         for order in self.ctx.db.orders_with_status(OrderStatus.LOCKING):
             await self._reconcile(order.id, order.lock_tx, "unconfirmed before a restart")
+            current = self.ctx.db.get_order(order.id)
+            if current is not None and current.status is OrderStatus.LOCKING:
+                log.info("order %s: lock interrupted by a restart; queuing it again", order.id)
+                self._spawn(self._send_lock(current, time.time()))
