@@ -77,6 +77,7 @@ class BrokerProcess:
     market: dict[str, Any] = field(default_factory=dict)
     batcher: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -135,6 +136,7 @@ class BrokerProcess:
             str(self.db_path),
             "--poll-secs",
             "0.2",
+            *self.extra_args,
         ]
         env = {**os.environ, "PROOFMARKET_DEV_MODE": "1", **self.env}
         env.pop("PROOFMARKET_ENV_FILE", None)
