@@ -61,3 +61,24 @@ def test_verifier_accepts_a_precomputed_fixed_root():
     with pytest.raises(VerificationError):
         verify(air, data, pub, TEST, fixed_root=preprocessed_root(air, 7, TEST))
     assert preprocessed_root(FibonacciAir(), 6, TEST) is None
+
+
+def test_u32_traces_give_the_same_proof():
+    """Traces (and the prover's LDEs) may be stored as u32 words: same bytes, no copy."""
+    import numpy as np
+
+    from proofmarket.stark.merkle import MerkleTree
+    from proofmarket.stark.ntt import NttError, coset_lde_and_coeffs
+
+    air = HashChainAir(3)
+    t, pub = hash_chain_trace([1, 2, 3], 6)
+    assert (
+        prove(air, t.astype(np.uint32), pub, TEST).to_bytes() == prove(air, t, pub, TEST).to_bytes()
+    )
+    lde32, coeffs32 = coset_lde_and_coeffs(t.astype(np.uint32), 2, dtype=np.uint32)
+    lde64, coeffs64 = coset_lde_and_coeffs(t, 2)
+    assert lde32.dtype == np.uint32 and np.array_equal(lde32, lde64)
+    assert np.array_equal(coeffs32, coeffs64)
+    assert MerkleTree.commit(lde32).root == MerkleTree.commit(lde64).root
+    with pytest.raises(NttError, match="dtype"):
+        coset_lde_and_coeffs(t, 2, dtype=np.int64)

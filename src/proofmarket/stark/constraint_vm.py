@@ -287,7 +287,7 @@ def _run(
                     out[lo + i, b] = regs[a, i]
 
 
-_EMPTY = np.zeros((1, 1), dtype=np.uint64)
+_EMPTY = np.zeros((1, 1), dtype=np.uint32)
 
 
 def run(
@@ -297,8 +297,12 @@ def run(
     out_width: int,
     block_rows: int = 256,
 ) -> np.ndarray:
-    """Execute ``program`` on every row; ``matrices`` are up to 4 row-major (rows, w) inputs."""
-    mats = [np.ascontiguousarray(m) if m is not None else _EMPTY for m in matrices]
+    """Execute ``program`` on every row; ``matrices`` are up to 4 row-major (rows, w) inputs.
+
+    Inputs are read as u32 words (the prover stores its LDEs that way; other inputs are
+    converted), so the interpreter has one compiled specialisation.
+    """
+    mats = [np.ascontiguousarray(m, dtype=np.uint32) if m is not None else _EMPTY for m in matrices]
     while len(mats) < 4:
         mats.append(_EMPTY)
     if rows & (rows - 1):

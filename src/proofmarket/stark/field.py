@@ -125,6 +125,17 @@ def check_canonical(arr: Any, what: str = "value") -> FieldArray:
     return np.asarray(a, dtype=np.uint64)
 
 
+def canonical_words(arr: Any, what: str = "value") -> np.ndarray:
+    """Like :func:`check_canonical` but a uint32 or uint64 array keeps its dtype (no copy):
+    traces and LDEs may be stored as u32 words to halve their memory."""
+    a = np.asarray(arr)
+    if a.dtype == np.uint32 or a.dtype == np.uint64:
+        if a.size and a.max() >= P:
+            raise FieldError(f"{what}: entries must be canonical BabyBear values in [0, {P})")
+        return a
+    return check_canonical(a, what)
+
+
 def to_bytes(arr: Any) -> bytes:
     """Serialise base elements (any shape, C order) as little-endian u32 words."""
     a = np.ascontiguousarray(np.asarray(arr, dtype=np.uint64))

@@ -383,7 +383,8 @@ def keccak256_prefixed_u32_rows(
     Returns digests as (N, 4) little-endian u64 lanes (``.view(np.uint8)`` gives the bytes
     on little-endian hosts; use :func:`lanes_to_bytes` to be explicit).
     """
-    arr = np.ascontiguousarray(rows, dtype=np.uint64)
+    arr = np.asarray(rows)
+    arr = np.ascontiguousarray(arr, dtype=np.uint32 if arr.dtype == np.uint32 else np.uint64)
     out = np.empty((arr.shape[0], 4), dtype=np.uint64)
     if arr.shape[0]:
         _hash_rows_kernel(arr, 4 * arr.shape[1], np.uint64(prefix), True, out)

@@ -44,7 +44,8 @@ def lincomb_rows(mat: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
 
     With ``coeffs`` of shape (w, 4·m) this is m extension-coefficient combinations at once.
     """
-    m = np.ascontiguousarray(mat, dtype=np.uint64)
+    m = np.asarray(mat)
+    m = np.ascontiguousarray(m, dtype=np.uint32 if m.dtype == np.uint32 else np.uint64)
     c = np.ascontiguousarray(coeffs, dtype=np.uint64)
     if m.shape[1] != c.shape[0]:
         raise ValueError(f"lincomb_rows: {m.shape} and {c.shape} do not match")

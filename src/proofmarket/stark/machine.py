@@ -95,7 +95,7 @@ class Table:
             raise MachineError(
                 f"table {self.name!r}: trace must have shape (n, {air.main_width}), got {arr.shape}"
             )
-        arr = F.check_canonical(arr, f"table {self.name!r} trace")
+        arr = F.canonical_words(arr, f"table {self.name!r} trace")
         rows = arr.shape[0]
         n = 1 << self.height_for(rows)
         if rows == n:
@@ -103,7 +103,7 @@ class Table:
         pad = np.asarray(air.padding_rows(n - rows, arr), dtype=np.uint64)
         if pad.shape != (n - rows, air.main_width):
             raise MachineError(f"table {self.name!r}: padding_rows returned shape {pad.shape}")
-        return np.concatenate([arr.astype(np.uint64, copy=False), pad], axis=0)
+        return np.concatenate([arr, pad.astype(arr.dtype)], axis=0)
 
 
 class Machine:

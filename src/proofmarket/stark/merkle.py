@@ -85,6 +85,8 @@ def _rows_u64(rows: Any) -> npt.NDArray[np.uint64]:
     flat = arr.reshape(arr.shape[0], -1)
     if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= P):
         raise MerkleError("Merkle rows must hold canonical field elements")
+    if flat.dtype == np.uint32:  # u32-stored LDEs are hashed in place (same leaf bytes)
+        return np.ascontiguousarray(flat)
     return np.ascontiguousarray(flat, dtype=np.uint64)
 
 

@@ -287,9 +287,9 @@ def _ntt_kernel(mat: Any, out: Any, tw: Any, rev: Any, scale: Any) -> None:  # p
                 out[j, c0 + cc] = (scratch[cc, r] * scale) % _PU
 
 
-def _check_matrix(a: Any, what: str) -> np.ndarray:
+def _check_matrix(a: Any, what: str, allow_u32: bool = False) -> np.ndarray:
     arr = np.asarray(a)
-    if arr.dtype != np.uint64:
+    if arr.dtype != np.uint64 and not (allow_u32 and arr.dtype == np.uint32):
         raise NttError(f"{what}: expected a np.uint64 array, got dtype {arr.dtype}")
     if arr.ndim != 2:
         raise NttError(f"{what}: expected a 2-D (rows, columns) array, got shape {arr.shape}")
@@ -371,21 +371,23 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
 
 
 def coset_lde_and_coeffs(
-    evals: Any, log_blowup: int, shift: int = GENERATOR
+    evals: Any, log_blowup: int, shift: int = GENERATOR, dtype: Any = np.uint64
 ) -> tuple[FieldArray, FieldArray]:
     """:func:`coset_lde` plus the columns' coefficients (as :func:`intt` would give them).
 
     Saves the prover a separate interpolation: the coefficients are a by-product.
-    Returns ``(lde (n·2^log_blowup, m), coeffs (n, m))``.
+    Returns ``(lde (n·2^log_blowup, m), coeffs (n, m))``. The input may be uint32 or
+    uint64; ``dtype=np.uint32`` stores both results as u32 words (half the memory; the
+    kernel works on u64 scratch columns, so no matrix-sized u64 temporary is made).
     """
-    mat = _check_matrix(np.asarray(evals), "coset_lde_and_coeffs")
-    lde, coeffs = _coset_lde(mat, log_blowup, shift, True)
+    mat = _check_matrix(np.asarray(evals), "coset_lde_and_coeffs", allow_u32=True)
+    lde, coeffs = _coset_lde(mat, log_blowup, shift, True, dtype)
     assert coeffs is not None
     return lde, coeffs
 
 
 def _coset_lde(
-    mat: np.ndarray, log_blowup: int, shift: int, want_coeffs: bool
+    mat: np.ndarray, log_blowup: int, shift: int, want_coeffs: bool, dtype: Any = np.uint64
 ) -> tuple[FieldArray, FieldArray | None]:
     if log_blowup < 0:
         raise NttError(f"log_blowup must be ≥ 0, got {log_blowup}")
@@ -397,8 +399,10 @@ def _coset_lde(
     big_n = 1 << log_big
     rev = bit_reverse_indices(log_n)
     scale_br = powers(shift, n, start=inv_int(n))[rev]
-    out = np.empty((big_n, m), dtype=np.uint64)
-    coeffs = np.empty((n, m) if want_coeffs else (1, 1), dtype=np.uint64)
+    if np.dtype(dtype) not in (np.dtype(np.uint32), np.dtype(np.uint64)):
+        raise NttError(f"LDE dtype must be uint32 or uint64, got {dtype}")
+    out = np.empty((big_n, m), dtype=dtype)
+    coeffs = np.empty((n, m) if want_coeffs else (1, 1), dtype=dtype)
     _lde_kernel(
         np.ascontiguousarray(mat),
         out,
@@ -449,7 +453,9 @@ def evaluate_at(coeffs: Any, z_ext: Any) -> FieldArray:
 
     Returns shape (m, 4). A 1-D ``coeffs`` is one column and gives shape (4,).
     """
-    arr = np.asarray(coeffs, dtype=np.uint64)
+    arr = np.asarray(coeffs)
+    if arr.dtype != np.uint32:
+        arr = np.asarray(arr, dtype=np.uint64)
     if arr.ndim == 1:
         return evaluate_at(arr[:, None], z_ext)[0]
     if arr.ndim != 2:

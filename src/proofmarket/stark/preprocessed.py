@@ -65,7 +65,7 @@ def preprocessed_data(air: Air, domain: Domain, hash: str = "keccak") -> Preproc
         if hit is not None:
             _PRE_CACHE.move_to_end(key)
             return hit
-    lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
+    lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift, np.uint32)
     data = PreprocessedData(trace, coeffs, lde, MerkleTree.commit(lde, hash))
     with _PRE_LOCK:
         _PRE_CACHE[key] = data

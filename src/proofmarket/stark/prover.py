@@ -103,9 +103,10 @@ class _Committed:
 def _commit_trace(
     trace: np.ndarray, domain: Domain, backend: Backend, hash: str = "keccak"
 ) -> _Committed:
-    if isinstance(backend, NumpyBackend):
-        lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift)
+    if isinstance(backend, NumpyBackend):  # LDE and coefficients stored as u32 words
+        lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift, np.uint32)
         return _Committed(coeffs, lde, MerkleTree.commit(lde, hash), lde)
+    trace = np.asarray(trace, dtype=np.uint64)
     native = backend.coset_lde(backend.asarray(trace), domain.log_blowup, domain.shift)
     lde = backend.to_numpy(native)
     coeffs = backend.to_numpy(backend.intt(backend.asarray(trace)))
@@ -434,7 +435,8 @@ def _table_proof(st: _TableState, queries: Sequence[int]) -> TableProof:
     def opening(c: _Committed | None) -> TreeOpening | None:
         if c is None:
             return None
-        return TreeOpening(np.asarray(c.lde[distinct]), c.tree.open_batch(distinct))
+        rows = np.asarray(c.lde[distinct], dtype=np.uint64)
+        return TreeOpening(rows, c.tree.open_batch(distinct))
 
     main_open, quot_open = opening(st.main), opening(st.quot)
     assert main_open is not None and quot_open is not None
@@ -682,7 +684,7 @@ def _native_pre(pre: Any, backend: Backend) -> Any:
         return None
     if isinstance(backend, NumpyBackend):
         return pre.lde
-    return backend.asarray(pre.lde)
+    return backend.asarray(np.asarray(pre.lde, dtype=np.uint64))
 
 
 def _split_quotient(

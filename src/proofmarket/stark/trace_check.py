@@ -204,4 +204,4 @@ def as_trace(mat: Any, width: int, what: str) -> np.ndarray:
     arr = np.asarray(mat)
     if arr.ndim != 2 or arr.shape[1] != width:
         raise AirError(f"{what}: expected shape (n, {width}), got {arr.shape}")
-    return F.check_canonical(arr, what)
+    return F.canonical_words(arr, what)

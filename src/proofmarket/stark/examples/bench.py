@@ -5,10 +5,12 @@ Columns ``0 … width−3`` are a state updated every row by (indices mod k = wi
     even i:  s'_i = s_i^3 + s_{i+1}·s_{i+2} + c(r)          (degree 3)
     odd i:   s'_i = s_i^2·s_{i+1}^2 + s_{i+2} + i·c(r)       (degree 4)
 
-with a round constant ``c(r)`` in a preprocessed column. Column ``width−2`` holds a byte
-derived from the state that is looked up in a preprocessed byte table (LogUp), and column
-``width−1`` is that table's multiplicity. Public inputs: the first state word at the first
-and the last row.
+with a round constant ``c(r)`` in a preprocessed column. The next ``lookups`` columns
+(default 1) hold bytes derived from the state, each looked up on ``bus`` (LogUp); the last
+column is the multiplicity of the AIR's own preprocessed byte table, or unused (zero) with
+``own_table=False``, when another table of a machine provides the bytes. So the state has
+``k = width − lookups − 1`` columns. Public inputs: the first state word at the first and
+the last row.
 """
 
 from __future__ import annotations
@@ -27,17 +29,22 @@ class BenchAir(Air):
 
     name = "bench"
 
-    def __init__(self, width: int = 64) -> None:
-        if width < 5:
-            raise ValueError("bench AIR width must be at least 5")
+    def __init__(
+        self, width: int = 64, lookups: int = 1, bus: int = 0, own_table: bool = True
+    ) -> None:
+        if lookups < 1 or width - lookups - 1 < 3:
+            raise ValueError("bench AIR needs ≥ 1 lookup and ≥ 3 state columns")
         super().__init__(main_width=width, preprocessed_width=2, num_public_inputs=2)
-        self.width = width
+        self.width, self.lookups, self.bus, self.own_table = width, lookups, bus, own_table
 
     def min_log_rows(self) -> int:
         return 8
 
     def params_tag(self) -> bytes:
-        return self.width.to_bytes(4, "little")
+        tag = self.width.to_bytes(4, "little")
+        if (self.lookups, self.bus, self.own_table) != (1, 0, True):
+            tag += bytes([self.lookups, self.bus, int(self.own_table)])
+        return tag
 
     def preprocessed_trace(self, log_n: int) -> np.ndarray:
         n = 1 << log_n
@@ -47,7 +54,7 @@ class BenchAir(Air):
         return out
 
     def define(self, b: AirBuilder) -> None:
-        k = self.width - 2
+        k = self.width - self.lookups - 1
         c = b.pre(0)
         s = [b.main(i) for i in range(k)]
         for i in range(k):
@@ -60,8 +67,10 @@ class BenchAir(Air):
                 b.assert_transition(nxt - rhs, name=f"s{i} (deg 4)")
         b.assert_first_row(s[0] - b.public(0), name="s0 first")
         b.assert_last_row(s[0] - b.public(1), name="s0 last")
-        b.lookup([b.main(k)], name="byte lookup")
-        b.provide([b.pre(1)], b.main(k + 1), name="byte table")
+        for j in range(self.lookups):
+            b.lookup([b.main(k + j)], bus=self.bus, name=f"byte lookup {j}")
+        if self.own_table:
+            b.provide([b.pre(1)], b.main(self.width - 1), bus=self.bus, name="byte table")
 
 
 def _round_constants(n: int) -> np.ndarray:
@@ -95,20 +104,40 @@ def _run_state(state: np.ndarray, rc: np.ndarray, out: np.ndarray) -> None:  # p
             cur[i] = nxt[i]
 
 
-def bench_trace(width: int, log_n: int, seed: int = 1) -> tuple[np.ndarray, list[int]]:
-    """A valid trace for :class:`BenchAir` and its public inputs."""
+def bench_trace(
+    width: int,
+    log_n: int,
+    seed: int = 1,
+    lookups: int = 1,
+    own_table: bool = True,
+    dtype: type = np.uint64,
+) -> tuple[np.ndarray, list[int]]:
+    """A valid trace for :class:`BenchAir` and its public inputs (``dtype=np.uint32``
+    halves its memory). Without ``own_table`` the byte counts are
+    :func:`bench_byte_counts` for the table that provides them."""
     n = 1 << log_n
-    k = width - 2
+    k = width - lookups - 1
     rng = np.random.default_rng(seed)
-    trace = np.zeros((n, width), dtype=np.uint64)
+    trace: np.ndarray = np.zeros((n, width), dtype=dtype)
     states = np.empty((n, k), dtype=np.uint64)
     _run_state(rng.integers(0, F.P, size=k, dtype=np.uint64), _round_constants(n), states)
     trace[:, :k] = states
-    byte = states[:, 0] % np.uint64(256)
-    trace[:, k] = byte
-    counts = np.bincount(byte.astype(np.int64), minlength=256)
-    trace[:256, k + 1] = counts.astype(np.uint64)
+    del states
+    for j in range(lookups):
+        trace[:, k + j] = trace[:, j % k] % 256
+    if own_table:
+        counts = bench_byte_counts(trace, lookups)
+        trace[:256, width - 1] = counts[:256]
     return trace, [int(trace[0, 0]), int(trace[-1, 0])]
+
+
+def bench_byte_counts(trace: np.ndarray, lookups: int, size: int = 256) -> np.ndarray:
+    """How often each value < ``size`` is looked up by a :class:`BenchAir` trace."""
+    k = trace.shape[1] - lookups - 1
+    counts = np.zeros(size, dtype=np.int64)
+    for j in range(lookups):
+        counts += np.bincount(trace[:, k + j].astype(np.int64), minlength=size)
+    return counts.astype(np.uint64)
 
 
 def bench_air(width: int = 64, log_rows: int = 16) -> tuple[BenchAir, np.ndarray, list[int]]:
