@@ -9,7 +9,7 @@ import pytest
 from stark_cases import flips_accepted
 
 from proofmarket.stark import field as F
-from proofmarket.stark.air import TraceCheckError
+from proofmarket.stark.air import Air, AirBuilder, TraceCheckError
 from proofmarket.stark.examples import (
     FibonacciAir,
     HashChainAir,
@@ -26,6 +26,8 @@ from proofmarket.stark.machine import (
     check_machine,
 )
 from proofmarket.stark.params import TEST
+from proofmarket.stark.poseidon2 import permute
+from proofmarket.stark.poseidon2_air import Poseidon2ChipAir, bus_id, chip_trace
 from proofmarket.stark.proof import StarkProof
 from proofmarket.stark.prover import ProverError, prove, prove_machine
 from proofmarket.stark.verifier import VerificationError, verify, verify_machine
@@ -199,3 +201,38 @@ def test_machine_rejects_bad_definitions_and_inputs():
         prove_machine(machine, [traces[0][:, :2], *traces[1:]], pubs, TEST)
     with pytest.raises(VerificationError):
         verify_machine(machine, prove(air, *fibonacci_trace(1, 1, 4), TEST), pubs, TEST)
+
+
+class _HashCaller(Air):
+    """Rows ``(is_real, in[16], out[16])`` that look their permutation up in the chip."""
+
+    name = "test-hash-caller"
+
+    def __init__(self) -> None:
+        super().__init__(main_width=33)
+
+    def define(self, b: AirBuilder) -> None:
+        is_real = b.main(0)
+        b.assert_every_row(is_real * (is_real - 1), name="is_real is boolean")
+        b.lookup([b.main(i) for i in range(1, 33)], is_real, bus=bus_id(16), name="permute")
+
+
+def test_poseidon2_chip_serves_another_table():
+    rng = np.random.default_rng(4)
+    states = rng.integers(0, F.P, size=(3, 16), dtype=np.uint64)
+    outputs = np.array([permute([int(v) for v in s], 16) for s in states], dtype=np.uint64)
+    calls = [0, 1, 0, 2, 0]  # permutation 0 is used three times
+    caller = np.array([[1, *states[i], *outputs[i]] for i in calls], dtype=np.uint64)
+    machine = Machine(
+        [Table(_HashCaller(), range(2, 6), name="caller"), Table(Poseidon2ChipAir(16), 2)]
+    )
+    chip = chip_trace(states, 2, [3, 1, 1])
+    proof = prove_machine(machine, [caller, chip], None, TEST)
+    assert verify_machine(machine, proof.to_bytes(), None, TEST) == [3, 2]
+    # a wrong output in the caller finds no chip row: rejected by the global bus sum
+    caller[1, 20] = (caller[1, 20] + 1) % F.P
+    with pytest.raises(TraceCheckError, match="global sum"):
+        check_machine(machine, [caller, chip], None)
+    forged = prove_machine(machine, [caller, chip], None, TEST, check=False).to_bytes()
+    with pytest.raises(VerificationError, match="balance"):
+        verify_machine(machine, forged, None, TEST)
