@@ -139,7 +139,13 @@ class Broker:
                 retries=cfg.prover.req_retry_count,
                 retry_sleep=cfg.prover.req_retry_sleep_ms / 1000,
             ),
-            sender=sender or _sender_from_env(market, cfg.batcher.txn_timeout, settings.db_path),
+            sender=sender
+            or _sender_from_env(
+                market,
+                cfg.batcher.txn_timeout,
+                settings.db_path,
+                lambda: watcher.current.batcher.txn_timeout,
+            ),
             verifiers=discover_verifiers(market, settings.set_verifier_address),
             address=str(market.signer.address),
             hooks=list(hooks or []),
@@ -219,7 +225,12 @@ class Broker:
         return self.ctx.db.count_by_status()
 
 
-def _sender_from_env(market: MarketClient, txn_timeout: float, db_path: Path) -> TransactionQueue:
+def _sender_from_env(
+    market: MarketClient,
+    txn_timeout: float,
+    db_path: Path,
+    txn_timeout_source: Callable[[], float] | None = None,
+) -> TransactionQueue:
     """The trader's durable queue (in the order database's file), wrapped by the fault
     injector when tests ask for it; ``PROOFMARKET_BROKER_TRADER=direct`` sends directly."""
     sender: TransactionQueue
@@ -231,7 +242,10 @@ def _sender_from_env(market: MarketClient, txn_timeout: float, db_path: Path) ->
 
         store_url = os.environ.get("PROOFMARKET_TRADER_STORE") or f"sqlite:///{db_path}"
         sender = TraderQueue(
-            market, open_store(store_url), TraderConfig(txn_timeout=txn_timeout, poll_interval=0.2)
+            market,
+            open_store(store_url),
+            TraderConfig(txn_timeout=txn_timeout, poll_interval=0.2),
+            txn_timeout_source=txn_timeout_source,
         )
     faults = os.environ.get("PROOFMARKET_BROKER_FAULTS", "")
     if faults:

@@ -76,6 +76,8 @@ def cluster_section(cluster_url: str | None, cluster_db: str | None) -> dict[str
         except ClusterApiError as exc:
             out["healthy"] = False
             out["error"] = str(exc)
+        else:
+            out.update(cluster_load(cluster_url))
     if cluster_db:
         from proofmarket.cluster.status import cluster_status
         from proofmarket.cluster.taskdb import TaskDBError, open_taskdb
@@ -94,6 +96,36 @@ def cluster_section(cluster_url: str | None, cluster_db: str | None) -> dict[str
     if not out:
         out["error"] = "no cluster URL or TaskDB given"
     return out
+
+
+def cluster_load(cluster_url: str) -> dict[str, Any]:
+    """Queue depths, live agents, running jobs and recent throughput from the cluster
+    API's Prometheus ``/metrics`` (nothing when the API has no metrics endpoint)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        response = httpx.get(cluster_url.rstrip("/") + "/metrics", timeout=5)
+        response.raise_for_status()
+        families = list(text_string_to_metric_families(response.text))
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"metrics_error": str(exc)}
+    queues: dict[str, dict[str, float]] = {}
+    load: dict[str, Any] = {"queues": queues}
+    for family in families:
+        for sample in family.samples:
+            worker = sample.labels.get("worker_type", "")
+            if sample.name == "proofmarket_cluster_queue_ready":
+                queues.setdefault(worker, {})["ready"] = sample.value
+            elif sample.name == "proofmarket_cluster_queue_running":
+                queues.setdefault(worker, {})["running"] = sample.value
+            elif sample.name == "proofmarket_cluster_agents":
+                queues.setdefault(worker, {})["agents"] = sample.value
+            elif sample.name == "proofmarket_cluster_jobs" and sample.labels.get("state"):
+                load.setdefault("jobs", {})[sample.labels["state"]] = sample.value
+            elif sample.name == "proofmarket_cluster_proven_cycles_per_second":
+                load["proven_khz"] = round(sample.value / 1000, 2)
+    return load
 
 
 def broker_status(

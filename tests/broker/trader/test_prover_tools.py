@@ -159,6 +159,18 @@ def test_benchmark_proves_requests_and_generate_config_uses_it(
     )
     assert missing.exit_code == 1 and "no RequestSubmitted event" in missing.output
 
+    status = runner.invoke(
+        app, ["broker", "status", "--db", str(tmp_path / "none.db"), "--json",
+              "--cluster-url", cluster_url, "--rpc-url", chain.anvil.rpc_url,
+              "--market-address", chain.deployment.market],
+    )  # fmt: skip
+    assert status.exit_code == 0, status.output
+    load = json.loads(status.output)["cluster"]
+    assert load["healthy"] is True
+    assert load["queues"]["prove"]["agents"] >= 1
+    assert load["jobs"]["done"] >= 2  # the two benchmark proofs
+    assert load["proven_khz"] > 0
+
     out = tmp_path / "broker.toml"
     wizard_run = runner.invoke(
         app,

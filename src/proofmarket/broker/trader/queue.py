@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eth_typing import HexStr
@@ -39,9 +40,12 @@ class TraderQueue:
         config: TraderConfig | None = None,
         *,
         start: bool = True,
+        txn_timeout_source: Callable[[], float] | None = None,
         **trader_kwargs: Any,
     ) -> None:
+        """``txn_timeout_source`` is read before each send (broker.toml hot reload)."""
         self.market = market
+        self.txn_timeout_source = txn_timeout_source
         self.trader = Trader.for_market(
             market.w3, market.signer, store, market.address, config, **trader_kwargs
         )
@@ -61,6 +65,8 @@ class TraderQueue:
         self._thread = self._stop = None
 
     async def send(self, intent: TxIntent) -> TxOutcome:
+        if self.txn_timeout_source is not None:
+            self.trader.config.txn_timeout = float(self.txn_timeout_source())
         enqueue = functools.partial(
             self.trader.enqueue,
             intent.to,
