@@ -46,3 +46,22 @@ def test_offchain_request_is_streamed_locked_and_fulfilled(
     # once locked on chain the book refuses a copy of the same request
     status = stream.client(None).status()
     assert status["orders"] == 1 and status["accepted"] == 1
+
+
+def test_offchain_request_locked_by_a_relayer_with_the_provers_signature(
+    stream: Stream, requestor: MarketClient, prover: MarketClient
+) -> None:
+    """The prover signs the lock (with expiry and price bound); anyone relays it."""
+    from .conftest import market_client
+
+    request, signature, image, journal = signed_request(requestor)
+    order = stream.client(None).submit(request, signature)
+    expires_at = prover.block_timestamp() + 120
+    prover_sig = prover.sign_lock_request(order.request, expires_at=expires_at)
+    relayer = market_client(stream.chain, 6)
+    locked = relayer.lock_request_with_signature(
+        order.request, order.signature, prover_sig, expires_at=expires_at
+    ).first(ev.RequestLocked)
+    assert locked.prover == prover.signer.address  # the prover is bound, not the relayer
+    delivered = prover.fulfill(dev_fulfillment(order.request, order.signature, image, journal))
+    assert delivered.first(ev.ProofDelivered).prover == prover.signer.address
