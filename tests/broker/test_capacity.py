@@ -50,3 +50,23 @@ def test_burst_of_20_respects_max_concurrent_proofs(requestor, staked_provers, m
     assert 1 <= peak <= LIMIT
     assert all(requestor.client.request_lock(r.id).has(4) for r in requests)
     wait_until(lambda: not OrderDB(broker.db_path).committed_orders(), 10, "nothing committed")
+
+
+def test_peak_prove_khz_deadline_math(requestor, staked_provers, make_broker):
+    """At 1 kHz an iter N=4 proof (~28k cycles) takes ~29 s: a request whose lock expires in
+    20 s is refused; of two expiring in 60 s the second waits until the first is done."""
+    broker = make_broker(market={"peak_prove_khz": 1}, batcher={"block_deadline_buffer_secs": 5})
+    broker.start().wait_started()
+    too_soon, _, _ = requestor.submit(requestor.build(4, lock_timeout=20, timeout=600))
+    first, _, _ = requestor.submit(requestor.build(4, lock_timeout=60, timeout=600))
+    second, _, _ = requestor.submit(requestor.build(4, lock_timeout=60, timeout=600))
+    refused = broker.wait_status(too_soon.id, OrderStatus.SKIPPED, timeout=60)
+    assert "above the limit" in (refused.error_msg or "") or "proving needs" in (
+        refused.error_msg or ""
+    )
+    done = [broker.wait_status(r.id, OrderStatus.DONE, timeout=90) for r in (first, second)]
+    earlier, later = sorted(done, key=lambda o: o.lock_sent_at or 0)
+    # the later lock was only sent once the earlier order was done (updated_at: whole
+    # seconds of its last change, to Done)
+    assert (later.lock_sent_at or 0) >= earlier.updated_at - 1
+    assert not requestor.client.request_is_locked(too_soon.id)
