@@ -189,3 +189,21 @@ def test_kill_9_around_locks_and_fulfilments(chain, requestor, staked_provers, m
     assert lock.has(4) and lock.prover == broker.address
     delivered = list(requestor.client.iter_events(ev.ProofDelivered, request_id=request.id))
     assert len(delivered) == 1
+
+
+def test_an_order_past_its_expiry_is_failed_not_fulfilled(
+    chain, requestor, staked_provers, make_broker
+):
+    """The broker dies right after locking; when it comes back the lock deadline has passed:
+    the order is failed (nothing fulfilled late), and the lock is left to be slashed."""
+    broker = make_broker()
+    broker.env["PROOFMARKET_BROKER_FAULTS"] = "crash-after-lock:1"
+    broker.start().wait_started()
+    request, _, _ = requestor.submit(requestor.build(4, lock_timeout=60, timeout=120))
+    assert broker.process is not None and broker.process.wait(60) == -9
+    advance(chain, 90)  # past the lock deadline
+    broker.env.pop("PROOFMARKET_BROKER_FAULTS")
+    broker.start()
+    failed = broker.wait_status(request.id, OrderStatus.FAILED, timeout=60)
+    assert "expired" in (failed.error_msg or "")
+    assert not list(requestor.client.iter_events(ev.ProofDelivered, request_id=request.id))

@@ -176,3 +176,32 @@ def test_pricing_rank_puts_priority_requestors_first_then_the_configured_order()
     assert order('order_pricing_priority = "observation_time"') == [vip, early_long, late_short]
     assert order('order_pricing_priority = "shortest_expiry"') == [vip, late_short, early_long]
     assert order('order_pricing_priority = "random"')[0] is vip
+
+
+def test_batch_finalize_triggers():
+    from proofmarket.broker.aggregator import finalize_reason
+    from proofmarket.broker.config import parse_config
+
+    def cfg(text: str = ""):
+        return parse_config("[batcher]\n" + text).batcher
+
+    batch = {
+        "orders": ["a"],
+        "journal_bytes": 10,
+        "start_time": 1000,
+        "fees": "0x0",
+        "deadline": 5000,
+    }
+    assert finalize_reason({**batch, "orders": []}, cfg(), now=1000, wall=1000) is None
+    assert finalize_reason(batch, cfg("min_batch_size = 1"), 1000, 1000) == "min_batch_size (1)"
+    wide = "min_batch_size = 5\nblock_deadline_buffer_secs = 10\n"
+    assert finalize_reason(batch, cfg(wide), 1000, 1000) is None
+    assert finalize_reason(batch, cfg(wide + "batch_max_journal_bytes = 10"), 1000, 1000) == (
+        "batch_max_journal_bytes"
+    )
+    assert finalize_reason(batch, cfg(wide + "batch_max_time = 30"), 1000, 1030) == "batch_max_time"
+    rich = {**batch, "fees": hex(ETHER)}
+    assert finalize_reason(rich, cfg(wide + 'batch_max_fees = "1"'), 1000, 1000) == "batch_max_fees"
+    assert finalize_reason(batch, cfg(wide), now=4990, wall=1000) == "block_deadline_buffer_secs"
+    full = {**batch, "orders": [str(i) for i in range(32)]}
+    assert finalize_reason(full, cfg("min_batch_size = 100"), 1000, 1000) == "full"
