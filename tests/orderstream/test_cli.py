@@ -112,3 +112,20 @@ def test_up_detach_status_down(chain: ChainEnv, tmp_path: Path) -> None:
         )
     assert down.returncode == 0 and "stopped" in down.stdout, down.stdout + down.stderr
     assert not (data_dir / "state.json").exists()
+
+
+def test_up_refuses_bad_settings_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROOFMARKET_ENV_FILE", raising=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {"RPC_URL": dead, "PROOFMARKET_MARKET_ADDRESS": "0x" + "11" * 20}
+    code, output = invoke(env, "orderstream", "up", "--data-dir", str(tmp_path))
+    assert code == 1 and "cannot reach the RPC endpoint" in output
+    code, output = invoke(
+        env, "orderstream", "up", "--heartbeat-interval", "5", "--heartbeat-timeout", "5"
+    )
+    assert code == 1 and "heartbeat" in output
+    code, output = invoke({"RPC_URL": dead}, "orderstream", "up")
+    assert code == 1 and "no market address" in output
