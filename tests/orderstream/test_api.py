@@ -319,7 +319,7 @@ def test_a_subscriber_too_far_behind_is_told_to_leave() -> None:
     async def flow() -> None:
         hub = Hub(max_subscribers=2, queue_limit=2)
         slow, fast = hub.add("0xslow", "ip"), hub.add("0xfast", "ip")
-        orders = [Order(i, None, b"", b"", 0.0) for i in range(1, 4)]  # type: ignore[arg-type]
+        orders = [Order(i, None, b"", b"", 0.0) for i in range(1, 5)]  # type: ignore[arg-type]
         for order in orders[:2]:
             hub.publish(order)
         while not fast.queue.empty():
@@ -328,8 +328,10 @@ def test_a_subscriber_too_far_behind_is_told_to_leave() -> None:
         assert slow.overflowed and not fast.overflowed
         drained = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
         assert drained == [orders[0], orders[1], None]  # None: close and resume later
-        hub.publish(orders[2])
-        assert slow.queue.empty()
-        assert fast.queue.qsize() == 2
+        hub.publish(orders[2])  # already published: ignored
+        hub.publish(orders[3])
+        assert slow.queue.empty()  # nothing more for a subscriber told to leave
+        assert [fast.queue.get_nowait() for _ in range(2)] == orders[2:]
+        assert hub.last_published == 4
 
     asyncio.run(flow())

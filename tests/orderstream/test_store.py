@@ -114,3 +114,38 @@ def test_service_on_postgres(
     with pytest.raises(DuplicateOrder):
         stream.client(None).submit(request, signature)
     assert stream.client(None).status()["database"] == "postgresql"
+
+
+@pytest.mark.postgres
+def test_two_services_share_one_postgres_book(
+    start_stream: Callable[..., Stream],
+    make_postgres_url: Callable[[], str],
+    requestor: MarketClient,
+) -> None:
+    """Orders accepted by either service reach a subscriber of the other, in id order,
+    none lost, even when submissions to both race."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = make_postgres_url()
+    first, second = start_stream(database_url=url), start_stream(database_url=url)
+    made = [signed_request(requestor)[:2] for _ in range(8)]
+
+    async def flow() -> None:
+        async with second.client(BROKER_KEY).subscribe(
+            heartbeat_interval=0.25, heartbeat_timeout=1.0
+        ) as sub:
+            await sub.wait_connected()
+
+            def submit(i: int) -> int:
+                target = (first, second)[i % 2].client(None)
+                return target.submit(*made[i]).id
+
+            with ThreadPoolExecutor(4) as pool:
+                ids = await asyncio.gather(
+                    *(asyncio.wrap_future(pool.submit(submit, i)) for i in range(8))
+                )
+            got = [(await asyncio.wait_for(anext(sub), 10)).id for _ in range(8)]
+            assert got == sorted(ids)
+
+    asyncio.run(flow())
+    assert first.client(None).status()["orders"] == 8

@@ -165,15 +165,49 @@ def _error_response(exc: errors.OrderStreamError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
+async def _publish_new(ctx: StreamContext) -> None:
+    """Push every stored order this process has not pushed yet, in id order.
+
+    All pushes go through here, from the database: orders accepted by this process (called
+    right after the insert) and by other processes sharing the database (the tailer).
+    Inserts commit in id order (the store serialises them), so reading ``id > last`` never
+    skips an order that commits later.
+    """
+    async with ctx.publish_lock:
+        while True:
+            page = await run_in_threadpool(
+                ctx.store.list, ctx.hub.last_published, ctx.settings.replay_page
+            )
+            for order in page:
+                ctx.hub.publish(order)
+            if len(page) < ctx.settings.replay_page:
+                return
+
+
+async def _tail(ctx: StreamContext) -> None:
+    """Pick up orders other service processes stored (same database), every
+    ``tail_interval`` seconds; a database error is logged and retried, never fatal."""
+    while True:
+        await asyncio.sleep(ctx.settings.tail_interval)
+        try:
+            await _publish_new(ctx)
+        except errors.OrderStreamError as exc:
+            log.warning("cannot read new orders: %s", exc)
+
+
 def create_app(ctx: StreamContext, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
     """Build the service around an open store and a market client; ``on_shutdown`` runs
     when the server stops (before uvicorn re-raises a SIGTERM it caught)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ctx.hub.last_published = await run_in_threadpool(ctx.store.last_id)
+        tailer = asyncio.create_task(_tail(ctx), name="orderstream-tailer")
         try:
             yield
         finally:
+            tailer.cancel()
+            await asyncio.gather(tailer, return_exceptions=True)
             if on_shutdown is not None:
                 on_shutdown()
 
@@ -236,9 +270,11 @@ def create_app(ctx: StreamContext, on_shutdown: Callable[[], None] | None = None
                 f"request {hex(sub.request.id)} is already in the order stream"
             )
         await run_in_threadpool(_check_chain, ctx, sub.request)
-        async with ctx.publish_lock:  # ids reach subscribers in increasing order
-            order = await run_in_threadpool(ctx.store.add, sub.request, digest, sub.signature)
-            ctx.hub.publish(order)
+        order = await run_in_threadpool(ctx.store.add, sub.request, digest, sub.signature)
+        try:
+            await _publish_new(ctx)
+        except errors.OrderStreamError as exc:  # stored: the tailer pushes it later
+            log.warning("order %s stored, push delayed: %s", order.id, exc)
         ctx.accepted += 1
         return {"order": order.to_json()}
 

@@ -53,6 +53,7 @@ class Hub:
         self.subscribers: set[Subscriber] = set()
         self.dropped_heartbeat = 0
         self.dropped_slow = 0
+        self.last_published = 0
 
     @property
     def full(self) -> bool:
@@ -67,5 +68,10 @@ class Hub:
         self.subscribers.discard(sub)
 
     def publish(self, order: Order) -> None:
+        """Push ``order`` to every subscriber (once: ids at or below the last one are
+        ignored)."""
+        if order.id <= self.last_published:
+            return
+        self.last_published = order.id
         for sub in list(self.subscribers):
             sub.push(order)

@@ -29,5 +29,7 @@ class StreamSettings:
     subscriber_queue: int = 1000
     max_page: int = 1000
     replay_page: int = 500
+    tail_interval: float = 0.5
+    """Seconds between looks for orders stored by other processes sharing the database."""
     min_broker_stake: int = 0
     """Collateral (token units) a subscriber must hold in the market; 0 = anyone may listen."""

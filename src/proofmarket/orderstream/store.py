@@ -24,6 +24,7 @@ from proofmarket.orderstream.models import Order
 
 SQLITE_PREFIX = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+INSERT_LOCK_KEY = 0x6F7264657273  # "orders": the advisory lock that orders inserts
 _ORDER_COLUMNS = "id, request_json, request_digest, signature, created_at"
 
 
@@ -70,6 +71,10 @@ class OrderStore(ABC):
     def _sql(self, text: str) -> str:
         return text
 
+    @abstractmethod
+    def _serialise_inserts(self, cur: Any) -> None:
+        """Make inserts commit in id order."""
+
     def _create(self) -> None:
         with self._cursor() as cur:
             for statement in self._schema():
@@ -98,6 +103,7 @@ class OrderStore(ABC):
         )
         try:
             with self._cursor() as cur:
+                self._serialise_inserts(cur)
                 cur.execute(query, params)
                 row = cur.fetchone()
         except DbErr as exc:
@@ -204,6 +210,9 @@ class SqliteOrderStore(OrderStore):
             except sqlite3.Error as exc:
                 raise DbErr(f"order database error: {exc}") from exc
 
+    def _serialise_inserts(self, cur: Any) -> None:
+        del cur  # SQLite writes one transaction at a time already
+
     def _is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.IntegrityError)
 
@@ -236,6 +245,11 @@ class PostgresOrderStore(OrderStore):
 
     def _sql(self, text: str) -> str:
         return text.replace("?", "%s")
+
+    def _serialise_inserts(self, cur: Any) -> None:
+        # held until commit: the next insert takes a larger id and commits after this one,
+        # so a reader of "id > last" never sees id 7 before a later-committing id 6
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (INSERT_LOCK_KEY,))
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
