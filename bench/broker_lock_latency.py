@@ -8,8 +8,9 @@ Reported per request, from the broker's order database:
 
 * ``seen→sent``: the market monitor saw the ``RequestSubmitted`` event → the lock was
   handed to the transaction queue;
-* ``mined→sent``: the requestor's submit transaction was confirmed → lock handed over
-  (adds the event poll, 0.2 s here).
+* ``mined→sent``: the requestor's ``submitRequest`` call returned with its receipt → lock
+  handed over (includes the event poll, 0.2 s here; the client's own receipt poll blurs
+  it by up to 0.1 s).
 
 Run: ``python bench/broker_lock_latency.py [--rounds 3] [--json]``.
 """
@@ -193,6 +194,7 @@ def main() -> None:
                                 "preflight": kind,
                                 "seen_to_sent_s": order["lock_sent_at"] - order["observed_at"],
                                 "mined_to_sent_s": order["lock_sent_at"] - mined,
+                                "preflight_s": order["preflight_secs"],
                             }
                         )
                 finally:
@@ -220,11 +222,14 @@ def main() -> None:
     if args.json:
         print(json.dumps({"rows": rows, "summary": summary, "loadavg": load}, indent=2))
         return
-    print(f"{'round':>5} {'preflight':>9} {'seen→sent s':>12} {'mined→sent s':>13}")
+    print(
+        f"{'round':>5} {'preflight':>9} {'seen→sent s':>12} {'mined→sent s':>13} "
+        f"{'preflight s':>12}"
+    )
     for r in rows:
         print(
             f"{r['round']:>5} {r['preflight']:>9} {r['seen_to_sent_s']:>12.3f} "
-            f"{r['mined_to_sent_s']:>13.3f}"
+            f"{r['mined_to_sent_s']:>13.3f} {r['preflight_s']:>12.3f}"
         )
     for kind, values in summary.items():
         print(

@@ -104,6 +104,8 @@ class Order(BaseModel):
     proof_id: str | None = None
     lock_price: str | None = None
     lock_tx: str | None = None
+    preflight_secs: float | None = None
+    """How long pricing waited for the preflight (near 0 when it was cached)."""
     lock_sent_at: float | None = None
     """Wall time the lock was handed to the transaction queue (lock latency metric)."""
     journal: str | None = None

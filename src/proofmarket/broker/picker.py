@@ -246,7 +246,8 @@ class OrderPicker:
             raise Refused(f"cycle limit {prove_limit} too small for the offer")
         started = time.perf_counter()
         result = await self._preflight(order, request, preflight_limit, priority)
-        ctx.emit("preflight", order_id=order.id, seconds=time.perf_counter() - started)
+        preflight_secs = time.perf_counter() - started
+        ctx.emit("preflight", order_id=order.id, seconds=preflight_secs)
         if result.total_cycles > prove_limit:
             raise Refused(
                 f"{result.total_cycles} cycles above the limit {prove_limit} for this offer"
@@ -271,6 +272,7 @@ class OrderPicker:
                 "total_cycles": result.total_cycles,
                 "target_timestamp": take.target_timestamp,
                 "journal": None if result.journal is None else result.journal.hex(),
+                "preflight_secs": preflight_secs,
             }
         )
         return Priced(priced, take, priority)
