@@ -294,6 +294,38 @@ def test_lock_signature_expires_and_bounds_the_price(funded: ChainEnv, m: Market
 # ---------------------------------------------------------------- 6. admin powers
 
 
+def test_router_timelock_announces_verifier_changes(funded: ChainEnv, m: Market) -> None:
+    """With a delay, an accept-all verifier or a removal under a lock is seen coming: a
+    locker whose selector is scheduled for removal still fulfils before it takes effect."""
+    router, owner, anyone = funded.router.functions, funded.deployer, funded.others[0]
+    funded.send(router.increaseDelay(3600), owner)
+    with pytest.raises(ContractLogicError, match="InvalidDelay"):
+        funded.send(router.increaseDelay(60), owner)  # never lowered
+    mock = funded.deployment.mock_verifier
+    new_selector = b"\x0a\x0b\x0c\x0d"
+    funded.send(router.addVerifier(new_selector, mock), owner)
+    with pytest.raises(ContractLogicError, match="SelectorUnknown"):
+        router.getVerifier(new_selector).call()
+    with pytest.raises(ContractLogicError, match="TooEarly"):
+        funded.send(router.executeScheduled(new_selector), anyone)
+
+    selector = bytes.fromhex(funded.deployment.mock_verifier_selector[2:])
+    req, sig = m.request(funded.clients[0], start_in=0, selector=selector)
+    m.lock(req, sig, funded.provers[0])
+    funded.send(router.removeVerifier(selector), owner)  # scheduled, not applied
+    m.fulfill(fulfillment(req, sig), funded.provers[0])
+    assert funded.market.functions.requestIsFulfilled(req.id).call()
+
+    funded.advance(3601)
+    funded.send(router.executeScheduled(new_selector), anyone)
+    assert router.getVerifier(new_selector).call() == mock
+    funded.send(router.executeScheduled(selector), anyone)
+    with pytest.raises(ContractLogicError, match="SelectorRemoved"):
+        router.getVerifier(selector).call()
+    with pytest.raises(ContractLogicError, match="NothingScheduled"):
+        funded.send(router.executeScheduled(selector), anyone)
+
+
 def test_ownership_moves_in_two_steps(funded: ChainEnv) -> None:
     owner, new, outsider = funded.deployer, funded.others[1], funded.others[2]
     hp = funded.token.functions
@@ -314,7 +346,13 @@ def test_ownership_moves_in_two_steps(funded: ChainEnv) -> None:
 
 def test_deployment_hands_every_role_to_the_owner(chain: ChainEnv) -> None:
     deployer, owner = dev_accounts()[0], dev_accounts()[8]
-    deployment = deploy_market_stack(chain.w3, deployer.address, dev_mode=True, owner=owner.address)
+    deployment = deploy_market_stack(
+        chain.w3, deployer.address, dev_mode=True, owner=owner.address, router_delay=600
+    )
+    router = contract_at(chain.w3, "VerifierRouter", deployment.verifier_router).functions
+    assert router.delay().call() == 600
+    set_selector = bytes.fromhex(deployment.set_verifier_selector[2:])
+    assert router.getVerifier(set_selector).call() == deployment.set_verifier  # not pending
     hp = contract_at(chain.w3, "HitPoints", deployment.collateral_token).functions
     assert not hp.isMinter(deployer.address).call()
     assert hp.isMinter(owner.address).call()

@@ -152,6 +152,7 @@ def deploy_market_stack(
     set_builder_image_id: bytes | None = None,
     set_builder_url: str = DEFAULT_SET_BUILDER_URL,
     accept_ownership: bool = True,
+    router_delay: int = 0,
 ) -> Deployment:
     """Deploy router, verifiers, collateral token (HP unless given) and the market.
 
@@ -160,7 +161,8 @@ def deploy_market_stack(
     the router, the market and HP and is HP's only minter. When it differs from the
     deployer, ownership is offered to it (two-step) and, with ``accept_ownership``, accepted
     by it here (``owner`` must then be a local account or a node-unlocked address);
-    otherwise the owner calls :func:`accept_ownership` itself.
+    otherwise the owner calls :func:`accept_ownership` itself. ``router_delay`` (seconds)
+    timelocks later verifier additions and removals, after this deployment's own.
     """
     deployer_addr = sender_address(deployer)
     final_owner = sender_address(owner) if owner is not None else deployer_addr
@@ -195,6 +197,8 @@ def deploy_market_stack(
     if selector != set_verifier_selector(image_id):
         raise DeploymentError("set verifier selector differs from the Python computation")
     send_transaction(w3, deployer, router.functions.addVerifier(selector, set_verifier.address))
+    if router_delay:
+        send_transaction(w3, deployer, router.functions.increaseDelay(router_delay))
     extension = deploy_contract(w3, deployer, "ProofMarketExtension", router.address, token_address)
     market = deploy_contract(
         w3,

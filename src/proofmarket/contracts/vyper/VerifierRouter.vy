@@ -22,6 +22,25 @@ event VerifierAdded:
 event VerifierRemoved:
     selector: bytes4
 
+event VerifierChangeScheduled:
+    selector: bytes4
+    verifier: address
+    removal: bool
+    readyAt: uint256
+
+event VerifierChangeCancelled:
+    selector: bytes4
+
+event DelayIncreased:
+    delay: uint256
+
+struct Scheduled:
+    verifier: address
+    readyAt: uint256
+    removal: bool
+
+MAX_DELAY: constant(uint256) = 90 * 86400
+
 event OwnershipTransferStarted:
     previousOwner: indexed(address)
     newOwner: indexed(address)
@@ -34,6 +53,11 @@ owner: public(address)
 pendingOwner: public(address)
 verifiers: public(HashMap[bytes4, address])
 removed: HashMap[bytes4, bool]
+# Timelock: with delay > 0, adding and removing a verifier is scheduled and takes effect
+# (executeScheduled, anyone) only `delay` seconds later, so clients and provers see an
+# accept-all verifier or a removal under their locks coming. The delay can only grow.
+delay: public(uint256)
+scheduled: public(HashMap[bytes4, Scheduled])
 
 
 @deploy
@@ -61,20 +85,80 @@ def acceptOwnership():
 
 @external
 def addVerifier(selector: bytes4, verifier: address):
+    """Register `verifier` for `selector`: now, or after `delay` seconds when set."""
     assert msg.sender == self.owner, "NotOwner"
     assert not self.removed[selector], "SelectorRemoved"
     assert self.verifiers[selector] == empty(address), "SelectorInUse"
     assert verifier != empty(address), "VerifierAddressZero"
     # an address without code "accepts" every seal (a call to it succeeds)
     assert verifier.is_contract, "VerifierHasNoCode"
-    self.verifiers[selector] = verifier
-    log VerifierAdded(selector=selector, verifier=verifier)
+    if self.delay == 0:
+        self._activate(selector, verifier)
+    else:
+        self._schedule(selector, verifier, False)
 
 
 @external
 def removeVerifier(selector: bytes4):
+    """Tombstone `selector`: now, or after `delay` seconds when set."""
     assert msg.sender == self.owner, "NotOwner"
     assert self.verifiers[selector] != empty(address), "SelectorUnknown"
+    if self.delay == 0:
+        self._remove(selector)
+    else:
+        self._schedule(selector, empty(address), True)
+
+
+@external
+def executeScheduled(selector: bytes4):
+    """Apply a scheduled change once its time has come (anyone may call)."""
+    change: Scheduled = self.scheduled[selector]
+    assert change.readyAt != 0, "NothingScheduled"
+    assert block.timestamp >= change.readyAt, "TooEarly"
+    self.scheduled[selector] = empty(Scheduled)
+    if change.removal:
+        assert self.verifiers[selector] != empty(address), "SelectorUnknown"
+        self._remove(selector)
+    else:
+        assert not self.removed[selector], "SelectorRemoved"
+        assert self.verifiers[selector] == empty(address), "SelectorInUse"
+        assert change.verifier.is_contract, "VerifierHasNoCode"
+        self._activate(selector, change.verifier)
+
+
+@external
+def cancelScheduled(selector: bytes4):
+    assert msg.sender == self.owner, "NotOwner"
+    assert self.scheduled[selector].readyAt != 0, "NothingScheduled"
+    self.scheduled[selector] = empty(Scheduled)
+    log VerifierChangeCancelled(selector=selector)
+
+
+@external
+def increaseDelay(newDelay: uint256):
+    """Set the timelock; it can only grow (up to 90 days), so it cannot be lifted quietly."""
+    assert msg.sender == self.owner, "NotOwner"
+    assert newDelay >= self.delay and newDelay <= MAX_DELAY, "InvalidDelay"
+    self.delay = newDelay
+    log DelayIncreased(delay=newDelay)
+
+
+@internal
+def _schedule(selector: bytes4, verifier: address, removal: bool):
+    assert self.scheduled[selector].readyAt == 0, "SelectorPending"
+    ready_at: uint256 = block.timestamp + self.delay
+    self.scheduled[selector] = Scheduled(verifier=verifier, readyAt=ready_at, removal=removal)
+    log VerifierChangeScheduled(selector=selector, verifier=verifier, removal=removal, readyAt=ready_at)
+
+
+@internal
+def _activate(selector: bytes4, verifier: address):
+    self.verifiers[selector] = verifier
+    log VerifierAdded(selector=selector, verifier=verifier)
+
+
+@internal
+def _remove(selector: bytes4):
     self.verifiers[selector] = empty(address)
     self.removed[selector] = True
     log VerifierRemoved(selector=selector)
