@@ -142,6 +142,25 @@ def _scrape_metrics(port: int) -> dict[str, float]:
     return flat
 
 
+def _wait_broker_settled(db: Path, address: str, timeout: float = 30.0) -> None:
+    """The requestor sees a delivery as soon as it is mined; give the broker the moment it
+    needs to record it (orders ``Done``, its queue empty) before reading its state."""
+    from proofmarket.broker.metrics import COMMITTED_STATES, read_orders
+    from proofmarket.broker.trader import ACTIVE_STATUSES, open_store
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = any(o["status"] in COMMITTED_STATES for o in read_orders(db))
+        store = open_store(f"sqlite:///{db}")
+        try:
+            busy = busy or bool(store.list(address, ACTIVE_STATUSES))
+        finally:
+            store.close()
+        if not busy:
+            return
+        time.sleep(0.2)
+
+
 def _broker_summary(db: Path, address: str) -> dict[str, Any]:
     from proofmarket.broker.metrics import gas_spent, order_totals, read_orders
     from proofmarket.broker.trader import open_store
@@ -247,6 +266,7 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
                     except TimeoutError as exc:
                         log = (db.parent / "broker.log").read_text(errors="replace")
                         raise TimeoutError(f"{exc}\nbroker log (tail):\n{log[-4000:]}") from exc
+                    _wait_broker_settled(db, prover.signer.address)
                     results["broker"] = _broker_summary(db, prover.signer.address)
                     results["broker"]["metrics"] = _scrape_metrics(metrics_port)
                     orders = broker_orders(db)
