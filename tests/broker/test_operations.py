@@ -6,6 +6,7 @@ Every test runs the broker as a real process against anvil and a real proving cl
 from __future__ import annotations
 
 import sqlite3
+import struct
 import subprocess
 
 import pytest
@@ -207,3 +208,45 @@ def test_an_order_past_its_expiry_is_failed_not_fulfilled(
     failed = broker.wait_status(request.id, OrderStatus.FAILED, timeout=60)
     assert "expired" in (failed.error_msg or "")
     assert not list(requestor.client.iter_events(ev.ProofDelivered, request_id=request.id))
+
+
+def test_lapsed_lock_proof_cancelled_when_another_prover_fulfils_first(
+    chain, requestor, staked_provers, make_broker
+):
+    """While the broker proves a lapsed lock, the original locker fulfils it after all: the
+    broker's cluster session is stopped and the order skipped, nothing delivered by it."""
+    from proofmarket import zkvm
+    from proofmarket.contracts.seals import mock_seal
+    from proofmarket.market.predicates import claim_digest
+    from proofmarket.market.types import Fulfillment, FulfillmentDataType
+
+    theirs = staked_provers[1]
+    n = 3000  # a long proof (~18M cycles) so the race happens while it runs
+    request, signature, _ = requestor.submit(requestor.build(n, lock_timeout=20, timeout=900))
+    theirs.lock_request(request, signature)
+    broker = make_broker().start()
+    broker.wait_started()
+    advance(chain, 30)
+    proving = broker.wait_status(request.id, OrderStatus.PROVING, timeout=90)
+    assert proving.fulfillment_type is FulfillmentType.FULFILL_AFTER_LOCK_EXPIRE
+    journal = zkvm.execute(requestor.elf, struct.pack("<I", n)).journal
+    fill = Fulfillment(
+        request=request,
+        client_signature=signature,
+        fulfillment_data_type=FulfillmentDataType.IMAGE_ID_AND_JOURNAL,
+        image_id=requestor.image_id,
+        journal=journal,
+        seal=mock_seal(claim_digest(requestor.image_id, journal)),
+    )
+    theirs.fulfill_committed([fill])
+    skipped = broker.wait_status(request.id, OrderStatus.SKIPPED, timeout=60)
+    assert "another prover" in (skipped.error_msg or "")
+    provers = {
+        e.prover for e in requestor.client.iter_events(ev.ProofDelivered, request_id=request.id)
+    }
+    assert provers == {theirs.signer.address}
+    from proofmarket.cluster.client import ClusterClient
+
+    with ClusterClient(broker.cluster_url) as cluster:
+        assert skipped.proof_id is not None
+        assert cluster.status(skipped.proof_id).status != "SUCCEEDED"  # stopped, not finished
