@@ -574,11 +574,17 @@ class MarketClient:
         withdraw: bool = False,
         timeout: float = 60.0,
     ) -> TxResult:
-        """Commit the fills that need it, wait for a later block, then reveal them all in
-        one transaction (``fulfillAndWithdraw`` with ``withdraw``)."""
+        """Commit the fills that need it (skipping commitments already on chain), wait for a
+        later block, then reveal them all in one transaction (``fulfillAndWithdraw`` with
+        ``withdraw``)."""
         if not fills:
             raise MarketError("fulfill_committed: no fills")
-        pending = [fill for fill in fills if self.needs_commitment(fill)]
+        pending = [
+            fill
+            for fill in fills
+            if self.needs_commitment(fill)
+            and self.commitment_block(self.fill_commitment(fill)) == 0
+        ]
         if pending:
             committed = self.commit_fulfillments(pending)
             self._reveal_after(committed.block_number, timeout)
