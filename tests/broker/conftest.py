@@ -19,7 +19,7 @@ from proofmarket.market.storage import FileStorageProvider
 from .harness import ETHER, PROVER_KEYS, REQUESTOR_KEY, BrokerProcess, Requestor
 
 
-def _cluster_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cluster_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PROOFMARKET_DEV_MODE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "proofmarket.cli.main", "cluster", *args],
@@ -38,7 +38,7 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     data_dir = tmp_path_factory.mktemp("cluster")
     port = free_port()
-    up = _cluster_cli(
+    up = cluster_cli(
         "up", "--detach", "--port", str(port), "--segment-po2", "16", "--data-dir", str(data_dir)
     )
     assert up.returncode == 0, up.stderr
@@ -47,7 +47,7 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert wait_healthy(endpoint, 60), "cluster did not become healthy"
         yield endpoint
     finally:
-        _cluster_cli("down", "--data-dir", str(data_dir))
+        cluster_cli("down", "--data-dir", str(data_dir))
 
 
 @pytest.fixture

@@ -22,13 +22,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import requests
+
 from proofmarket.broker import pricing
 from proofmarket.broker.config import MarketConfig
 from proofmarket.broker.context import BrokerContext
 from proofmarket.broker.market_monitor import Candidate
 from proofmarket.broker.order import FulfillmentType, Order, OrderStatus
 from proofmarket.broker.prover import PreflightFailed
+from proofmarket.cluster.client import ClusterApiError
 from proofmarket.market.eip712 import recover_request_signer, request_digest
+from proofmarket.market.errors import RpcUnavailableError
 from proofmarket.market.guest_env import decode_guest_env
 from proofmarket.market.predicates import evaluate
 from proofmarket.market.storage import fetch_url
@@ -96,6 +100,17 @@ def pricing_rank(cfg: MarketConfig, candidate: Candidate) -> tuple[int, float]:
     return first, candidate.observed_at
 
 
+RETRY_UNAVAILABLE_SECS = 2.0
+UNAVAILABLE = (ClusterApiError, RpcUnavailableError, requests.exceptions.RequestException)
+
+
+def _transient(exc: BaseException) -> bool:
+    """The cluster or node could not be reached (or answered 5xx): not the request's fault."""
+    if isinstance(exc, ClusterApiError):
+        return exc.status == 0 or exc.status >= 500
+    return True
+
+
 class Refused(Exception):
     """A candidate is not taken; the message is the logged reason."""
 
@@ -112,6 +127,7 @@ class OrderPicker:
         self._images: dict[str, bytes] = {}
         self._running = 0
         self._seen: set[str] = set()
+        self._retries: set[asyncio.Task[None]] = set()
 
     async def submit(self, candidate: Candidate) -> None:
         rank = pricing_rank(self.ctx.config.market, candidate)
@@ -165,11 +181,36 @@ class OrderPicker:
         except Refused as exc:
             ctx.record(order.model_copy(update={"error_msg": str(exc)}))
             return
+        except UNAVAILABLE as exc:
+            if not _transient(exc):
+                raise
+            self._seen.discard(order.id)
+            log.warning(
+                "pricing %s: %s unavailable (%s); retrying in %.0f s",
+                order.id,
+                "cluster" if isinstance(exc, ClusterApiError) else "chain",
+                exc,
+                RETRY_UNAVAILABLE_SECS,
+            )
+            self._retry_later(candidate)
+            return
         except Exception as exc:
             log.exception("pricing %s failed", order.id)
             ctx.record(order.model_copy(update={"error_msg": f"pricing failed: {exc}"}))
             return
         self.deliver(priced)
+
+    def _retry_later(self, candidate: Candidate) -> None:
+        """Price again once the cluster or node is back (the order's own checks drop it
+        when it expires meanwhile)."""
+
+        async def again() -> None:
+            await asyncio.sleep(RETRY_UNAVAILABLE_SECS)
+            await self.submit(candidate)
+
+        task = asyncio.create_task(again())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     # ------------------------------------------------------------------ evaluation
     async def evaluate(self, order: Order, request: ProofRequest) -> Priced:
