@@ -14,7 +14,7 @@ import proofmarket
 FLOORS = {
     "cli": 5,
     "broker": 4,
-    "orderstream": 4,
+    "orderstream": 3,  # below the broker, which subscribes with its client
     "devnet": 4,
     "contracts": 3,
     "market": 2,
