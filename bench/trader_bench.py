@@ -2,10 +2,12 @@
 
 Starts anvil (automine, or ``--block-time`` seconds per block) with the dev-mode market.
 For each backend (SQLite file, PostgreSQL, Redis) a fresh store and a trader on its own
-thread: ``--count`` deposits are queued at once from one key, then the bench waits for
-all of them. Reported per backend: wall time until the last is confirmed, transactions
-per second, and the median / max latency of one record (queued → final), plus how many
-nonces were used (must equal the count: one nonce per transaction, none wasted).
+thread (0.2 s poll, as ``broker run``): ``--count`` deposits are queued at once from one
+key, then the bench waits for all of them. Reported per backend: wall time until the last
+is confirmed, transactions per second, the median / max latency of one record (queued →
+final), how many nonces were used (must equal the count: one nonce per transaction, none
+wasted), and for 10 transactions sent one at a time the median enqueue → signed and
+broadcast and enqueue → receipt times.
 
 Run: ``python bench/trader_bench.py [--count 50] [--block-time 1] [--json]``. PostgreSQL
 (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) are skipped when unreachable.
@@ -70,7 +72,7 @@ def _redis_url() -> tuple[str, Any] | None:
 
 def run_backend(w3: Web3, market: str, account: Any, url: str, count: int) -> dict[str, Any]:
     store = open_store(url)
-    trader = Trader(w3, account, store, TraderConfig(poll_interval=0.05, max_in_flight=16))
+    trader = Trader(w3, account, store, TraderConfig(poll_interval=0.2, max_in_flight=16))
     deposit = w3.eth.contract(
         address=Web3.to_checksum_address(market),
         abi=[{"type": "function", "name": "deposit", "inputs": [], "outputs": [],
@@ -83,6 +85,13 @@ def run_backend(w3: Web3, market: str, account: Any, url: str, count: int) -> di
     ]
     outcomes = [trader.wait_sync(i, timeout=600) for i in ids]
     wall = time.monotonic() - started
+    single, send_delay = [], []  # one at a time: what a lock waits for
+    for _ in range(10):
+        t0 = time.monotonic()
+        one = trader.wait_sync(trader.enqueue_call(deposit, value=1).id, timeout=60)
+        single.append(time.monotonic() - t0)
+        sent = trader.get(one.id)
+        send_delay.append(sent.attempts[0].sent_at - sent.created_at)
     stop.set()
     thread.join(10)
     records = [trader.get(i) for i in ids]
@@ -97,6 +106,8 @@ def run_backend(w3: Web3, market: str, account: Any, url: str, count: int) -> di
         "latency_median_s": round(statistics.median(latencies), 3),
         "latency_max_s": round(max(latencies), 3),
         "fee_bumps": sum(len(r.attempts) - 1 for r in records),
+        "single_median_s": round(statistics.median(single), 3),
+        "single_send_delay_median_s": round(statistics.median(send_delay), 3),
     }
 
 

@@ -57,6 +57,8 @@ from proofmarket.market.reverts import revert_from_exception
 log = logging.getLogger(__name__)
 
 CANCEL_GAS = 21_000
+WAIT_POLL_SECS = 0.05
+"""How often a waiting service re-reads its record (a cheap indexed read)."""
 NODE_REFUSED = "NodeRefused"
 GAS_MULTIPLIER = 1.25
 GAS_HEADROOM = 10_000
@@ -136,6 +138,8 @@ class Trader:
         self.reconcilers: dict[TxPurpose, Reconciler] = dict(reconcilers or {})
         self.on_final = on_final
         self._enqueue_lock = threading.Lock()
+        self._wake = threading.Event()
+        """Set by enqueue: the loop sends a new transaction now, not at its next poll."""
         self._tick_lock = threading.Lock()
         self._chain_id: int | None = None
 
@@ -222,6 +226,7 @@ class Trader:
                 from_block=head,
             )
             self.store.insert(record)
+        self._wake.set()
         log.info("queued tx %d (%s %s) for %s", record.id, purpose, order_id, self.address)
         return self._handle(record)
 
@@ -259,7 +264,7 @@ class Trader:
                 return found
             if deadline is not None and time.monotonic() >= deadline:
                 raise TxWaitTimeout(f"transaction {tx_id} not final within {timeout:g} s")
-            await asyncio.sleep(self.config.poll_interval / 2)
+            await asyncio.sleep(WAIT_POLL_SECS)
 
     def wait_sync(self, tx_id: int | TxHandle, timeout: float | None = None) -> TxOutcome:
         """:meth:`wait` for threads (the loop runs elsewhere, e.g. :meth:`start_thread`)."""
@@ -270,20 +275,25 @@ class Trader:
                 return found
             if deadline is not None and time.monotonic() >= deadline:
                 raise TxWaitTimeout(f"transaction {tx_id} not final within {timeout:g} s")
-            time.sleep(self.config.poll_interval / 2)
+            time.sleep(WAIT_POLL_SECS)
 
     # ------------------------------------------------------------------ the loop
+    def _nap(self) -> None:
+        """Wait one poll interval, or less when something is enqueued meanwhile."""
+        self._wake.wait(self.config.poll_interval)
+        self._wake.clear()
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Tick until ``stop`` is set (or the task is cancelled)."""
         while stop is None or not stop.is_set():
             await asyncio.to_thread(self.tick)
-            await asyncio.sleep(self.config.poll_interval)
+            await asyncio.to_thread(self._nap)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Tick in this thread until ``stop`` is set."""
         while not stop.is_set():
             self.tick()
-            stop.wait(self.config.poll_interval)
+            self._nap()
 
     def start_thread(self) -> tuple[threading.Thread, threading.Event]:
         """Run the loop in a daemon thread; set the returned event to stop it."""
