@@ -91,7 +91,7 @@ def main() -> None:
     }
     load = os.getloadavg()
     if args.json:
-        print(json.dumps({"results": results, "ratios": ratios, "loadavg": load}, indent=2))
+        print(json.dumps({"results": results, "ratios": ratios, "loadavg": load}))
         return
     for name, r in results.items():
         print(

@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
+from proofmarket.cli.errors import report
 from proofmarket.devnet.env import EnvFileError, find_devnet_env, read_env_file
 from proofmarket.market.errors import ConfigError, ContractRevert, MarketError
 
@@ -137,7 +137,8 @@ R = TypeVar("R")
 
 
 def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn the library's errors into ``error: <message>`` on stderr and exit status 1."""
+    """Turn the library's errors into one line (``error: ...`` on stderr, or a JSON object
+    on stdout when the command was given ``--json``) and exit status 1."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -146,8 +147,7 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if not _expected(exc):
                 raise
-            typer.echo(f"error: {_describe(exc)}", err=True)
-            sys.stderr.flush()
+            report(_describe(exc), as_json=bool(kwargs.get("as_json")))
             raise typer.Exit(1) from exc
 
     return wrapper

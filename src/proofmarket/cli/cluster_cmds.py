@@ -28,7 +28,6 @@ from proofmarket.cluster.config import (
 )
 
 console = Console()
-err_console = Console(stderr=True)
 cluster_app = typer.Typer(help="Proving cluster: agents, REST API, operator commands, bench.")
 
 DataDirOpt = typer.Option(DEFAULT_DATA_DIR, "--data-dir", help="Embedded TaskDB and stores.")
@@ -54,7 +53,10 @@ def _setup_logging(level: str) -> None:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    """Report (as JSON when the command has ``--json``); the caller raises the result."""
+    from proofmarket.cli.errors import report
+
+    report(message)
     return typer.Exit(code)
 
 
@@ -244,6 +246,7 @@ def up_cmd(
     detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background"),
     cycle_limit: CycleLimitOpt = None,
     log_level: str = typer.Option("info", "--log-level"),
+    as_json: bool = typer.Option(False, "--json", help="With --detach: print the result as JSON"),
 ) -> None:
     """Start the API and one agent of each type (supervised, restarted if they die)."""
     from proofmarket.cluster.supervisor import (
@@ -269,7 +272,11 @@ def up_cmd(
     opts = UpOptions(data_dir, host, port, database_url, redis_url, s3_url, segment_po2)
     endpoint = f"http://{host}:{port}"
     if detach:
-        _up_detached(opts, endpoint, log_level)
+        pid = _up_detached(opts, endpoint, log_level)
+        if as_json:
+            print(json.dumps({"ok": True, "endpoint": endpoint, "pid": pid}))
+        else:
+            console.print(f"cluster up at {endpoint} (pid {pid}); logs in {data_dir / 'logs'}")
         return
     _setup_logging(log_level)
     supervisor = Supervisor(opts, run_cli=_run_cli)
@@ -286,7 +293,7 @@ def _run_cli(args: list[str]) -> int:
     return run(args)
 
 
-def _up_detached(opts: Any, endpoint: str, log_level: str) -> None:
+def _up_detached(opts: Any, endpoint: str, log_level: str) -> int:
     """Fork the supervisor into its own session and return once the API answers.
 
     Forking (rather than starting ``cluster up`` again in a new interpreter) saves one
@@ -320,7 +327,7 @@ def _up_detached(opts: Any, endpoint: str, log_level: str) -> None:
             os.kill(pid, signal.SIGTERM)
         tail = _last_error_line(log_path)
         raise _fail(f"cluster did not start at {endpoint}: {tail}; see {log_path}")
-    console.print(f"cluster up at {endpoint} (pid {pid}); logs in {opts.data_dir / 'logs'}")
+    return pid
 
 
 def _wait_up(endpoint: str, supervisor_pid: int, timeout: float) -> bool:
@@ -354,11 +361,17 @@ def _last_error_line(log_path: Path) -> str:
 
 
 @cluster_app.command("down")
-def down_cmd(data_dir: Path = DataDirOpt) -> None:
+def down_cmd(
+    data_dir: Path = DataDirOpt,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
     """Stop a cluster started with `cluster up` from this data directory."""
     from proofmarket.cluster.supervisor import stop_cluster
 
-    if stop_cluster(data_dir.resolve()):
+    stopped = stop_cluster(data_dir.resolve())
+    if as_json:
+        print(json.dumps({"ok": True, "stopped": stopped, "data_dir": str(data_dir)}))
+    elif stopped:
         console.print("cluster stopped")
     else:
         console.print("no cluster running from " + str(data_dir))

@@ -21,6 +21,8 @@ How to register a new command or group
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
@@ -205,8 +207,39 @@ def run(args: list[str]) -> int:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: runs the command and reports whatever it did not.
+
+    Usage errors print as usual (as JSON under ``--json``); an exception that no command
+    handled becomes one ``error:`` line (or JSON object) instead of a traceback, unless
+    ``PROOFMARKET_DEBUG`` is set.
+    """
+    from typer import Abort
+    from typer._click.exceptions import ClickException
+
+    from proofmarket.cli.errors import DEBUG_ENV, describe, report
+
+    args = sys.argv[1:]
+    as_json = "--json" in args
+    try:
+        result = app(args=args, prog_name="proofmarket", standalone_mode=False)
+    except ClickException as exc:
+        if not as_json:
+            from typer import rich_utils
+
+            rich_utils.rich_format_error(exc)
+        else:
+            report(exc.format_message(), as_json=True)
+        sys.exit(exc.exit_code)
+    except Abort:
+        report("aborted", as_json=as_json)
+        sys.exit(1)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        hint = "" if as_json else f" (set {DEBUG_ENV}=1 for the traceback)"
+        report(describe(exc) + hint, as_json=as_json)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +20,13 @@ from proofmarket.cli.chain_options import (
     settings,
 )
 from proofmarket.cli.execution import CycleLimitOpt, cycle_limit_value
+from proofmarket.cli.present import (
+    RequestView,
+    input_problem,
+    state_text,
+    submission_problems,
+    when,
+)
 from proofmarket.market import events as ev
 from proofmarket.market.builder import OfferParams, RequestBuilder
 from proofmarket.market.errors import InvalidRequestError, MarketError, RequestNotFoundError
@@ -171,6 +179,7 @@ def submit(
     else:
         elf, url = _load_program(program, program_url)
         stdin = _read_input(input_file, input_hex)
+        _refuse_input(len(stdin))
         journal: bytes | None = None
         if preflight:
             image_id, journal, cycles = _preflight(elf, stdin, max_cycles, show=not as_json)
@@ -206,8 +215,11 @@ def submit(
         )
     if request.client != owner:
         raise InvalidRequestError(f"request ID belongs to {request.client} but the key is {owner}")
+    _refuse_hopeless(request, client.block_timestamp())
     signature = client.sign_request(request)
     shortfall = max(0, request.offer.max_price - client.balance_of())
+    if shortfall and not offchain:
+        _check_funds(client, owner, shortfall, request.offer.max_price)
     if offchain:  # the order stream checks the balance; nothing is sent on chain
         from proofmarket.orderstream.offchain import order_stream_url as stream_url
         from proofmarket.orderstream.offchain import submit_offchain
@@ -238,7 +250,8 @@ def submit(
         f"  image url: {request.image_url}",
         f"  max price: {format_units(request.offer.max_price)} ETH"
         + (f" (deposited {format_units(shortfall)} ETH)" if shortfall else ""),
-        f"  deadline:  {request.offer.deadline} (lock by {request.offer.lock_deadline})",
+        f"  lock by:   {when(request.offer.lock_deadline, now)}",
+        f"  deadline:  {when(request.offer.deadline, now)}",
         f"  tx:        {tx_hash}",
     ]
     if wait:
@@ -251,16 +264,101 @@ def submit(
         from rich.console import Console
 
         console = Console(stderr=True, quiet=as_json)
-        with console.status(f"waiting up to {limit:.0f} s for a proof..."):
-            delivered = client.wait_for_fulfillment(
-                request.id,
-                from_block=block_number or client.block_number(),
-                timeout=limit,
+        with console.status(f"waiting up to {limit:.0f} s for a proof...") as line:
+
+            def note(text: str) -> None:
+                line.update(text)
+                if not console.is_terminal and not as_json:  # no spinner: say it once
+                    typer.echo(text, err=True)
+
+            delivered = _wait_telling_why(
+                client, request, block_number or client.block_number(), limit, note
             )
         claim = _claim_of(delivered, request)
         data["proof"] = _proof_json(delivered, claim)
         lines += _proof_lines(delivered, claim)
     emit(data, as_json, lines)
+
+
+WAIT_SLICE_SECS = 5.0
+
+
+def _wait_telling_why(
+    client: MarketClient,
+    request: ProofRequest,
+    from_block: int,
+    limit: float,
+    say: Callable[[str], None],
+) -> ev.ProofDelivered:
+    """Wait for the proof in slices, saying whether any prover has taken the request."""
+    import time
+
+    from proofmarket.market.errors import WaitTimeout
+
+    give_up = time.monotonic() + limit
+    said = ""
+
+    def tell(kind: str, text: str) -> None:  # once per change of state, not per poll
+        nonlocal said
+        if kind != said:
+            said = kind
+            say(text)
+
+    while True:
+        remaining = give_up - time.monotonic()
+        try:
+            return client.wait_for_fulfillment(
+                request.id, from_block=from_block, timeout=max(0.5, min(WAIT_SLICE_SECS, remaining))
+            )
+        except WaitTimeout as exc:
+            if time.monotonic() >= give_up:
+                state = "locked by a prover" if said == "locked" else "not locked by any prover"
+                raise WaitTimeout(
+                    f"no proof delivered within {limit:g} s (the request is {state})"
+                ) from exc
+        # an idle devnet mines no blocks, so its last block time stands still
+        now = max(client.block_timestamp(), int(time.time()))
+        if client.request_is_locked(request.id):
+            tell("locked", "locked by a prover; waiting for its proof")
+        elif now < request.offer.ramp_up_start:
+            tell("before", f"bidding opens {when(request.offer.ramp_up_start, now)}")
+        else:
+            tell(
+                "open",
+                "nothing is competing for this request yet: no prover has locked it "
+                f"(it stays open until {when(request.offer.lock_deadline, now)})",
+            )
+
+
+def _refuse_input(size: int) -> None:
+    """An input the executor would refuse is refused here, with or without preflight."""
+    from proofmarket.zkvm.layout import MAX_INPUT_BYTES
+
+    problem = input_problem(size, MAX_INPUT_BYTES)
+    if problem is not None:
+        raise InvalidRequestError("not submitted: " + problem)
+
+
+def _refuse_hopeless(request: ProofRequest, now: int) -> None:
+    """Refuse a request that cannot succeed before any gas is spent; warn on a poor one."""
+    errors, warnings = submission_problems(
+        deadline=request.offer.deadline, max_price=request.offer.max_price, now=now
+    )
+    if errors:
+        raise InvalidRequestError("not submitted: " + "; ".join(errors))
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _check_funds(client: MarketClient, owner: str, deposit: int, max_price: int) -> None:
+    """Name the amounts when the key cannot pay the deposit (before the node says so)."""
+    have = int(client.w3.eth.get_balance(owner))  # type: ignore[arg-type]
+    if have < deposit:
+        raise InvalidRequestError(
+            f"insufficient funds: submitting deposits {format_units(deposit)} ETH (max price "
+            f"{format_units(max_price)} ETH less your market balance) plus gas, but {owner} "
+            f"holds {format_units(have)} ETH"
+        )
 
 
 def _enum_text(name: str) -> str:
@@ -314,13 +412,21 @@ def status(
             lockDeadline=lock.lock_deadline,
             deadline=lock.deadline,
         )
-    lines = [f"request {rid.hex()}: {state.value}"]
-    if data["deadline"] is not None:
-        lines.append(f"  lock deadline {data['lockDeadline']}, deadline {data['deadline']}")
+    view = RequestView(
+        status=state.value,
+        submitted=submitted is not None,
+        locked=locked,
+        slashed=bool(data["slashed"]),
+        lock_deadline=data["lockDeadline"],
+        deadline=data["deadline"],
+        now=int(data["now"]),
+    )
+    data["state"] = state_text(view)
+    lines = [f"request {rid.hex()}: {data['state']}"]
     if locked:
         lines.append(f"  locked by {data['lockedBy']} at {format_units(data['lockPrice'])} ETH")
-    if data["slashed"]:
-        lines.append("  prover was slashed")
+    if not view.submitted and not locked and state.value != "Fulfilled":
+        lines.append(f"  (searched RequestSubmitted events from block {start})")
     emit(data, as_json, lines)
 
 

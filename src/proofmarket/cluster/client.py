@@ -22,7 +22,8 @@ class ClusterApiError(Exception):
     """The API answered an error ``{type, msg}`` (or the connection failed: type ``Http``)."""
 
     def __init__(self, status: int, type_name: str, msg: str) -> None:
-        super().__init__(f"{type_name} ({status}): {msg}")
+        # a connection failure (status 0) reads as its message alone
+        super().__init__(msg if status == 0 else f"{type_name} ({status}): {msg}")
         self.status = status
         self.type_name = type_name
         self.msg = msg
@@ -103,6 +104,10 @@ class ClusterClient:
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, url, **kwargs)
+        except httpx.ConnectError as exc:
+            reason = "connection refused" if "refused" in str(exc) else "no answer"
+            message = f"cannot reach the cluster API at {self.endpoint}: {reason}"
+            raise ClusterApiError(0, "Http", message) from exc
         except httpx.HTTPError as exc:
             raise ClusterApiError(0, "Http", f"{method} {url}: {exc}") from exc
         if response.status_code >= 400:

@@ -111,11 +111,29 @@ class TxResult:
         return [event for event in self.events if isinstance(event, kind)]
 
 
+_UNREACHABLE_REASONS = (
+    ("NameResolutionError", "host name not found"),
+    ("Name or service not known", "host name not found"),
+    ("Connection refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("Connection reset", "connection reset"),
+)
+
+
+def unreachable(url: str, exc: BaseException) -> RpcUnavailableError:
+    """One line for a node that does not answer, without urllib3's nested text."""
+    text = str(exc)
+    reason = next((r for needle, r in _UNREACHABLE_REASONS if needle in text), None)
+    if reason is None:
+        reason = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "no answer"
+    return RpcUnavailableError(f"cannot reach the RPC endpoint {url}: {reason}")
+
+
 def _rpc_call(url: str, action: Callable[[], T]) -> T:
     try:
         return action()
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise RpcUnavailableError(f"cannot reach the RPC endpoint {url}: {exc}") from exc
+        raise unreachable(url, exc) from exc
 
 
 def connect_web3(rpc_url: str, timeout: float = 30.0) -> Web3:
@@ -125,8 +143,11 @@ def connect_web3(rpc_url: str, timeout: float = 30.0) -> Web3:
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
         w3.eth.chain_id  # noqa: B018 - a cheap round trip that proves the node answers
-    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-        raise RpcUnavailableError(f"cannot reach the RPC endpoint {rpc_url}: {exc}") from exc
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise unreachable(rpc_url, exc) from exc
+    except ValueError as exc:  # something answered, but not a JSON-RPC node
+        message = f"{rpc_url} does not answer as an Ethereum JSON-RPC node"
+        raise RpcUnavailableError(message) from exc
     return w3
 
 
