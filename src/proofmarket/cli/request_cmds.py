@@ -295,7 +295,9 @@ def _wait_telling_why(
 
     from proofmarket.market.errors import WaitTimeout
 
-    give_up = time.monotonic() + limit
+    started = time.monotonic()
+    give_up = started + limit
+    chain_start = client.block_timestamp()
     said = ""
 
     def tell(kind: str, text: str) -> None:  # once per change of state, not per poll
@@ -316,8 +318,9 @@ def _wait_telling_why(
                 raise WaitTimeout(
                     f"no proof delivered within {limit:g} s (the request is {state})"
                 ) from exc
-        # an idle devnet mines no blocks, so its last block time stands still
-        now = max(client.block_timestamp(), int(time.time()))
+        # an idle devnet mines no blocks, so its last block time stands still: count the
+        # time waited on top of the chain time at the start
+        now = max(client.block_timestamp(), chain_start + int(time.monotonic() - started))
         if client.request_is_locked(request.id):
             tell("locked", "locked by a prover; waiting for its proof")
         elif now < request.offer.ramp_up_start:
