@@ -28,6 +28,8 @@ KNOWN = {
     ("market/client.py", "proofmarket.contracts.compile"),
     # the public testing API starts anvil for the tests that use it
     ("contracts/testing.py", "proofmarket.devnet.anvil"),
+    # the broker subscribes to the order stream through its client (same floor)
+    ("broker/offchain_monitor.py", "proofmarket.orderstream.client"),
 }
 
 
