@@ -236,3 +236,21 @@ def test_capacity_limit(start_stream: Callable[..., Stream]) -> None:
         await first.close()
 
     asyncio.run(flow())
+
+
+def test_junk_frames_are_ignored(stream: Stream) -> None:
+    async def flow() -> None:
+        ws = await open_raw(stream, fresh_login(stream).header())
+        assert json.loads(await ws.recv())["type"] == "hello"
+        for junk in (b"\x00\x01binary", "{not json", "[1, 2]", '{"type": "nonsense"}'):
+            await ws.send(junk)
+        await ws.send(json.dumps({"type": "ping", "ts": 42}))
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if message["type"] == "pong":
+                assert message["ts"] == 42
+                break
+        await ws.close()
+
+    asyncio.run(flow())
+    assert stream.client(None).status()["droppedHeartbeat"] == 0

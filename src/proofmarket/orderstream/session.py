@@ -126,12 +126,14 @@ class Session:
 
     async def _reader(self) -> None:
         while True:
-            text = await self.ws.receive_text()
-            self.last_seen = self.clock()
+            frame = await self.ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(frame.get("code", 1000))
+            self.last_seen = self.clock()  # any frame is a sign of life
             try:
-                message = json.loads(text)
+                message = json.loads(frame.get("text") or "")
             except ValueError:
-                continue
+                continue  # binary or not JSON: ignored
             if isinstance(message, dict) and message.get("type") == "ping":
                 await self._send({"type": "pong", "ts": message.get("ts")})
 
