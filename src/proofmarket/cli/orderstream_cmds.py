@@ -187,7 +187,7 @@ def status(
         f"silent, {report['droppedSlow']} slow"
     )
     for sub in report["subscribers"]:
-        typer.echo(f"    {sub['address']} from {sub['ip']}: {sub['sent']} sent")
+        typer.echo(f"    {sub['address']}: {sub['sent']} sent, {sub['queued']} queued")
 
 
 @orderstream_app.command("down")

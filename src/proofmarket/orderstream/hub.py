@@ -35,9 +35,9 @@ class Subscriber:
         self.queue.put_nowait(order)
 
     def info(self) -> dict[str, Any]:
+        """What the public status route shows (not the IP: brokers' hosts stay private)."""
         return {
             "address": self.address,
-            "ip": self.ip,
             "connectedAt": self.connected_at,
             "sent": self.sent,
             "queued": self.queue.qsize(),
