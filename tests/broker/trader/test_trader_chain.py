@@ -285,3 +285,32 @@ def test_a_refused_transaction_does_not_leave_a_nonce_gap(
     assert taken.status is TxStatus.CONFIRMED
     assert taken.nonce == (refused.nonce or 0) + 1
     assert chain.balance(prover.address) - before == 7
+
+
+def test_a_low_fee_transaction_left_behind_by_the_base_fee_is_bumped_until_mined(
+    chain: ChainEnv,
+    manual_mining: ChainEnv,
+    prover: LocalAccount,
+    sqlite_store: TxStore,
+    make_trader: Callable[..., Trader],
+) -> None:
+    trader = make_trader(sqlite_store, TraderConfig(txn_timeout=120, bump_after=0.2))
+    tx_id = trader.enqueue_call(chain.market.functions.deposit(), value=5).id
+    trader.tick()
+    low = trader.get(tx_id).attempts[0]
+    high_base = low.max_fee_per_gas * 10
+    chain.rpc("anvil_setNextBlockBaseFeePerGas", hex(high_base))
+    chain.mine()  # the base fee jumps above what the transaction offers: it stays out
+    assert trader.get(tx_id).status is TxStatus.PENDING
+    with pytest.raises(TransactionNotFound):
+        chain.w3.eth.get_transaction_receipt(low.tx_hash)
+    time.sleep(0.25)
+    trader.tick()  # bumped against the new base fee
+    bumped = trader.get(tx_id)
+    assert len(bumped.attempts) == 2 and bumped.attempts[1].max_fee_per_gas > high_base // 2
+    chain.mine()
+    _tick_until_final(trader, [tx_id])
+    done = trader.get(tx_id)
+    assert done.status is TxStatus.CONFIRMED and done.nonce == bumped.nonce
+    assert done.receipt is not None and done.receipt.tx_hash == bumped.attempts[1].tx_hash
+    assert done.receipt.effective_gas_price > low.max_fee_per_gas

@@ -433,12 +433,15 @@ class Trader:
             self.w3.eth.send_raw_transaction(HexStr(attempt.raw))
         except Web3RPCError as exc:
             if _is_nonce_used(exc):
-                return  # mined or already pooled: the next tick settles it
+                if not record.accepted:  # pooled or mined: never give this nonce back
+                    record.accepted = True
+                    self.store.save(record)
+                return  # the next tick settles it
             record.send_errors += 1
             record.error = f"node refused the transaction: {exc}"
             if (
                 record.send_errors > self.config.max_send_retries
-                and len(record.attempts) == 1
+                and not record.accepted
                 and not attempt.cancel
             ):
                 if not self._later_nonces_in_flight(record):
@@ -458,6 +461,10 @@ class Trader:
             record.updated_at = time.time()
             self.store.save(record)
             log.warning("tx %d: broadcast refused (%d): %s", record.id, record.send_errors, exc)
+            return
+        if not record.accepted:
+            record.accepted = True
+            self.store.save(record)
 
     def _later_nonces_in_flight(self, record: TxRecord) -> bool:
         assert record.nonce is not None
@@ -517,13 +524,15 @@ class Trader:
                 return
             self._replace(record, chain, cancel=True)
             return
-        if not self._node_knows(record):
+        stale = now - record.attempts[-1].sent_at >= self.config.bump_after
+        if not self._node_knows(record) and not stale:
+            # Lost by the node (restart, eviction) or never broadcast (crash): same bytes.
             log.info(
                 "tx %d: node does not know it; rebroadcasting nonce %d", record.id, record.nonce
             )
             self._broadcast(record, chain)
             return
-        if now - record.attempts[-1].sent_at >= self.config.bump_after:
+        if stale:  # unmined for bump_after, or dropped as underpriced: re-sign higher
             self._replace(record, chain, cancel=record.status is TxStatus.CANCELLING)
 
     def _replace(self, record: TxRecord, chain: _Chain, *, cancel: bool) -> None:

@@ -105,6 +105,8 @@ class TxRecord:
     reconciled: bool = False
     """Settled by looking at the chain (a lock found in events), not by our own receipt."""
     send_errors: int = 0
+    accepted: bool = False
+    """A node took one of the attempts: from then on the nonce is never given back."""
     created_at: float = field(default_factory=time.time)
     first_sent_at: float | None = None
     updated_at: float = field(default_factory=time.time)
