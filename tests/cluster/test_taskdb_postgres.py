@@ -135,18 +135,18 @@ def test_a_new_task_wakes_one_waiting_agent(pg_url: str) -> None:
     def agent(db: TaskDB) -> None:
         while not stop.is_set():
             try:
-                task = db.request_work("prove", wait_secs=30)
+                task = db.request_work("prove", wait_secs=5)
             except Exception as exc:  # reported, never swallowed
                 claims.put(exc)
                 return
             if task is not None:
                 claims.put(task.task_id)
 
+    threads = [threading.Thread(target=agent, args=(db,), daemon=True) for db in agents]
     try:
         exec_stream = producer.get_or_create_stream("u", "exec")
         prove = producer.get_or_create_stream("u", "prove")
         job = producer.create_job(exec_stream, {}, 0, 60, "u")
-        threads = [threading.Thread(target=agent, args=(db,), daemon=True) for db in agents]
         for thread in threads:
             thread.start()
         waiting = lambda: raw_count(pg_url, "SELECT count(*) FROM taskdb_waiters")  # noqa: E731
@@ -163,6 +163,8 @@ def test_a_new_task_wakes_one_waiting_agent(pg_url: str) -> None:
         assert claims.empty()
     finally:
         stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
         for db in agents:
             db.close()
         producer.close()

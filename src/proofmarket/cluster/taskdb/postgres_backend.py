@@ -63,6 +63,7 @@ SESSION_TERMINATED = {"57P01", "57P02", "57P03"}
 RETRY_CONFLICT = {"40P01", "40001"}
 RECHECK_SECS = 1.0
 FALLBACK_POLL_SECS = 0.05
+WAITER_REFRESH_SECS = 2.0  # rows older than 5 s are skipped by notify_ready
 SUBSCRIBE_TIMEOUT_SECS = 2.0
 MIGRATION_LOCK = "proofmarket.taskdb.migrate:"
 DEFAULT_CONNECT_TIMEOUT = 2  # seconds; a server that does not answer is reported quickly
@@ -382,28 +383,34 @@ class PostgresTaskDB:
         )
         waiter = uuid.uuid4().hex
         registered = False
+        row_written: float | None = None  # when our waiter row was last written
         try:
             while not self._closed:
                 token = self._hub.token(waiter)
-                if listening:
-                    # Register (or refresh) before claiming: a task readied after this
-                    # commit wakes us, one readied before it is seen by the claim.
+                now = time.monotonic()
+                if listening and (row_written is None or now - row_written > WAITER_REFRESH_SECS):
+                    # Register (or refresh) and claim again: a task readied after this
+                    # commit wakes us, one readied before it is seen by this claim.
                     self._one(
                         "SELECT taskdb_wait(%s, %s, %s)",
                         (waiter, worker_type, self._hub.channel),
                         idempotent=True,
                     )
-                    registered = True
-                task = self._claim(worker_type)
-                if task is not None:
-                    return task
+                    registered, row_written = True, now
+                    task = self._claim(worker_type)
+                    if task is not None:
+                        return task
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 if not listening:
                     listening = self._hub.ensure_listening(timeout=0.0)
                 pause = RECHECK_SECS if listening else FALLBACK_POLL_SECS
-                self._hub.wait(waiter, token, timeout=min(remaining, pause))
+                if self._hub.wait(waiter, token, timeout=min(remaining, pause)):
+                    row_written = None  # a notifier took our row (or the listener reconnected)
+                task = self._claim(worker_type)  # woken: one round trip to the task
+                if task is not None:
+                    return task
             return None
         finally:
             self._hub.forget(waiter)
