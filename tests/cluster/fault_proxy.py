@@ -49,6 +49,8 @@ class FaultProxy:
         self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def refuse(self) -> None:
         self._call(self._set_mode("refuse"))
@@ -83,6 +85,12 @@ class FaultProxy:
             self._server.close()
             self._server = None
         self._drop_all()
+        self._resume.set()
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def _drop_all(self) -> None:
         for writer in list(self._writers):
