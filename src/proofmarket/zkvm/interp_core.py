@@ -36,7 +36,21 @@ ST_CLIMIT = 7  # cycles this segment may use before the session limit
 ST_STRICT = 8  # 1: pages missing from the pool are an error (segment replay)
 ST_FAULT = 9
 ST_FAULT_INFO = 10
-ST_SIZE = 11
+ST_NREC = 11  # rows written to ``rec`` (trace recording for the circuit)
+ST_SIZE = 12
+
+# Columns of the per-instruction record ``rec`` (int64), written only when the array
+# has rows: what the segment circuit's trace needs, so proving never re-interprets.
+REC_PC = 0
+REC_INSN = 1
+REC_RS1_VAL = 2  # value of rs1 before the instruction
+REC_RS2_VAL = 3  # value of rs2 before the instruction
+REC_RD_VAL = 4  # value of rd after the instruction (x0 stays 0)
+REC_MEM_ADDR = 5  # word-aligned byte address of a load/store's data word (else 0)
+REC_MEM_OLD = 6  # that word before the access
+REC_MEM_NEW = 7  # that word after the access
+REC_NEXT_PC = 8
+REC_WIDTH = 9
 
 # Return codes of ``run``.
 RUN_ECALL = 1
@@ -78,8 +92,11 @@ def run(
     touched: np.ndarray,
     snap: np.ndarray,
     dirty: np.ndarray,
+    rec: np.ndarray,
 ) -> int:
     pc = st[ST_PC]
+    nrec = st[ST_NREC]
+    recording = rec.shape[0] > 0
     ucyc = st[ST_UCYC]
     limit = st[ST_LIMIT]
     climit = st[ST_CLIMIT]
@@ -140,6 +157,11 @@ def run(
         rs2 = (w >> 20) & 31
         f7 = w >> 25
         npc = pc + 4
+        rs1_val = regs[rs1]
+        rs2_val = regs[rs2]
+        maddr = np.int64(0)
+        mold = np.int64(0)
+        mnew = np.int64(0)
         if op == 0x33:  # OP
             a = regs[rs1]
             b = regs[rs2]
@@ -292,6 +314,9 @@ def run(
                 snap[k << 10 : (k + 1) << 10] = mem8[slot << 10 : (slot + 1) << 10]
                 st[ST_NTOUCH] = k + 1
             paging += data_cost
+            if recording:
+                maddr = addr & 0xFFFFFFFC
+                mold = np.int64(mem32[(slot << 8) + ((addr >> 2) & 255)])
             if write:
                 if slot_dirty[slot] != gen:
                     slot_dirty[slot] = gen
@@ -304,6 +329,7 @@ def run(
                     mem16[(slot << 9) + ((addr >> 1) & 511)] = val & 0xFFFF
                 else:
                     mem32[(slot << 8) + ((addr >> 2) & 255)] = val
+                mnew = np.int64(mem32[(slot << 8) + ((addr >> 2) & 255)])
             else:
                 if f3 == 2:
                     v = np.int64(mem32[(slot << 8) + ((addr >> 2) & 255)])
@@ -316,6 +342,7 @@ def run(
                     if f3 == 0 and v & 0x80:
                         v = v | 0xFFFFFF00
                 regs[rd] = v
+                mnew = mold
         elif op == 0x63:  # BRANCH
             a = regs[rs1]
             b = regs[rs2]
@@ -396,8 +423,20 @@ def run(
             status = RUN_FAULT
             break
         regs[0] = 0
+        if recording:
+            rec[nrec, REC_PC] = pc
+            rec[nrec, REC_INSN] = w
+            rec[nrec, REC_RS1_VAL] = rs1_val
+            rec[nrec, REC_RS2_VAL] = rs2_val
+            rec[nrec, REC_RD_VAL] = regs[rd]
+            rec[nrec, REC_MEM_ADDR] = maddr
+            rec[nrec, REC_MEM_OLD] = mold
+            rec[nrec, REC_MEM_NEW] = mnew
+            rec[nrec, REC_NEXT_PC] = npc
+            nrec += 1
         pc = npc
         ucyc += 1
     st[ST_PC] = pc
     st[ST_UCYC] = ucyc
+    st[ST_NREC] = nrec
     return status

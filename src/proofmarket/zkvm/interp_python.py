@@ -201,7 +201,10 @@ def run(
     touched: np.ndarray,
     snap: np.ndarray,
     dirty: np.ndarray,
+    rec: np.ndarray,
 ) -> int:
+    if rec.shape[0]:
+        raise NotImplementedError("trace recording needs the numba backend")
     r = [int(x) for x in regs]
     # memoryviews index to plain Python ints, much faster than numpy scalars
     page_table = pt.data

@@ -155,6 +155,18 @@ class Machine:
         self.touched = np.zeros(0, dtype=np.int32)
         self.dirty = np.zeros(0, dtype=np.int32)
         self.snap = np.zeros(0, dtype=np.uint8)
+        # per-instruction records for the circuit (no rows: recording off)
+        self.rec = np.zeros((0, ic.REC_WIDTH), dtype=np.int64)
+
+    def start_recording(self, capacity: int) -> None:
+        """Record every instruction of the next segment (at most ``capacity``) in ``rec``."""
+        self.rec = np.zeros((capacity, ic.REC_WIDTH), dtype=np.int64)
+        self.st[ic.ST_NREC] = 0
+
+    @property
+    def records(self) -> np.ndarray:
+        """The rows recorded so far (a view of ``rec``)."""
+        return self.rec[: int(self.st[ic.ST_NREC])]
 
     # ------------------------------------------------------------------ memory
     def _alloc_pool(self, nslots: int) -> None:
@@ -333,6 +345,7 @@ class Machine:
                 self.touched,
                 self.snap,
                 self.dirty,
+                self.rec,
             )
             if status == ic.RUN_ECALL:
                 stop = self._ecall()
@@ -402,6 +415,7 @@ class Machine:
             kind = a0 & 0xFF
             if kind not in (HALT_TERMINATE, HALT_PAUSE):
                 raise GuestFault(self.pc, f"HALT with unknown kind {kind}")
+            self._record_ecall(sel, a0, a0)
             st[ic.ST_UCYC] += 1
             st[ic.ST_PC] += 4
             return (StopKind.HALT if kind == HALT_TERMINATE else StopKind.PAUSE), a0 >> 8
@@ -437,7 +451,22 @@ class Machine:
             raise GuestPanic(message, self.pc)
         else:
             raise GuestFault(self.pc, f"unknown syscall selector t0={sel}")
+        self._record_ecall(sel, a0, result)
         regs[10] = result
         st[ic.ST_UCYC] += 1 + extra
         st[ic.ST_PC] += 4
         return None
+
+    def _record_ecall(self, selector: int, a0: int, result: int) -> None:
+        """One record row for a syscall: t0, a0 before and a0 after (recording only)."""
+        n = int(self.st[ic.ST_NREC])
+        if n >= self.rec.shape[0]:
+            return
+        pc = int(self.st[ic.ST_PC])
+        self.rec[n, ic.REC_PC] = pc
+        self.rec[n, ic.REC_INSN] = 0x73
+        self.rec[n, ic.REC_RS1_VAL] = selector
+        self.rec[n, ic.REC_RS2_VAL] = a0
+        self.rec[n, ic.REC_RD_VAL] = result
+        self.rec[n, ic.REC_NEXT_PC] = pc + 4
+        self.st[ic.ST_NREC] = n + 1

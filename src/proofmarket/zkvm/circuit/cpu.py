@@ -1,0 +1,356 @@
+"""The CPU table: one row per executed instruction, with its ALU and memory accesses.
+
+A row fetches the instruction word at ``pc`` through the memory bus (the code lives in
+paged-in memory, so no separate ROM is needed), decodes it from its 32 bit columns and a
+one-hot selector column per instruction kind (:mod:`.isa_table`), reads rs1/rs2 and
+writes rd as memory words at ``REGS_ADDR/4 + r``, runs the adder, comparator and byte
+logic, and proves the next row's pc. Memory accesses follow the contract of
+:mod:`.buses` (four timestamp slots per row). Padding rows have ``is_real = 0`` and only
+continue the row counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from proofmarket.stark.air import Air, AirBuilder
+from proofmarket.stark.expr import Expr, ExprLike, lift
+from proofmarket.zkvm.circuit.buses import (
+    BITWISE_BUS,
+    MEMORY_BUS,
+    REG_WORD_BASE,
+    TIMESTAMP_SLOTS,
+    U16_BUS,
+)
+from proofmarket.zkvm.circuit.isa_table import INSNS, Insn
+
+USER_HI_MIN = 0x0001  # USER_START >> 16
+USER_HI_MAX = 0xBFFF  # (USER_END >> 16) - 1
+
+
+class Layout:
+    """Named main columns of the CPU table (shared by the AIR and the trace builder)."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.row = self._one()  # row counter (continues through padding)
+        self.is_real = self._one()
+        self.pq = self._one()  # pc = 4·pq + 2^16·ph  (pq < 2^14)
+        self.ph = self._one()
+        self.bits = self._many(32)  # instruction word bits
+        self.sel = self._many(len(INSNS))  # one-hot instruction kind
+        self.v1 = self._many(2)  # rs1 value limbs
+        self.v2 = self._many(2)  # rs2 value or loaded word limbs
+        self.b = self._many(2)  # second operand limbs
+        self.s = self._many(2)  # adder sum limbs
+        self.carry = self._many(2)
+        self.sq = self._one()  # s_lo = 4·sq + s0 (memory / jalr targets)
+        self.s0 = self._one()
+        self.c = self._many(2)  # result limbs
+        self.lc = self._one()  # carry of the link pc + 4
+        self.sa = self._one()  # sign bit of v1 and rest of its high limb
+        self.ra = self._one()
+        self.sb = self._one()
+        self.rb = self._one()
+        self.lt = self._one()
+        self.eq = self._one()  # s == 0 (X − operand == 0)
+        self.eq_inv = self._one()
+        self.taken = self._one()
+        self.ab = self._many(4)  # bytes for logic
+        self.bb = self._many(4)
+        self.cb = self._many(4)
+        self.z = self._many(3)  # register field is x0: rs1, rs2, rd
+        self.z_inv = self._many(3)
+        self.act = self._many(TIMESTAMP_SLOTS)  # slot k accesses memory
+        self.addr2 = self._one()
+        self.addr3 = self._one()
+        self.old3 = self._many(2)  # slot 3 word before the write
+        self.new3 = self._many(2)
+        self.pts = self._many(TIMESTAMP_SLOTS)  # previous timestamps
+        self.dlo = self._many(TIMESTAMP_SLOTS)  # ts − pts − 1 = dlo + 2^12·dhi
+        self.dhi = self._many(TIMESTAMP_SLOTS)
+
+    def _one(self) -> int:
+        self.width += 1
+        return self.width - 1
+
+    def _many(self, k: int) -> list[int]:
+        self.width += k
+        return list(range(self.width - k, self.width))
+
+
+LAYOUT = Layout()
+
+
+def _sum_sel(b: AirBuilder, pred: Callable[[Insn], bool]) -> Expr:
+    out: Expr = lift(0)
+    for k, insn in enumerate(INSNS):
+        if pred(insn):
+            out = out + b.main(LAYOUT.sel[k])
+    return out
+
+
+class CpuAir(Air):
+    """RV32IM instruction execution (see the module docstring); publics: pc words in/out."""
+
+    name = "zkvm-cpu"
+
+    def __init__(self) -> None:
+        super().__init__(main_width=LAYOUT.width, num_public_inputs=2)
+
+    def min_log_rows(self) -> int:
+        return 4
+
+    def padding_rows(self, count: int, trace: np.ndarray) -> np.ndarray:
+        out = np.zeros((count, self.main_width), dtype=np.uint64)
+        start = int(trace[-1, LAYOUT.row]) + 1 if len(trace) else 0
+        out[:, LAYOUT.row] = np.arange(start, start + count, dtype=np.uint64)
+        return out
+
+    def define(self, b: AirBuilder) -> None:
+        L = LAYOUT
+        m = b.main
+        bit = [m(i) for i in L.bits]
+        real = m(L.is_real)
+
+        def bits_value(lo: int, hi: int, shift: int = 0) -> Expr:
+            out: Expr = lift(0)
+            for i in range(lo, hi):
+                out = out + bit[i] * (1 << (i - lo + shift))
+            return out
+
+        # --- row counter, is_real, selectors ---------------------------------------
+        b.assert_first_row(m(L.row), name="row counter starts at 0")
+        b.assert_transition(b.main_next(L.row) - m(L.row) - 1, name="row counter")
+        b.assert_first_row(real - 1, name="first row is real")
+        b.assert_every_row(real * (real - 1), name="is_real boolean")
+        b.assert_transition(b.main_next(L.is_real) * (1 - real), name="real rows first")
+        sel_sum: Expr = lift(0)
+        for k in L.sel:
+            b.assert_every_row(m(k) * (m(k) - 1), name=f"selector {INSNS[k - L.sel[0]].name}")
+            sel_sum = sel_sum + m(k)
+        b.assert_every_row(sel_sum - real, name="one instruction kind per real row")
+        for i in L.bits:
+            b.assert_every_row(m(i) * (m(i) - 1), name=f"bit {i - L.bits[0]}")
+
+        # --- decode -------------------------------------------------------------------
+        opcode, f3, f7 = bits_value(0, 7), bits_value(12, 15), bits_value(25, 32)
+        rd_f, rs1_f, rs2_f = bits_value(7, 12), bits_value(15, 20), bits_value(20, 25)
+        want_op: Expr = lift(0)
+        has_f3: Expr = lift(0)
+        want_f3: Expr = lift(0)
+        has_f7: Expr = lift(0)
+        want_f7: Expr = lift(0)
+        for k, insn in zip(L.sel, INSNS, strict=True):
+            want_op = want_op + m(k) * insn.opcode
+            if insn.f3 is not None:
+                has_f3 = has_f3 + m(k)
+                want_f3 = want_f3 + m(k) * insn.f3
+            if insn.f7 is not None:
+                has_f7 = has_f7 + m(k)
+                want_f7 = want_f7 + m(k) * insn.f7
+        b.assert_every_row(opcode * real - want_op, name="decode: opcode")
+        b.assert_every_row(has_f3 * f3 - want_f3, name="decode: funct3")
+        b.assert_every_row(has_f7 * f7 - want_f7, name="decode: funct7")
+
+        # x0 detection for the three register fields
+        for j, field in enumerate((rs1_f, rs2_f, rd_f)):
+            z, zi = m(L.z[j]), m(L.z_inv[j])
+            b.assert_every_row(z * field, name=f"x0 flag {j} (zero)")
+            b.assert_every_row(field * zi - (real - z), name=f"x0 flag {j} (inverse)")
+
+        # --- immediates and the second operand ---------------------------------------
+        b31 = bit[31]
+        imm_i = (bits_value(20, 32) + b31 * 0xF000, b31 * 0xFFFF)
+        imm_s = (bits_value(7, 12) + bits_value(25, 32, 5) + b31 * 0xF000, b31 * 0xFFFF)
+        imm_u = (bits_value(12, 16, 12), bits_value(16, 32))
+        v1 = (m(L.v1[0]), m(L.v1[1]))
+        v2 = (m(L.v2[0]), m(L.v2[1]))
+        op_src = {
+            "rs2": _sum_sel(b, lambda i: i.operand == "rs2"),
+            "imm_i": _sum_sel(b, lambda i: i.operand == "imm_i"),
+            "imm_s": _sum_sel(b, lambda i: i.operand == "imm_s"),
+            "imm_u": _sum_sel(b, lambda i: i.operand == "imm_u"),
+        }
+        for h in range(2):
+            want = (
+                op_src["rs2"] * v2[h]
+                + op_src["imm_i"] * imm_i[h]
+                + op_src["imm_s"] * imm_s[h]
+                + op_src["imm_u"] * imm_u[h]
+            )
+            b.assert_every_row(m(L.b[h]) - want, name=f"operand limb {h}")
+
+        # --- adder: X + Y + cin = S + 2^16·carry ---------------------------------------
+        pc_lo, pc_hi = m(L.pq) * 4, m(L.ph)
+        xa = _sum_sel(b, lambda i: i.x == "a")
+        xp = _sum_sel(b, lambda i: i.x == "pc")
+        plus = _sum_sel(b, lambda i: i.x != "none" and not i.sub)
+        minus = _sum_sel(b, lambda i: i.x != "none" and i.sub)
+        c0, c1 = m(L.carry[0]), m(L.carry[1])
+        s_lo, s_hi = m(L.s[0]), m(L.s[1])
+        bl, bh = m(L.b[0]), m(L.b[1])
+        x_lo = xa * v1[0] + xp * pc_lo
+        x_hi = xa * v1[1] + xp * pc_hi
+        y_lo = plus * bl + minus * (0xFFFF - bl)
+        y_hi = plus * bh + minus * (0xFFFF - bh)
+        b.assert_every_row(c0 * (c0 - 1), name="carry 0 boolean")
+        b.assert_every_row(c1 * (c1 - 1), name="carry 1 boolean")
+        b.assert_every_row(x_lo + y_lo + minus - s_lo - c0 * 65536, name="adder low")
+        b.assert_every_row(x_hi + y_hi + c0 - s_hi - c1 * 65536, name="adder high")
+
+        # --- comparisons ---------------------------------------------------------------
+        sa, sb, lt = m(L.sa), m(L.sb), m(L.lt)
+        b.assert_every_row(sa * (sa - 1), name="sign a boolean")
+        b.assert_every_row(sb * (sb - 1), name="sign b boolean")
+        b.assert_every_row(v1[1] - sa * 0x8000 - m(L.ra), name="sign a split")
+        b.assert_every_row(bh - sb * 0x8000 - m(L.rb), name="sign b split")
+        signed = _sum_sel(b, lambda i: i.sub and i.result != "sum" and i.signed)
+        unsigned = _sum_sel(b, lambda i: i.sub and i.result != "sum" and not i.signed)
+        lt_u = 1 - c1
+        same = 1 - sa - sb + sa * sb * 2
+        b.assert_every_row(
+            lt - signed * (sa * (1 - sb) + same * lt_u) - unsigned * lt_u, name="less than"
+        )
+        eq, eq_inv = m(L.eq), m(L.eq_inv)
+        b.assert_every_row(eq * (s_lo + s_hi), name="equal (zero)")
+        b.assert_every_row((s_lo + s_hi) * eq_inv - (real - eq), name="equal (inverse)")
+        taken = m(L.taken)
+        b.assert_every_row(
+            taken
+            - _sum_sel(b, lambda i: i.branch == "eq") * eq
+            - _sum_sel(b, lambda i: i.branch == "ne") * (1 - eq)
+            - _sum_sel(b, lambda i: i.branch == "lt") * lt
+            - _sum_sel(b, lambda i: i.branch == "ge") * (1 - lt),
+            name="branch taken",
+        )
+
+        # --- byte logic ------------------------------------------------------------------
+        logic = _sum_sel(b, lambda i: i.result == "logic")
+        op_code = (
+            _sum_sel(b, lambda i: i.logic_op == 1) + _sum_sel(b, lambda i: i.logic_op == 2) * 2
+        )
+        ab = [m(i) for i in L.ab]
+        bb = [m(i) for i in L.bb]
+        cb = [m(i) for i in L.cb]
+        for h in range(2):
+            b.assert_every_row(logic * (v1[h] - ab[2 * h] - ab[2 * h + 1] * 256), name="a bytes")
+            b.assert_every_row(
+                logic * (m(L.b[h]) - bb[2 * h] - bb[2 * h + 1] * 256), name="b bytes"
+            )
+        for j in range(4):
+            b.lookup([op_code, ab[j], bb[j], cb[j]], logic, bus=BITWISE_BUS, name=f"logic {j}")
+
+        # --- memory / jalr target split --------------------------------------------------
+        mem = _sum_sel(b, lambda i: i.load or i.store)
+        jalr = _sum_sel(b, lambda i: i.next_pc == "jalr")
+        sq, s0 = m(L.sq), m(L.s0)
+        b.assert_every_row(s0 * (s0 - 1), name="target bit 0 boolean")
+        b.assert_every_row((mem + jalr) * (s_lo - sq * 4 - s0), name="target split")
+        b.assert_every_row(mem * s0, name="word access aligned")
+        target_w = sq + s_hi * (1 << 14)
+
+        # --- result ----------------------------------------------------------------------
+        lc = m(L.lc)
+        b.assert_every_row(lc * (lc - 1), name="link carry boolean")
+        link = (pc_lo + 4 - lc * 65536, pc_hi + lc)
+        res = {
+            "sum": _sum_sel(b, lambda i: i.result == "sum"),
+            "lt": _sum_sel(b, lambda i: i.result == "lt"),
+            "link": _sum_sel(b, lambda i: i.result == "link"),
+            "load": _sum_sel(b, lambda i: i.result == "load"),
+        }
+        logic_res = (cb[0] + cb[1] * 256, cb[2] + cb[3] * 256)
+        for h in range(2):
+            want = (
+                res["sum"] * m(L.s[h])
+                + res["link"] * link[h]
+                + res["load"] * v2[h]
+                + logic * logic_res[h]
+                + (res["lt"] * lt if h == 0 else lift(0))
+            )
+            b.assert_every_row(m(L.c[h]) - want, name=f"result limb {h}")
+
+        # --- pc ----------------------------------------------------------------------------
+        pcw = m(L.pq) + m(L.ph) * (1 << 14)
+        boff = bits_value(9, 12) + bits_value(25, 31, 3) + bit[7] * (1 << 9) - b31 * (1 << 10)
+        joff = bits_value(22, 31) + bit[20] * (1 << 9) + bits_value(12, 20, 10) - b31 * (1 << 18)
+        seq = _sum_sel(b, lambda i: i.next_pc == "seq")
+        br = _sum_sel(b, lambda i: i.next_pc == "branch")
+        jal = _sum_sel(b, lambda i: i.next_pc == "jal")
+        npcw = (
+            seq * (pcw + 1)
+            + br * (pcw + 1 + taken * (boff - 1))
+            + jal * (pcw + joff)
+            + jalr * target_w
+        )
+        b.assert_every_row(br * taken * bit[8], name="taken branch target aligned")
+        b.assert_every_row(jal * bit[21], name="jal target aligned")
+        nxt_real = b.main_next(L.is_real)
+        nxt_pcw = b.main_next(L.pq) + b.main_next(L.ph) * (1 << 14)
+        b.assert_transition(nxt_real * (nxt_pcw - npcw), name="next pc")
+        b.assert_first_row(pcw - b.public(0), name="pre-state pc")
+        b.assert_transition((real - nxt_real) * (npcw - b.public(1)), name="post-state pc")
+        b.assert_last_row(real * (npcw - b.public(1)), name="post-state pc (full table)")
+
+        # --- range checks --------------------------------------------------------------
+        def u16(v: ExprLike, mult: ExprLike, name: str) -> None:
+            b.lookup([v], mult, bus=U16_BUS, name=name)
+
+        u16(m(L.pq), real, "pc word low")
+        u16(m(L.pq) * 4, real, "pc word low < 2^14")
+        u16(m(L.ph) - USER_HI_MIN, real, "pc >= USER_START")
+        u16(USER_HI_MAX - m(L.ph), real, "pc < USER_END")
+        for h in range(2):
+            u16(m(L.s[h]), real, f"sum limb {h}")
+            u16(m(L.c[h]), real, f"result limb {h}")
+        u16(m(L.ra), real, "rest of a")
+        u16(m(L.ra) * 2, real, "rest of a < 2^15")
+        u16(m(L.rb), real, "rest of b")
+        u16(m(L.rb) * 2, real, "rest of b < 2^15")
+        u16(sq, mem + jalr, "target word")
+        u16(s_hi - USER_HI_MIN, mem, "data address >= USER_START")
+        u16(USER_HI_MAX - s_hi, mem, "data address < USER_END")
+
+        # --- memory accesses ---------------------------------------------------------------
+        z1, z2, zd = (m(i) for i in L.z)
+        uses1 = _sum_sel(b, lambda i: i.rs1)
+        uses2 = _sum_sel(b, lambda i: i.rs2)
+        writes = _sum_sel(b, lambda i: i.rd)
+        load = _sum_sel(b, lambda i: i.load)
+        store = _sum_sel(b, lambda i: i.store)
+        act = [m(i) for i in L.act]
+        b.assert_every_row(act[0] - real, name="fetch active")
+        b.assert_every_row(act[1] - uses1 * (1 - z1), name="rs1 active")
+        b.assert_every_row(act[2] - uses2 * (1 - z2) - load, name="slot 2 active")
+        b.assert_every_row(act[3] - writes * (1 - zd) - store, name="slot 3 active")
+        for h in range(2):
+            b.assert_every_row(uses1 * z1 * v1[h], name="x0 reads 0 (rs1)")
+            b.assert_every_row(uses2 * z2 * v2[h], name="x0 reads 0 (rs2)")
+            b.assert_every_row(
+                m(L.new3[h]) - store * v2[h] - writes * m(L.c[h]), name="slot 3 value"
+            )
+        b.assert_every_row(
+            m(L.addr2) - uses2 * (rs2_f + REG_WORD_BASE) - load * target_w, name="slot 2 address"
+        )
+        b.assert_every_row(
+            m(L.addr3) - writes * (rd_f + REG_WORD_BASE) - store * target_w, name="slot 3 address"
+        )
+        word = (bits_value(0, 16), bits_value(16, 32))
+        slots = [
+            (pcw, word, word),
+            (rs1_f + REG_WORD_BASE, v1, v1),
+            (m(L.addr2), v2, v2),
+            (m(L.addr3), (m(L.old3[0]), m(L.old3[1])), (m(L.new3[0]), m(L.new3[1]))),
+        ]
+        for k, (addr, old, new) in enumerate(slots):
+            ts = m(L.row) * TIMESTAMP_SLOTS + (TIMESTAMP_SLOTS + k)
+            pts = m(L.pts[k])
+            b.lookup([addr, pts, old[0], old[1]], act[k], bus=MEMORY_BUS, name=f"slot {k} prev")
+            b.provide([addr, ts, new[0], new[1]], act[k], bus=MEMORY_BUS, name=f"slot {k} next")
+            d = ts - pts - 1 - m(L.dlo[k]) - m(L.dhi[k]) * 4096
+            b.assert_every_row(act[k] * d, name=f"slot {k} timestamp order")
+            u16(m(L.dlo[k]), act[k], f"slot {k} ts diff low")
+            u16(m(L.dhi[k]), act[k], f"slot {k} ts diff high")

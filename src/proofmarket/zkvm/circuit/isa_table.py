@@ -1,0 +1,102 @@
+"""The instructions the CPU table constrains, one selector column each, and their traits.
+
+Decoding is proven by the selector: the instruction word's opcode, funct3 and funct7
+fields (linear in the word's bit columns) must equal the selected instruction's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proofmarket.zkvm import isa
+
+
+@dataclass(frozen=True)
+class Insn:
+    """One instruction kind and how the CPU row uses its units."""
+
+    name: str
+    opcode: int
+    f3: int | None = None
+    f7: int | None = None
+    rs1: bool = False  # reads rs1 (slot 1)
+    rs2: bool = False  # reads rs2 (slot 2)
+    rd: bool = False  # writes rd (slot 3)
+    operand: str = "rs2"  # second operand: rs2 | imm_i | imm_s | imm_u | none
+    x: str = "a"  # adder input X: a | pc | zero | none (adder unused)
+    sub: bool = False  # adder computes X − operand (Y = ~operand, carry in 1)
+    result: str = "sum"  # sum | lt | link | logic | load | none
+    signed: bool = False  # comparison is signed
+    logic_op: int = -1  # 0 and, 1 or, 2 xor
+    branch: str = ""  # eq | ne | lt | ge
+    next_pc: str = "seq"  # seq | branch | jal | jalr
+    load: bool = False
+    store: bool = False
+
+
+def _r(name: str, f3: int, f7: int, **kw: object) -> Insn:
+    return Insn(name, isa.OP_REG, f3, f7, rs1=True, rs2=True, rd=True, **kw)  # type: ignore[arg-type]
+
+
+def _i(name: str, f3: int, **kw: object) -> Insn:
+    return Insn(name, isa.OP_IMM, f3, None, rs1=True, rd=True, operand="imm_i", **kw)  # type: ignore[arg-type]
+
+
+def _b(name: str, f3: int, cond: str, signed: bool) -> Insn:
+    return Insn(
+        name, isa.OP_BRANCH, f3, None, rs1=True, rs2=True, sub=True, result="none",
+        signed=signed, branch=cond, next_pc="branch",
+    )  # fmt: skip
+
+
+INSNS: tuple[Insn, ...] = (
+    _r("add", 0, 0),
+    _r("sub", 0, 0x20, sub=True),
+    _r("slt", 2, 0, sub=True, result="lt", signed=True),
+    _r("sltu", 3, 0, sub=True, result="lt"),
+    _r("xor", 4, 0, x="none", result="logic", logic_op=2),
+    _r("or", 6, 0, x="none", result="logic", logic_op=1),
+    _r("and", 7, 0, x="none", result="logic", logic_op=0),
+    _i("addi", 0),
+    _i("slti", 2, sub=True, result="lt", signed=True),
+    _i("sltiu", 3, sub=True, result="lt"),
+    _i("xori", 4, x="none", result="logic", logic_op=2),
+    _i("ori", 6, x="none", result="logic", logic_op=1),
+    _i("andi", 7, x="none", result="logic", logic_op=0),
+    Insn("lui", isa.OP_LUI, rd=True, operand="imm_u", x="zero"),
+    Insn("auipc", isa.OP_AUIPC, rd=True, operand="imm_u", x="pc"),
+    Insn("jal", isa.OP_JAL, rd=True, operand="none", x="none", result="link", next_pc="jal"),
+    Insn(
+        "jalr",
+        isa.OP_JALR,
+        0,
+        None,
+        rs1=True,
+        rd=True,
+        operand="imm_i",
+        result="link",
+        next_pc="jalr",
+    ),
+    _b("beq", 0, "eq", False),
+    _b("bne", 1, "ne", False),
+    _b("blt", 4, "lt", True),
+    _b("bge", 5, "ge", True),
+    _b("bltu", 6, "lt", False),
+    _b("bgeu", 7, "ge", False),
+    Insn("lw", isa.OP_LOAD, 2, None, rs1=True, rd=True, operand="imm_i", result="load", load=True),
+    Insn(
+        "sw",
+        isa.OP_STORE,
+        2,
+        None,
+        rs1=True,
+        rs2=True,
+        operand="imm_s",
+        result="none",
+        store=True,
+    ),
+    Insn("fence", isa.OP_MISC_MEM, 0, None, operand="none", x="none", result="none"),
+    Insn("fence.i", isa.OP_MISC_MEM, 1, None, operand="none", x="none", result="none"),
+)
+
+INDEX = {insn.name: k for k, insn in enumerate(INSNS)}

@@ -1,0 +1,282 @@
+"""Trace generation: executor records -> CPU, memory-boundary and lookup-table traces.
+
+Vectorised NumPy over the per-instruction records the numba interpreter writes
+(:data:`proofmarket.zkvm.interp_core.REC_WIDTH` columns); nothing is re-executed. The
+memory argument's previous timestamps and values come from one stable sort of all
+accesses by word address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from proofmarket.zkvm import interp_core as ic
+from proofmarket.zkvm.circuit import boundary as bd
+from proofmarket.zkvm.circuit.buses import REG_WORD_BASE, TIMESTAMP_SLOTS
+from proofmarket.zkvm.circuit.cpu import LAYOUT
+from proofmarket.zkvm.circuit.isa_table import INSNS, Insn
+from proofmarket.zkvm.circuit.tables import bitwise_multiplicities, u16_multiplicities
+
+P = 15 * (1 << 27) + 1
+
+
+class UnsupportedInstruction(ValueError):
+    """The segment executes an instruction kind the circuit does not constrain yet."""
+
+
+@dataclass
+class CircuitTraces:
+    """Main traces of the execution tables and the CPU table's public inputs."""
+
+    cpu: np.ndarray
+    boundary: np.ndarray
+    u16: np.ndarray
+    bitwise: np.ndarray
+    publics: list[int]
+
+
+def _kind_index(words: np.ndarray) -> np.ndarray:
+    """The :data:`INSNS` index of every instruction word (raises for unsupported ones)."""
+    op, f3, f7 = words & 0x7F, (words >> 12) & 7, words >> 25
+    kind = np.full(words.shape, -1, dtype=np.int64)
+    for k, insn in enumerate(INSNS):
+        hit = op == insn.opcode
+        if insn.f3 is not None:
+            hit &= f3 == insn.f3
+        if insn.f7 is not None:
+            hit &= f7 == insn.f7
+        kind[hit & (kind < 0)] = k
+    bad = np.flatnonzero(kind < 0)
+    if bad.size:
+        w = int(words[bad[0]])
+        raise UnsupportedInstruction(
+            f"instruction {w:#010x} (row {int(bad[0])}) is not constrained by the circuit yet"
+        )
+    return kind
+
+
+def _trait(kind: np.ndarray, pred: Callable[[Insn], bool]) -> np.ndarray:
+    table = np.array([bool(pred(i)) for i in INSNS])
+    return table[kind]
+
+
+def _lo(v: np.ndarray) -> np.ndarray:
+    return v & 0xFFFF
+
+
+def _hi(v: np.ndarray) -> np.ndarray:
+    return (v >> 16) & 0xFFFF
+
+
+def _inv(v: np.ndarray) -> np.ndarray:
+    """Field inverses (0 for 0) of small non-negative values."""
+    out = np.zeros(v.shape, dtype=np.int64)
+    nz = np.flatnonzero(v)
+    out[nz] = [pow(int(x), P - 2, P) for x in v[nz]]
+    return out
+
+
+def build_traces(
+    rec: np.ndarray, initial_word: Callable[[np.ndarray], np.ndarray], post_pc: int
+) -> CircuitTraces:
+    """Traces for ``rec`` (the records of one segment, in order).
+
+    ``initial_word(word_addresses)`` returns the words' values before the segment (from
+    its paged-in pages); ``post_pc`` is the pc after the last recorded instruction.
+    """
+    L = LAYOUT
+    n = rec.shape[0]
+    if n == 0:
+        raise ValueError("a segment executes at least one instruction")
+    w = rec[:, ic.REC_INSN].astype(np.int64)
+    kind = _kind_index(w)
+    T = np.zeros((n, L.width), dtype=np.int64)
+    T[:, L.row] = np.arange(n)
+    T[:, L.is_real] = 1
+    pc = rec[:, ic.REC_PC]
+    T[:, L.pq] = (pc & 0xFFFF) >> 2
+    T[:, L.ph] = pc >> 16
+    for i in range(32):
+        T[:, L.bits[i]] = (w >> i) & 1
+    T[np.arange(n), np.array(L.sel)[kind]] = 1
+
+    uses1 = _trait(kind, lambda i: i.rs1)
+    uses2 = _trait(kind, lambda i: i.rs2)
+    writes = _trait(kind, lambda i: i.rd)
+    load = _trait(kind, lambda i: i.load)
+    store = _trait(kind, lambda i: i.store)
+    v1 = np.where(uses1, rec[:, ic.REC_RS1_VAL], 0)
+    v2 = np.where(uses2, rec[:, ic.REC_RS2_VAL], np.where(load, rec[:, ic.REC_MEM_OLD], 0))
+    T[:, L.v1[0]], T[:, L.v1[1]] = _lo(v1), _hi(v1)
+    T[:, L.v2[0]], T[:, L.v2[1]] = _lo(v2), _hi(v2)
+
+    # operand
+    sign = (w >> 31) & 1
+    imm_i = ((w >> 20) | (sign * 0xFFFFF000)) & 0xFFFFFFFF
+    imm_s = (((w >> 7) & 31) | (((w >> 25) & 0x7F) << 5) | (sign * 0xFFFFF000)) & 0xFFFFFFFF
+    imm_u = w & 0xFFFFF000
+    operand = np.zeros(n, dtype=np.int64)
+    for name, val in (("rs2", v2), ("imm_i", imm_i), ("imm_s", imm_s), ("imm_u", imm_u)):
+        sel = _trait(kind, lambda i, name=name: i.operand == name)  # type: ignore[misc]
+        operand = np.where(sel, val, operand)
+    T[:, L.b[0]], T[:, L.b[1]] = _lo(operand), _hi(operand)
+
+    # adder
+    xa = _trait(kind, lambda i: i.x == "a")
+    xp = _trait(kind, lambda i: i.x == "pc")
+    used = _trait(kind, lambda i: i.x != "none")
+    sub = _trait(kind, lambda i: i.sub) & used
+    x = np.where(xa, v1, np.where(xp, pc, 0))
+    y = np.where(used, np.where(sub, operand ^ 0xFFFFFFFF, operand), 0)
+    cin = sub.astype(np.int64)
+    lo_sum = _lo(x) + _lo(y) + cin
+    c0 = lo_sum >> 16
+    hi_sum = _hi(x) + _hi(y) + c0
+    c1 = hi_sum >> 16
+    s = ((hi_sum & 0xFFFF) << 16) | (lo_sum & 0xFFFF)
+    T[:, L.s[0]], T[:, L.s[1]] = _lo(s), _hi(s)
+    T[:, L.carry[0]], T[:, L.carry[1]] = c0, c1
+    jalr = _trait(kind, lambda i: i.next_pc == "jalr")
+    tgt = jalr | load | store
+    T[:, L.sq] = np.where(tgt, _lo(s) >> 2, 0)
+    T[:, L.s0] = np.where(tgt, s & 1, 0)
+
+    # comparisons
+    T[:, L.sa], T[:, L.ra] = _hi(v1) >> 15, _hi(v1) & 0x7FFF
+    T[:, L.sb], T[:, L.rb] = _hi(operand) >> 15, _hi(operand) & 0x7FFF
+    signed = _trait(kind, lambda i: i.sub and i.signed)
+    is_cmp = _trait(kind, lambda i: i.sub and i.result != "sum")
+    sv1 = v1 - ((v1 >> 31) << 32)
+    sop = operand - ((operand >> 31) << 32)
+    lt = np.where(signed, sv1 < sop, v1 < operand) & is_cmp
+    T[:, L.lt] = lt
+    ssum = _lo(s) + _hi(s)
+    T[:, L.eq] = ssum == 0
+    T[:, L.eq_inv] = _inv(ssum)
+    br = {c: _trait(kind, lambda i, c=c: i.branch == c) for c in ("eq", "ne", "lt", "ge")}  # type: ignore[misc]
+    taken = (br["eq"] & (ssum == 0)) | (br["ne"] & (ssum != 0)) | (br["lt"] & lt) | (br["ge"] & ~lt)
+    T[:, L.taken] = taken
+
+    # logic
+    logic = _trait(kind, lambda i: i.result == "logic")
+    ops = np.array([max(i.logic_op, 0) for i in INSNS])[kind]
+    res_logic = np.where(ops == 0, v1 & operand, np.where(ops == 1, v1 | operand, v1 ^ operand))
+    for j in range(4):
+        T[:, L.ab[j]] = np.where(logic, (v1 >> (8 * j)) & 255, 0)
+        T[:, L.bb[j]] = np.where(logic, (operand >> (8 * j)) & 255, 0)
+        T[:, L.cb[j]] = np.where(logic, (res_logic >> (8 * j)) & 255, 0)
+
+    # result
+    link = pc + 4
+    T[:, L.lc] = np.where(_trait(kind, lambda i: i.result == "link"), (_lo(pc) + 4) >> 16, 0)
+    result = np.zeros(n, dtype=np.int64)
+    for name, val in (("sum", s), ("lt", lt.astype(np.int64)), ("link", link), ("load", v2)):
+        sel = _trait(kind, lambda i, name=name: i.result == name)  # type: ignore[misc]
+        result = np.where(sel, val, result)
+    result = np.where(logic, res_logic, result)
+    T[:, L.c[0]], T[:, L.c[1]] = _lo(result), _hi(result)
+
+    # registers
+    rs1_f, rs2_f, rd_f = (w >> 15) & 31, (w >> 20) & 31, (w >> 7) & 31
+    for j, f in enumerate((rs1_f, rs2_f, rd_f)):
+        T[:, L.z[j]] = f == 0
+        T[:, L.z_inv[j]] = _inv(f)
+
+    # memory accesses: (addr, new value, active) per slot, chronological order
+    target_w = s >> 2
+    act = np.stack(
+        [
+            np.ones(n, dtype=bool),
+            uses1 & (rs1_f != 0),
+            (uses2 & (rs2_f != 0)) | load,
+            (writes & (rd_f != 0)) | store,
+        ],
+        axis=1,
+    )
+    addr = np.stack(
+        [
+            pc >> 2,
+            REG_WORD_BASE + rs1_f,
+            np.where(load, target_w, np.where(uses2, REG_WORD_BASE + rs2_f, 0)),
+            np.where(store, target_w, np.where(writes, REG_WORD_BASE + rd_f, 0)),
+        ],
+        axis=1,
+    )
+    new3 = np.where(store, v2, np.where(writes, result, 0))
+    value = np.stack([w, v1, v2, new3], axis=1)
+    T[:, L.addr2] = addr[:, 2]
+    T[:, L.addr3] = addr[:, 3]
+    T[:, L.new3[0]], T[:, L.new3[1]] = _lo(new3), _hi(new3)
+    for k in range(TIMESTAMP_SLOTS):
+        T[:, L.act[k]] = act[:, k]
+    ts = (np.arange(n)[:, None] + 1) * TIMESTAMP_SLOTS + np.arange(TIMESTAMP_SLOTS)[None, :]
+    flat = np.flatnonzero(act.ravel())
+    a_addr, a_ts, a_val = addr.ravel()[flat], ts.ravel()[flat], value.ravel()[flat]
+    order = np.argsort(a_addr, kind="stable")
+    sa_, st_, sv_ = a_addr[order], a_ts[order], a_val[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sa_[1:] != sa_[:-1]
+    uniq = sa_[first]
+    init = np.asarray(initial_word(uniq), dtype=np.int64)
+    prev_ts = np.empty_like(st_)
+    prev_val = np.empty_like(sv_)
+    prev_ts[1:], prev_val[1:] = st_[:-1], sv_[:-1]
+    prev_ts[first] = 0
+    prev_val[first] = init
+    pts = np.zeros(n * TIMESTAMP_SLOTS, dtype=np.int64)
+    pval = np.zeros(n * TIMESTAMP_SLOTS, dtype=np.int64)
+    pts[flat[order]] = prev_ts
+    pval[flat[order]] = prev_val
+    pts, pval = pts.reshape(n, TIMESTAMP_SLOTS), pval.reshape(n, TIMESTAMP_SLOTS)
+    diff = np.where(act, ts - pts - 1, 0)
+    for k in range(TIMESTAMP_SLOTS):
+        T[:, L.pts[k]] = pts[:, k]
+        T[:, L.dlo[k]] = diff[:, k] & 0xFFFF
+        T[:, L.dhi[k]] = (diff[:, k] >> 16) << 4  # dlo + 2^12·dhi, dhi < 2^16
+    old3 = np.where(act[:, 3], pval[:, 3], 0)
+    T[:, L.old3[0]], T[:, L.old3[1]] = _lo(old3), _hi(old3)
+
+    # boundary table: first state and last state of each touched word
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = sa_[1:] != sa_[:-1]
+    B = np.zeros((len(uniq), bd.WIDTH), dtype=np.int64)
+    B[:, bd.ADDR] = uniq
+    B[:, bd.INIT_LO], B[:, bd.INIT_HI] = _lo(init), _hi(init)
+    B[:, bd.FINAL_TS] = st_[last]
+    fin = sv_[last]
+    B[:, bd.FINAL_LO], B[:, bd.FINAL_HI] = _lo(fin), _hi(fin)
+    B[:, bd.IS_REAL] = 1
+
+    # lookup tables
+    u16_vals = [
+        T[:, L.pq],
+        T[:, L.pq] * 4,
+        T[:, L.ph] - 1,
+        0xBFFF - T[:, L.ph],
+        T[:, L.s[0]],
+        T[:, L.s[1]],
+        T[:, L.c[0]],
+        T[:, L.c[1]],
+        T[:, L.ra],
+        T[:, L.ra] * 2,
+        T[:, L.rb],
+        T[:, L.rb] * 2,
+        T[tgt, L.sq],
+        T[load | store, L.s[1]] - 1,
+        0xBFFF - T[load | store, L.s[1]],
+        B[:, bd.INIT_LO],
+        B[:, bd.INIT_HI],
+    ]
+    for k in range(TIMESTAMP_SLOTS):
+        u16_vals += [T[act[:, k], L.dlo[k]], T[act[:, k], L.dhi[k]]]
+    u16 = u16_multiplicities(np.concatenate(u16_vals))
+    lg = np.flatnonzero(logic)
+    bops = np.repeat(ops[lg], 4)
+    bx = np.stack([T[lg, L.ab[j]] for j in range(4)], axis=1).ravel()
+    by = np.stack([T[lg, L.bb[j]] for j in range(4)], axis=1).ravel()
+    bitwise = bitwise_multiplicities(bops, bx, by)
+    publics = [int(pc[0]) >> 2, post_pc >> 2]
+    return CircuitTraces(T.astype(np.uint64), B.astype(np.uint64), u16, bitwise, publics)

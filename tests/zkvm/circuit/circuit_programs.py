@@ -1,0 +1,82 @@
+"""A guest program that executes every instruction kind the CPU table constrains."""
+
+from __future__ import annotations
+
+from proofmarket.zkvm.isa import asm, load_imm
+from proofmarket.zkvm.segment import Segment
+
+DATA = 0x0030_0000
+NOP = asm("addi", "zero", "zero", 0)
+
+
+def all_kinds_program() -> list[int]:
+    """ALU, comparisons, every branch taken and not, jal/jalr, lw/sw, lui/auipc, fence."""
+    return [
+        *load_imm("a0", 0x8000_0001),
+        *load_imm("a1", 7),
+        asm("add", "a2", "a0", "a1"),
+        asm("sub", "a3", "a1", "a0"),
+        asm("slt", "a4", "a0", "a1"),
+        asm("sltu", "a5", "a0", "a1"),
+        asm("xor", "t1", "a0", "a1"),
+        asm("or", "t2", "a0", "a1"),
+        asm("and", "s0", "a0", "a1"),
+        asm("addi", "s1", "a0", -5),
+        asm("slti", "t3", "a1", -1),
+        asm("sltiu", "t4", "a1", -1),
+        asm("xori", "t5", "a0", -1),
+        asm("ori", "t6", "a1", 0x7F0),
+        asm("andi", "s2", "a0", 0x0FF),
+        asm("auipc", "s3", 1),
+        asm("lui", "s4", 0xABCDE),
+        *load_imm("s5", DATA),
+        asm("sw", "a2", 8, "s5"),
+        asm("lw", "s6", 8, "s5"),
+        asm("sw", "a0", 0, "s5"),
+        asm("lw", "s7", 4, "s5"),
+        asm("lw", "s8", -4, "s5"),
+        asm("beq", "a0", "a0", 8),
+        NOP,
+        asm("bne", "a0", "a1", 8),
+        NOP,
+        asm("blt", "a0", "a1", 8),
+        NOP,
+        asm("bge", "a1", "a0", 8),
+        NOP,
+        asm("bltu", "a1", "a0", 8),
+        NOP,
+        asm("bgeu", "a0", "a1", 8),
+        NOP,
+        asm("beq", "a0", "a1", 8),
+        asm("bne", "a0", "a0", 8),
+        asm("blt", "a1", "a0", 8),
+        asm("bge", "a0", "a1", 8),
+        asm("bltu", "a0", "a1", 8),
+        asm("bgeu", "a1", "a0", 8),
+        asm("jal", "ra", 8),
+        NOP,
+        asm("auipc", "t0", 0),
+        asm("jalr", "ra", 12, "t0"),
+        NOP,
+        asm("fence"),
+        0x0000_100F,  # fence.i
+        asm("add", "zero", "a0", "a1"),
+        asm("add", "a2", "zero", "a1"),
+        *load_imm("a1", 3),
+        asm("add", "a2", "a2", "a1"),
+        asm("addi", "a1", "a1", -1),
+        asm("bne", "a1", "zero", -8),
+    ]
+
+
+def data_bytes() -> bytes:
+    return bytes(range(4, 16))
+
+
+def first_segment(code: list[int], po2: int = 13) -> Segment:
+    """Execute ``code`` followed by a HALT and return the first segment."""
+    from proofmarket.zkvm.executor import execute
+    from zkvm.programs import halt, make_elf
+
+    elf = make_elf(code + halt(0), b"\0" * 4 + data_bytes(), data_addr=DATA - 4)
+    return execute(elf, segment_po2=po2).segments[0]
