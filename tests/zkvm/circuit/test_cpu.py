@@ -44,7 +44,7 @@ def test_records_match_the_executor() -> None:
 
 
 def test_unsupported_instruction_is_refused() -> None:
-    record = record_segment(first_segment([asm("mul", "a0", "a0", "a0")]))
+    record = record_segment(first_segment([asm("divu", "a0", "a0", "a0")]))
     with pytest.raises(UnsupportedInstruction, match="not constrained"):
         cp.segment_traces(record)
 

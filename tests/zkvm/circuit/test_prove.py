@@ -20,11 +20,12 @@ def test_segment_proves_and_verifies_and_pcs_are_bound() -> None:
     proof, pubs = cp.prove_segment_circuit(seg, TEST)
     assert pubs[0] * 4 == seg.pre_state.pc
     heights = cp.verify_segment_circuit(proof, pubs[0] * 4, pubs[1] * 4, TEST)
-    assert heights[0] == 6  # 60-odd instructions, padded to 2^6 rows
+    assert 1 << heights[0] >= seg.user_cycles - 1 > 1 << (heights[0] - 1)  # HALT not proven
     with pytest.raises(VerificationError):
         cp.verify_segment_circuit(proof, pubs[0] * 4, pubs[1] * 4 + 4, TEST)
     with pytest.raises(VerificationError):
-        cp.verify_segment_circuit(proof, pubs[0] * 4, pubs[1] * 4, TEST, log_cpu_rows=7)
+        pre, post = pubs[0] * 4, pubs[1] * 4
+        cp.verify_segment_circuit(proof, pre, post, TEST, log_cpu_rows=heights[0] + 1)
     with pytest.raises(ValueError, match="aligned"):
         cp.verify_segment_circuit(proof, pubs[0] * 4 + 2, pubs[1] * 4, TEST)
 

@@ -32,7 +32,8 @@ MEMORY_BUS = 0x4D45_4D00
 U16_BUS = 0x5531_3600
 """16-bit range checks: ``(value,)`` is provided by the fixed u16 table."""
 BITWISE_BUS = 0x4249_5400
-"""Byte logic: ``(op, x, y, result)`` with op 0 = and, 1 = or, 2 = xor, x, y bytes."""
+"""Byte logic: ``(op, x, y, result)`` with op 0 = and, 1 = or, 2 = xor, x, y bytes;
+op 3 with result 0 range-checks the two bytes."""
 JOURNAL_BUS = 0x4A52_4E00
 """Journal bytes: ``(index, byte)``; the verifier provides them from the receipt's journal."""
 

@@ -61,6 +61,16 @@ class Layout:
         self.ab = self._many(4)  # bytes for logic
         self.bb = self._many(4)
         self.cb = self._many(4)
+        # multiplier: X·Y = W (mod 2^64) in bytes, for mul/mulh*/shifts
+        self.sh = self._one()  # shift amount = operand low limb mod 32
+        self.sh_rest = self._one()
+        self.t = self._many(3)  # low bits of the power t (2^t is Y for shifts)
+        self.q = self._many(5)  # one-hot byte index of 2^t
+        self.e = self._one()  # 2^(t mod 8)
+        self.xb = self._many(4)
+        self.yb = self._many(5)
+        self.wb = self._many(8)
+        self.mc = self._many(8)  # carries per byte column
         self.z = self._many(3)  # register field is x0: rs1, rs2, rd
         self.z_inv = self._many(3)
         self.act = self._many(TIMESTAMP_SLOTS)  # slot k accesses memory
@@ -243,6 +253,51 @@ class CpuAir(Air):
         for j in range(4):
             b.lookup([op_code, ab[j], bb[j], cb[j]], logic, bus=BITWISE_BUS, name=f"logic {j}")
 
+        # --- multiplier: X·Y = W mod 2^64 over bytes ------------------------------------
+        mulu = _sum_sel(b, lambda i: i.word != "")
+        shl = _sum_sel(b, lambda i: i.shift == "left")
+        shr = _sum_sel(b, lambda i: i.shift == "right")
+        mulp = _sum_sel(b, lambda i: i.word != "" and i.shift == "")
+        xs = _sum_sel(b, lambda i: i.x_signed) * sa
+        ys = _sum_sel(b, lambda i: i.y_signed) * sb
+        xb = [m(i) for i in L.xb]
+        yb = [m(i) for i in L.yb]
+        wb = [m(i) for i in L.wb]
+        mc = [m(i) for i in L.mc]
+        sh, t, q, e = m(L.sh), [m(i) for i in L.t], [m(i) for i in L.q], m(L.e)
+        b.assert_every_row((shl + shr) * (bl - sh - m(L.sh_rest) * 32), name="shift amount")
+        for i in (*L.t, *L.q):
+            b.assert_every_row(m(i) * (m(i) - 1), name="shift bit boolean")
+        b.assert_every_row(q[0] + q[1] + q[2] + q[3] + q[4] - shl - shr, name="shift byte one-hot")
+        t_val = t[0] + t[1] * 2 + t[2] * 4 + (q[1] + q[2] * 2 + q[3] * 3 + q[4] * 4) * 8
+        b.assert_every_row(shl * (t_val - sh) + shr * (t_val - 32 + sh), name="shift power")
+        pow8 = (1 + t[0]) * (1 + t[1] * 3) * (1 + t[2] * 15)
+        b.assert_every_row((shl + shr) * (e - pow8), name="2^(t mod 8)")
+        for h in range(2):
+            x_split = v1[h] - xb[2 * h] - xb[2 * h + 1] * 256
+            b.assert_every_row(mulu * x_split, name=f"multiplier X limb {h}")
+            y_split = m(L.b[h]) - yb[2 * h] - yb[2 * h + 1] * 256
+            b.assert_every_row(mulp * y_split, name=f"multiplier Y limb {h}")
+        for j in range(4):
+            b.assert_every_row((shl + shr) * (yb[j] - q[j] * e), name=f"Y byte {j} (shift)")
+        b.assert_every_row(yb[4] - q[4] * e - ys * 255, name="Y byte 4")
+        x_all = [*xb, *([xs * 255] * 4)]
+        y_all = [*yb, *([ys * 255] * 3)]
+        for k in range(8):
+            col: Expr = lift(0)
+            for i in range(k + 1):
+                col = col + x_all[i] * y_all[k - i]
+            if k:
+                col = col + mc[k - 1]
+            b.assert_every_row(col - wb[k] - mc[k] * 256, name=f"product byte {k}")
+        for j in range(0, 8, 2):
+            b.lookup([3, wb[j], wb[j + 1], 0], mulu, bus=BITWISE_BUS, name=f"W bytes {j}")
+        for j in range(0, 4, 2):
+            b.lookup([3, xb[j], xb[j + 1], 0], mulu, bus=BITWISE_BUS, name=f"X bytes {j}")
+            b.lookup([3, yb[j], yb[j + 1], 0], mulp, bus=BITWISE_BUS, name=f"Y bytes {j}")
+        word_lo = (wb[0] + wb[1] * 256, wb[2] + wb[3] * 256)
+        word_hi = (wb[4] + wb[5] * 256, wb[6] + wb[7] * 256)
+
         # --- memory / jalr target split --------------------------------------------------
         mem = _sum_sel(b, lambda i: i.load or i.store)
         jalr = _sum_sel(b, lambda i: i.next_pc == "jalr")
@@ -269,6 +324,8 @@ class CpuAir(Air):
                 + res["link"] * link[h]
                 + res["load"] * v2[h]
                 + logic * logic_res[h]
+                + _sum_sel(b, lambda i: i.word == "lo") * word_lo[h]
+                + _sum_sel(b, lambda i: i.word == "hi") * word_hi[h]
                 + (res["lt"] * lt if h == 0 else lift(0))
             )
             b.assert_every_row(m(L.c[h]) - want, name=f"result limb {h}")
@@ -311,6 +368,12 @@ class CpuAir(Air):
         u16(m(L.rb), real, "rest of b")
         u16(m(L.rb) * 2, real, "rest of b < 2^15")
         u16(sq, mem + jalr, "target word")
+        for k in range(8):
+            u16(mc[k], mulu, f"product carry {k}")
+        u16(sh, shl + shr, "shift amount")
+        u16(sh * 2048, shl + shr, "shift amount < 32")
+        u16(m(L.sh_rest), shl + shr, "shift operand rest")
+        u16(m(L.sh_rest) * 32, shl + shr, "shift operand rest < 2^11")
         u16(s_hi - USER_HI_MIN, mem, "data address >= USER_START")
         u16(USER_HI_MAX - s_hi, mem, "data address < USER_END")
 

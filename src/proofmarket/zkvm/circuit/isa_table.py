@@ -32,6 +32,10 @@ class Insn:
     next_pc: str = "seq"  # seq | branch | jal | jalr
     load: bool = False
     store: bool = False
+    word: str = ""  # multiplier result word: lo | hi ("" = multiplier unused)
+    shift: str = ""  # multiplier's Y is 2^sh (left) or 2^(32 − sh) (right)
+    x_signed: bool = False  # multiplier's X (rs1) is sign-extended
+    y_signed: bool = False  # multiplier's Y (operand) is sign-extended
 
 
 def _r(name: str, f3: int, f7: int, **kw: object) -> Insn:
@@ -95,6 +99,53 @@ INSNS: tuple[Insn, ...] = (
         result="none",
         store=True,
     ),
+    _r("sll", 1, 0, x="none", result="mul", word="lo", shift="left"),
+    _r("srl", 5, 0, x="none", result="mul", word="hi", shift="right"),
+    _r("sra", 5, 0x20, x="none", result="mul", word="hi", shift="right", x_signed=True),
+    Insn(
+        "slli",
+        isa.OP_IMM,
+        1,
+        0,
+        rs1=True,
+        rd=True,
+        operand="imm_i",
+        x="none",
+        result="mul",
+        word="lo",
+        shift="left",
+    ),
+    Insn(
+        "srli",
+        isa.OP_IMM,
+        5,
+        0,
+        rs1=True,
+        rd=True,
+        operand="imm_i",
+        x="none",
+        result="mul",
+        word="hi",
+        shift="right",
+    ),
+    Insn(
+        "srai",
+        isa.OP_IMM,
+        5,
+        0x20,
+        rs1=True,
+        rd=True,
+        operand="imm_i",
+        x="none",
+        result="mul",
+        word="hi",
+        shift="right",
+        x_signed=True,
+    ),
+    _r("mul", 0, 1, x="none", result="mul", word="lo"),
+    _r("mulh", 1, 1, x="none", result="mul", word="hi", x_signed=True, y_signed=True),
+    _r("mulhsu", 2, 1, x="none", result="mul", word="hi", x_signed=True),
+    _r("mulhu", 3, 1, x="none", result="mul", word="hi"),
     Insn("fence", isa.OP_MISC_MEM, 0, None, operand="none", x="none", result="none"),
     Insn("fence.i", isa.OP_MISC_MEM, 1, None, operand="none", x="none", result="none"),
 )

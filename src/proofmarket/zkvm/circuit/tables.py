@@ -15,7 +15,8 @@ from proofmarket.zkvm.circuit.buses import BITWISE_BUS, U16_BUS
 
 U16_LOG_ROWS = 16
 BITWISE_LOG_ROWS = 16
-BITWISE_OPS = 3  # 0 and, 1 or, 2 xor
+BITWISE_OPS = 4  # 0 and, 1 or, 2 xor, 3 byte pair (range check of x and y)
+BYTE_PAIR = 3
 
 
 class U16TableAir(Air):
@@ -37,12 +38,13 @@ class U16TableAir(Air):
 
 
 class BitwiseTableAir(Air):
-    """Row ``x·256 + y`` provides ``(op, x, y, x op y)`` for and, or, xor."""
+    """Row ``x·256 + y`` provides ``(op, x, y, x op y)`` for and, or, xor, and
+    ``(3, x, y, 0)``, a range check of two bytes at once."""
 
     name = "zkvm-bitwise"
 
     def __init__(self) -> None:
-        super().__init__(main_width=BITWISE_OPS, preprocessed_width=5)
+        super().__init__(main_width=BITWISE_OPS, preprocessed_width=6)
 
     def min_log_rows(self) -> int:
         return BITWISE_LOG_ROWS
@@ -50,7 +52,7 @@ class BitwiseTableAir(Air):
     def preprocessed_trace(self, log_n: int) -> np.ndarray:
         idx = np.arange(1 << log_n, dtype=np.uint64)
         x, y = idx >> np.uint64(8), idx & np.uint64(255)
-        return np.stack([x, y, x & y, x | y, x ^ y], axis=1)
+        return np.stack([x, y, x & y, x | y, x ^ y, np.zeros_like(x)], axis=1)
 
     def define(self, b: AirBuilder) -> None:
         x, y = b.pre(0), b.pre(1)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from proofmarket.stark import field
 from proofmarket.zkvm import interp_core as ic
 from proofmarket.zkvm.circuit import boundary as bd
 from proofmarket.zkvm.circuit.buses import REG_WORD_BASE, TIMESTAMP_SLOTS
 from proofmarket.zkvm.circuit.cpu import LAYOUT
 from proofmarket.zkvm.circuit.isa_table import INSNS, Insn
-from proofmarket.zkvm.circuit.tables import bitwise_multiplicities, u16_multiplicities
-
-P = 15 * (1 << 27) + 1
+from proofmarket.zkvm.circuit.tables import BYTE_PAIR, bitwise_multiplicities, u16_multiplicities
 
 
 class UnsupportedInstruction(ValueError):
@@ -72,10 +71,11 @@ def _hi(v: np.ndarray) -> np.ndarray:
 
 
 def _inv(v: np.ndarray) -> np.ndarray:
-    """Field inverses (0 for 0) of small non-negative values."""
+    """Field inverses (0 for 0) of non-negative values below p."""
     out = np.zeros(v.shape, dtype=np.int64)
     nz = np.flatnonzero(v)
-    out[nz] = [pow(int(x), P - 2, P) for x in v[nz]]
+    if nz.size:
+        out[nz] = field.batch_inv(v[nz].astype(np.uint64)).astype(np.int64)
     return out
 
 
@@ -93,7 +93,7 @@ def build_traces(
         raise ValueError("a segment executes at least one instruction")
     w = rec[:, ic.REC_INSN].astype(np.int64)
     kind = _kind_index(w)
-    T = np.zeros((n, L.width), dtype=np.int64)
+    T = np.zeros((n, L.width), dtype=np.int64, order="F")  # column writes stay contiguous
     T[:, L.row] = np.arange(n)
     T[:, L.is_real] = 1
     pc = rec[:, ic.REC_PC]
@@ -169,6 +169,50 @@ def build_traces(
         T[:, L.bb[j]] = np.where(logic, (operand >> (8 * j)) & 255, 0)
         T[:, L.cb[j]] = np.where(logic, (res_logic >> (8 * j)) & 255, 0)
 
+    # multiplier: X·Y = W mod 2^64 in bytes
+    mulu = _trait(kind, lambda i: i.word != "")
+    shl = _trait(kind, lambda i: i.shift == "left")
+    shr = _trait(kind, lambda i: i.shift == "right")
+    shift = shl | shr
+    mulp = mulu & ~shift
+    xs = _trait(kind, lambda i: i.x_signed) & (v1 >> 31 == 1)
+    ys = _trait(kind, lambda i: i.y_signed) & (operand >> 31 == 1)
+    sh = np.where(shift, operand & 31, 0)
+    T[:, L.sh] = sh
+    T[:, L.sh_rest] = np.where(shift, _lo(operand) >> 5, 0)
+    tpow = np.where(shl, sh, np.where(shr, 32 - sh, 0))
+    for j in range(3):
+        T[:, L.t[j]] = np.where(shift, (tpow >> j) & 1, 0)
+    for j in range(5):
+        T[:, L.q[j]] = shift & (tpow >> 3 == j)
+    e = np.where(shift, 1 << (tpow & 7), 0)
+    T[:, L.e] = e
+    xbytes = [np.where(mulu, (v1 >> (8 * j)) & 255, 0) for j in range(4)]
+    xbytes += [xs * 255] * 4
+    ybytes = [
+        np.where(mulp, (operand >> (8 * j)) & 255, np.where(T[:, L.q[j]] == 1, e, 0))
+        for j in range(4)
+    ]
+    ybytes.append(T[:, L.q[4]] * e + ys * 255)
+    ybytes += [ys * 255] * 3
+    wbytes = []
+    carry = np.zeros(n, dtype=np.int64)
+    for k in range(8):
+        col = carry.copy()
+        for i in range(k + 1):
+            col += xbytes[i] * ybytes[k - i]
+        wbytes.append(col & 255)
+        carry = col >> 8
+        T[:, L.mc[k]] = carry
+    for j in range(4):
+        T[:, L.xb[j]] = xbytes[j]
+    for j in range(5):
+        T[:, L.yb[j]] = ybytes[j]
+    for j in range(8):
+        T[:, L.wb[j]] = wbytes[j]
+    word_lo = wbytes[0] | (wbytes[1] << 8) | (wbytes[2] << 16) | (wbytes[3] << 24)
+    word_hi = wbytes[4] | (wbytes[5] << 8) | (wbytes[6] << 16) | (wbytes[7] << 24)
+
     # result
     link = pc + 4
     T[:, L.lc] = np.where(_trait(kind, lambda i: i.result == "link"), (_lo(pc) + 4) >> 16, 0)
@@ -177,6 +221,8 @@ def build_traces(
         sel = _trait(kind, lambda i, name=name: i.result == name)  # type: ignore[misc]
         result = np.where(sel, val, result)
     result = np.where(logic, res_logic, result)
+    result = np.where(_trait(kind, lambda i: i.word == "lo"), word_lo, result)
+    result = np.where(_trait(kind, lambda i: i.word == "hi"), word_hi, result)
     T[:, L.c[0]], T[:, L.c[1]] = _lo(result), _hi(result)
 
     # registers
@@ -272,11 +318,21 @@ def build_traces(
     ]
     for k in range(TIMESTAMP_SLOTS):
         u16_vals += [T[act[:, k], L.dlo[k]], T[act[:, k], L.dhi[k]]]
+    u16_vals += [T[mulu, L.mc[k]] for k in range(8)]
+    u16_vals += [sh[shift], sh[shift] * 2048, T[shift, L.sh_rest], T[shift, L.sh_rest] * 32]
     u16 = u16_multiplicities(np.concatenate(u16_vals))
     lg = np.flatnonzero(logic)
     bops = np.repeat(ops[lg], 4)
     bx = np.stack([T[lg, L.ab[j]] for j in range(4)], axis=1).ravel()
     by = np.stack([T[lg, L.bb[j]] for j in range(4)], axis=1).ravel()
+    pairs = [(mulu, L.wb, j) for j in range(0, 8, 2)]
+    pairs += [(mulu, L.xb, j) for j in range(0, 4, 2)] + [(mulp, L.yb, j) for j in range(0, 4, 2)]
+    for sel, cols, j in pairs:
+        rows = np.flatnonzero(sel)
+        bops = np.concatenate([bops, np.full(len(rows), BYTE_PAIR)])
+        bx = np.concatenate([bx, T[rows, cols[j]]])
+        by = np.concatenate([by, T[rows, cols[j + 1]]])
     bitwise = bitwise_multiplicities(bops, bx, by)
     publics = [int(pc[0]) >> 2, post_pc >> 2]
-    return CircuitTraces(T.astype(np.uint64), B.astype(np.uint64), u16, bitwise, publics)
+    cpu = np.ascontiguousarray(T, dtype=np.uint32)  # every value is below p < 2^32
+    return CircuitTraces(cpu, B.astype(np.uint64), u16, bitwise, publics)
