@@ -314,3 +314,26 @@ def test_a_low_fee_transaction_left_behind_by_the_base_fee_is_bumped_until_mined
     assert done.status is TxStatus.CONFIRMED and done.nonce == bumped.nonce
     assert done.receipt is not None and done.receipt.tx_hash == bumped.attempts[1].tx_hash
     assert done.receipt.effective_gas_price > low.max_fee_per_gas
+
+
+def test_a_second_loop_on_the_same_key_waits_until_the_first_lets_go(
+    chain: ChainEnv, trader: Trader, make_trader: Callable[..., Trader], sqlite_store: TxStore
+) -> None:
+    import os
+    import socket
+
+    other = make_trader(sqlite_store)
+    trader.tick()  # the first loop holds the key
+    tx_id = other.enqueue_call(chain.market.functions.deposit(), value=3).id
+    other.tick()
+    assert other.get(tx_id).status is TxStatus.QUEUED  # the second one sent nothing
+    trader.close()
+    _tick_until_final(other, [tx_id])
+    assert other.get(tx_id).status is TxStatus.CONFIRMED
+    # A lease left by a process of this host that is gone is taken over at once.
+    dead = f"{socket.gethostname()}:{2**22 + os.getpid()}:x"
+    other.close()
+    assert sqlite_store.claim_lease(trader.address, dead, 60) is None
+    again = trader.enqueue_call(chain.market.functions.deposit(), value=4).id
+    _tick_until_final(trader, [again])
+    assert trader.get(again).status is TxStatus.CONFIRMED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from proofmarket.broker.trader import (
@@ -83,3 +85,22 @@ def test_records_persist_across_reopen(store_url: str) -> None:
 def test_bad_store_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(TxStoreError):
         open_store(url)
+
+
+def test_one_loop_holds_a_key_lease(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        assert store.claim_lease(SENDER, "host:1:a", 30) is None
+        assert store.claim_lease(SENDER, "host:1:a", 30) is None  # renewal
+        assert store.claim_lease(SENDER, "host:2:b", 30) == "host:1:a"
+        assert store.claim_lease(OTHER, "host:2:b", 30) is None  # another key is free
+        assert store.claim_lease(SENDER, "host:2:b", 30, force=True) is None
+        assert store.claim_lease(SENDER, "host:1:a", 30) == "host:2:b"
+        store.release_lease(SENDER, "host:1:a")  # not the holder: no effect
+        assert store.claim_lease(SENDER, "host:1:a", 30) == "host:2:b"
+        store.release_lease(SENDER, "host:2:b")
+        assert store.claim_lease(SENDER, "host:1:a", 0.05) is None
+        time.sleep(0.15)  # expired: anyone may take it
+        assert store.claim_lease(SENDER, "host:2:b", 30) is None
+    finally:
+        store.close()

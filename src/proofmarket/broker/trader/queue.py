@@ -61,7 +61,7 @@ class TraderQueue:
     def close(self) -> None:
         if self._stop is not None and self._thread is not None:
             self._stop.set()
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=10)  # the loop releases the key's lease on its way out
         self._thread = self._stop = None
 
     async def send(self, intent: TxIntent) -> TxOutcome:

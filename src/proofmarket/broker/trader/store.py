@@ -49,6 +49,15 @@ class TxStore(Protocol):
         """Records oldest first (the newest ``limit`` of them when a limit is given)."""
         ...
 
+    def claim_lease(
+        self, sender: str, owner: str, ttl: float, *, force: bool = False
+    ) -> str | None:
+        """Hold ``sender``'s queue loop for ``ttl`` seconds (or renew it). Returns None when
+        ``owner`` holds it now, else the current holder. ``force`` takes it over."""
+        ...
+
+    def release_lease(self, sender: str, owner: str) -> None: ...
+
     def close(self) -> None: ...
 
 

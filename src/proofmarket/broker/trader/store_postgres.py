@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,9 @@ CREATE TABLE IF NOT EXISTS trader_txs (
 );
 CREATE INDEX IF NOT EXISTS trader_txs_sender_status ON trader_txs(sender, status);
 CREATE INDEX IF NOT EXISTS trader_txs_idempotency ON trader_txs(sender, idempotency_key);
+CREATE TABLE IF NOT EXISTS trader_leases (
+    sender TEXT PRIMARY KEY, owner TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL
+);
 """
 
 
@@ -103,6 +107,25 @@ class PostgresTxStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [self._decode(row[0]) for row in reversed(self._rows(sql, params))]
+
+    def claim_lease(
+        self, sender: str, owner: str, ttl: float, *, force: bool = False
+    ) -> str | None:
+        now = time.time()
+        rows = self._rows(
+            "INSERT INTO trader_leases(sender, owner, expires) VALUES (%s, %s, %s) "
+            "ON CONFLICT (sender) DO UPDATE SET owner = EXCLUDED.owner, expires = EXCLUDED.expires "
+            "WHERE trader_leases.owner = EXCLUDED.owner OR trader_leases.expires < %s OR %s "
+            "RETURNING owner",
+            (sender, owner, now + ttl, now, force),
+        )
+        if rows:
+            return None
+        held = self._rows("SELECT owner FROM trader_leases WHERE sender = %s", (sender,))
+        return str(held[0][0]) if held else None
+
+    def release_lease(self, sender: str, owner: str) -> None:
+        self._rows("DELETE FROM trader_leases WHERE sender = %s AND owner = %s", (sender, owner))
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,21 @@ from proofmarket.broker.trader.types import TxRecord, TxStatus
 
 DEFAULT_PREFIX = "proofmarket:trader"
 
+# Claim or renew a lease atomically: free, ours, or forced → set with a TTL; else return
+# the holder.
+_CLAIM = """
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or holder == ARGV[1] or ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return false
+end
+return holder
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
 
 def _as_int(value: object) -> int:
     return int(value.decode() if isinstance(value, bytes) else str(value))
@@ -36,6 +51,8 @@ class RedisTxStore:
             self.client.ping()
         except redis.RedisError as exc:
             raise TxStoreError(f"cannot reach the transaction store {url}: {exc}") from exc
+        self._claim = self.client.register_script(_CLAIM)
+        self._release = self.client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str) -> RedisTxStore:
@@ -118,6 +135,26 @@ class RedisTxStore:
             wanted = set(statuses)
             records = [r for r in records if r.status in wanted]
         return records[max(0, len(records) - limit) :] if limit is not None else records
+
+    def claim_lease(
+        self, sender: str, owner: str, ttl: float, *, force: bool = False
+    ) -> str | None:
+        try:
+            holder = self._claim(
+                keys=[self._key("lease", sender)],
+                args=[owner, max(1, int(ttl * 1000)), "1" if force else "0"],
+            )
+        except redis.RedisError as exc:
+            raise TxStoreError(f"transaction store {self.url}: {exc}") from exc
+        if holder is None:
+            return None
+        return holder.decode() if isinstance(holder, bytes) else str(holder)
+
+    def release_lease(self, sender: str, owner: str) -> None:
+        try:
+            self._release(keys=[self._key("lease", sender)], args=[owner])
+        except redis.RedisError as exc:
+            raise TxStoreError(f"transaction store {self.url}: {exc}") from exc
 
     def close(self) -> None:
         self.client.close()

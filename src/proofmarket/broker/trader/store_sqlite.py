@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,9 @@ CREATE TABLE IF NOT EXISTS txs (
 );
 CREATE INDEX IF NOT EXISTS txs_sender_status ON txs(sender, status);
 CREATE INDEX IF NOT EXISTS txs_idempotency ON txs(sender, idempotency_key);
+CREATE TABLE IF NOT EXISTS trader_leases (
+    sender TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL
+);
 """
 
 
@@ -118,6 +122,36 @@ class SqliteTxStore:
             sql += f" LIMIT {int(limit)}"
         rows = self._exec(sql, params)
         return [TxRecord.from_json(str(row[0])) for row in reversed(rows)]
+
+    def claim_lease(
+        self, sender: str, owner: str, ttl: float, *, force: bool = False
+    ) -> str | None:
+        now = time.time()
+        try:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = self._conn.execute(
+                        "SELECT owner, expires FROM trader_leases WHERE sender = ?", (sender,)
+                    ).fetchone()
+                    if row is not None and row[0] != owner and row[1] > now and not force:
+                        self._conn.execute("ROLLBACK")
+                        return str(row[0])
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO trader_leases(sender, owner, expires) "
+                        "VALUES (?, ?, ?)",
+                        (sender, owner, now + ttl),
+                    )
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise TxStoreError(f"transaction store {self.path}: {exc}") from exc
+        return None
+
+    def release_lease(self, sender: str, owner: str) -> None:
+        self._exec("DELETE FROM trader_leases WHERE sender = ? AND owner = ?", (sender, owner))
 
     def close(self) -> None:
         with self._lock:

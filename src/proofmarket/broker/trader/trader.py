@@ -26,8 +26,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +60,8 @@ from proofmarket.market.reverts import revert_from_exception
 log = logging.getLogger(__name__)
 
 CANCEL_GAS = 21_000
+LEASE_TTL_SECS = 15.0
+"""A loop that stops renewing (killed on another host) frees its key after this long."""
 WAIT_POLL_SECS = 0.05
 """How often a waiting service re-reads its record (a cheap indexed read)."""
 NODE_REFUSED = "NodeRefused"
@@ -109,6 +114,15 @@ class _Chain:
     pending_nonce: int
 
 
+def _holder_is_gone(holder: str) -> bool:
+    """A lease held by a process of this host that no longer runs (killed, crashed)."""
+    from proofmarket.processes import pid_alive
+
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+
+
 def _is_nonce_used(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(marker in text for marker in _NONCE_USED)
@@ -138,6 +152,10 @@ class Trader:
         self.reconcilers: dict[TxPurpose, Reconciler] = dict(reconcilers or {})
         self.on_final = on_final
         self._enqueue_lock = threading.Lock()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        """This loop's name in the store's lease: one loop per key sends at a time."""
+        self._lease_renew_at = 0.0
+        self._lease_warned = False
         self._wake = threading.Event()
         """Set by enqueue: the loop sends a new transaction now, not at its next poll."""
         self._tick_lock = threading.Lock()
@@ -285,15 +303,19 @@ class Trader:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Tick until ``stop`` is set (or the task is cancelled)."""
-        while stop is None or not stop.is_set():
-            await asyncio.to_thread(self.tick)
-            await asyncio.to_thread(self._nap)
+        try:
+            while stop is None or not stop.is_set():
+                await asyncio.to_thread(self.tick)
+                await asyncio.to_thread(self._nap)
+        finally:
+            self.close()
 
     def run_forever(self, stop: threading.Event) -> None:
         """Tick in this thread until ``stop`` is set."""
         while not stop.is_set():
             self.tick()
             self._nap()
+        self.close()
 
     def start_thread(self) -> tuple[threading.Thread, threading.Event]:
         """Run the loop in a daemon thread; set the returned event to stop it."""
@@ -304,13 +326,44 @@ class Trader:
         thread.start()
         return thread, stop
 
+    def close(self) -> None:
+        """Give the key's lease back so another loop can take over at once."""
+        try:
+            self.store.release_lease(self.address, self.owner)
+        except Exception as exc:  # the lease simply expires
+            log.warning("trader %s: could not release the lease: %s", self.address, exc)
+        self._lease_renew_at = 0.0
+
+    def _hold_lease(self) -> bool:
+        """Claim or renew the key's lease; False while another live loop holds it."""
+        now = time.monotonic()
+        if now < self._lease_renew_at:
+            return True
+        holder = self.store.claim_lease(self.address, self.owner, LEASE_TTL_SECS)
+        if holder is not None and _holder_is_gone(holder):
+            log.warning("trader %s: taking over from %s (no longer running)", self.address, holder)
+            holder = self.store.claim_lease(self.address, self.owner, LEASE_TTL_SECS, force=True)
+        if holder is not None:
+            if not self._lease_warned:
+                log.error(
+                    "trader %s: another queue loop (%s) holds this key in %s; waiting for it",
+                    self.address, holder, self.store.url,
+                )  # fmt: skip
+                self._lease_warned = True
+            return False
+        self._lease_warned = False
+        self._lease_renew_at = now + LEASE_TTL_SECS / 3
+        return True
+
     def tick(self) -> None:
         """One pass: settle or bump what is in flight, then send what is queued."""
         with self._tick_lock:
             try:
+                if not self._hold_lease():
+                    return
                 chain = self._read_chain()
             except Exception as exc:
-                log.warning("trader %s: cannot read the chain: %s", self.address, exc)
+                log.warning("trader %s: cannot read the chain or the store: %s", self.address, exc)
                 return
             in_flight = self.store.list(self.address, IN_FLIGHT_STATUSES)
             for record in in_flight:
