@@ -94,7 +94,7 @@ class _Timer:
 class _Committed:
     """A matrix committed on the LDE coset (plus its trace-domain coefficients)."""
 
-    coeffs: np.ndarray  # (n, w) coefficients (quotient: chunk coefficients)
+    coeffs: np.ndarray | None  # (n, w) coefficients (quotient: chunks); freed after OOD
     lde: np.ndarray  # (N, w)
     tree: MerkleTree
     native: Any = None  # the LDE as a backend array (for constraint evaluation)
@@ -303,6 +303,9 @@ def prove_machine(
         for st in states:
             st.openings = _ood_openings(st, z)
             observe_openings(t, st.openings)
+            for c in (st.main, st.aux, st.quot):  # coefficients were only needed at z, z·g
+                if c is not None:
+                    c.coeffs = c.native = None
         batch_nonce = grind_site(t, params.batch_pow_bits)
         lam = ext_tuple(t.sample_ext())
         by_size: dict[int, np.ndarray] = {}
@@ -311,9 +314,6 @@ def prove_machine(
             deep, start = _deep_codeword(st, lam, start, z)
             key = st.domain.log_lde
             by_size[key] = deep if key not in by_size else F.add(by_size[key], deep)
-        for st in states:  # the LDEs are no longer needed (quotient LDE included)
-            if st.main is not None:
-                st.main.coeffs = st.main.native = np.empty(0)
 
     with _Timer(timings, "fri"):
         top = max(by_size)
