@@ -33,3 +33,13 @@ def test_numpy_and_torch_cpu_give_the_same_proof(air, trace, pub):
     torch_bytes = prove(air, trace, pub, TEST, backend=get_backend("torch:cpu")).to_bytes()
     assert torch_bytes == reference
     verify(air, torch_bytes, pub, TEST)
+
+
+def test_multi_table_proofs_match_across_backends():
+    from proofmarket.stark.examples import example_machine, example_traces
+    from proofmarket.stark.prover import prove_machine
+
+    machine = example_machine()
+    traces, pubs = example_traces([(3, 5), (7, 11), (250, 2)], mul_rows=8)
+    reference = prove_machine(machine, traces, pubs, TEST).to_bytes()
+    assert prove_machine(machine, traces, pubs, TEST, backend="torch:cpu").to_bytes() == reference
