@@ -87,6 +87,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
     import_s = time.perf_counter() - t0
     params = get_profile(args.params)
+    t0 = time.perf_counter()
     if args.case == "multi":
         build = _machine_case(args)
     elif args.case == "memory":
@@ -94,9 +95,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         build = _single_case(args, 250, 20, 59)
     else:
         build = _single_case(args, args.width, 18 if args.large else args.log_rows, 1)
-    t0 = time.perf_counter()
-    machine, traces, pubs, desc = build
     trace_s = time.perf_counter() - t0
+    machine, traces, pubs, desc = build
     result: dict[str, Any] = {"case": args.case, "statement": desc, "backend": args.backend}
     t0, c0 = time.perf_counter(), time.process_time()
     timings = ProverTimings()
