@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from cluster_helpers import free_port, fs_config, wait_for
 
@@ -79,6 +80,16 @@ def test_down_stops_agents_and_they_deregister(tmp_path) -> None:
             return len(report["agents"])
 
         wait_for(lambda: registered() == 4, timeout=60, what="four agents to register")
+        names = {
+            Path(f"/proc/{c['pid']}/comm").read_text().strip() for c in state["children"].values()
+        }
+        assert names == {
+            "pm-api",
+            "pm-agent-exec",
+            "pm-agent-prove",
+            "pm-agent-join",
+            "pm-agent-aux",
+        }
         bench = run_cli("bench", "-c", "1", "--data-dir", str(data_dir), "--json")
         assert bench.returncode == 0, bench.stderr
         result = json.loads(bench.stdout)

@@ -93,3 +93,21 @@ def test_wait_says_when_nothing_competes(cli_env: dict) -> None:  # noqa: F811
     assert "bidding opens" in output, output
     assert "nothing is competing for this request yet" in output, output
     assert "no proof delivered within 24 s (the request is not locked by any prover)" in output
+
+
+def test_a_token_address_is_not_taken_for_the_market(
+    cli_env: dict,  # noqa: F811
+    market_chain: MarketChain,
+) -> None:
+    token = market_chain.deployment.collateral_token
+    code, output = run(dict(cli_env, PROOFMARKET_MARKET_ADDRESS=token), "account", "balance")
+    assert code == 1
+    assert "is not a proofmarket market contract" in output and "ETH" not in output
+
+
+def test_insufficient_funds_name_the_amounts(cli_env: dict) -> None:  # noqa: F811
+    code, output = run(cli_env, "account", "withdraw", "100000")
+    assert code == 1 and "withdrawing 100000 ETH but the market balance of" in output
+    code, output = run(cli_env, "account", "deposit", "1000000000", "--json")
+    assert code == 1
+    assert "depositing 1000000000 ETH but" in json.loads(output)["error"]

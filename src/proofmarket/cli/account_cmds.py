@@ -21,6 +21,7 @@ from proofmarket.cli.chain_options import (
     connect,
     emit,
 )
+from proofmarket.market.errors import MarketError
 from proofmarket.market.units import format_units, parse_units
 
 if TYPE_CHECKING:
@@ -65,6 +66,26 @@ def _stake_summary(client: MarketClient, address: str | None) -> dict[str, Any]:
     }
 
 
+def _check_eth_funds(client: MarketClient, wei: int, *, withdrawing: bool) -> None:
+    """Name the amounts when the money is not there, before any gas is spent."""
+    owner = client.signer.address
+    if withdrawing:
+        have = client.balance_of()
+        if wei > have:
+            raise MarketError(
+                f"insufficient balance: withdrawing {format_units(wei)} ETH but the market "
+                f"balance of {owner} is {format_units(have)} ETH (nothing sent; the market "
+                "would revert with InsufficientBalance)"
+            )
+        return
+    held = int(client.w3.eth.get_balance(owner))
+    if wei > held:
+        raise MarketError(
+            f"insufficient funds: depositing {format_units(wei)} ETH but {owner} holds "
+            f"{format_units(held)} ETH (nothing sent)"
+        )
+
+
 def _move_eth(
     amount: str,
     connection: Connection,
@@ -76,6 +97,7 @@ def _move_eth(
     """Deposit or withdraw ETH and report the new balance (of ``to`` when given)."""
     wei = parse_units(amount, 18, what="ETH amount")
     client = connect(*connection, need_key=True)
+    _check_eth_funds(client, wei, withdrawing=withdrawing)
     if withdrawing:
         result = client.withdraw(wei)
     elif to is not None:

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Protocol
 
 
@@ -44,16 +45,25 @@ def preload(modules: tuple[str, ...]) -> None:
         importlib.import_module(name)
 
 
+def _name_process(name: str) -> None:
+    """Give a forked child its own name in ``ps -o comm`` / ``top`` (its command line is
+    the supervisor's, since nothing was executed); Linux only, best effort."""
+    if name:
+        with contextlib.suppress(OSError):
+            Path("/proc/self/comm").write_text(f"pm-{name}"[:15])
+
+
 class ForkedProcess:
     """A child forked from this process that runs ``target()`` and exits with its result."""
 
-    def __init__(self, target: Callable[[], int], log: IO[bytes]) -> None:
+    def __init__(self, target: Callable[[], int], log: IO[bytes], name: str = "") -> None:
         self._returncode: int | None = None
         pid = os.fork()
         if pid == 0:  # the child: never returns into the supervisor's code
             code = 1
             try:
                 os.setsid()
+                _name_process(name)
                 for signum in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(signum, signal.SIG_DFL)
                 null = os.open(os.devnull, os.O_RDONLY)

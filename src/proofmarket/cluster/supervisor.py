@@ -85,7 +85,7 @@ class Child:
         if run_cli is not None and self.argv[: len(prefix)] == prefix and env == os.environ:
             preload(self.preload)
             args = self.argv[len(prefix) :]
-            self.proc = ForkedProcess(lambda: run_cli(args), self._log)
+            self.proc = ForkedProcess(lambda: run_cli(args), self._log, self.name)
             return
         self.proc = subprocess.Popen(
             self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True

@@ -214,7 +214,23 @@ class MarketClient:
                 f"no contract at market address {client.address} on {rpc_url} "
                 "(is the devnet up and PROOFMARKET_MARKET_ADDRESS current?)"
             )
+        if check_code:
+            client.check_is_market()
         return client
+
+    def check_is_market(self) -> None:
+        """Refuse a contract that is not the market (e.g. the collateral token, whose
+        ``balanceOf`` would otherwise be shown as an ETH balance)."""
+        try:
+            self._rpc(lambda: self.contract.functions.COLLATERAL_TOKEN_CONTRACT().call())
+        except RpcUnavailableError:
+            raise
+        except Exception:
+            raise ConfigError(
+                f"{self.address} is not a proofmarket market contract (it does not answer "
+                "the market's COLLATERAL_TOKEN_CONTRACT()); check PROOFMARKET_MARKET_ADDRESS "
+                "or --market-address: is it the collateral token's address?"
+            ) from None
 
     @property
     def rpc_url(self) -> str:
