@@ -43,6 +43,7 @@ from proofmarket.cluster.storage import (
 )
 from proofmarket.cluster.taskdb import (
     DatabaseUnavailable,
+    JobState,
     ReadyTask,
     TaskDB,
     TaskDBError,
@@ -370,6 +371,8 @@ class Agent:
                     task.task_id,
                 )
                 self._drop_job_data(task.job_id)
+            elif self._job_stopped(task.job_id):  # it ended while this task wrote its output
+                self._drop_job_data(task.job_id)
         except DatabaseUnavailable:
             log.error("could not report %s/%s done; it will be requeued", task.job_id, task.task_id)
 
@@ -405,6 +408,16 @@ class Agent:
             return
         if job_failed or isinstance(exc, JobNotRunning):  # failed, or aborted meanwhile
             self._drop_job_data(task.job_id)
+
+    def _job_stopped(self, job_id: str) -> bool:
+        """Whether the job already failed or was cancelled (its data is garbage)."""
+        try:
+            status = self._with_db(
+                "get_job_state", lambda db: db.get_job_state(job_id), give_up_when_stopping=True
+            )
+        except TaskDBError:
+            return False
+        return status is not None and status.state in (JobState.FAILED, JobState.CANCELLED)
 
     def _drop_job_data(self, job_id: str) -> None:
         """A failed or aborted job's segments are never read again: free them now
