@@ -44,8 +44,7 @@ def _operator_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except (BenchmarkError, ClusterApiError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            raise ValueError(str(exc)) from exc  # rendered by cli_errors (text or --json)
 
     return cli_errors(wrapper)
 
