@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -107,6 +109,15 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+@dataclass
+class _Waiter:
+    """A thread's registration in ``taskdb_waiters`` for one worker type."""
+
+    id: str
+    written: float | None = None  # monotonic time the row was last written; None: no row
+    active: bool = False  # registered since the last withdrawal
+
+
 class PostgresTaskDB:
     """TaskDB in a PostgreSQL database (see the module docstring for the design)."""
 
@@ -124,6 +135,7 @@ class PostgresTaskDB:
             connect_kwargs=self._connect_kwargs,
         )
         self._hub = NotificationHub(self._conninfo, self._connect_kwargs)
+        self._local = threading.local()
         self._closed = False
 
     # -- plumbing -----------------------------------------------------------------------
@@ -371,58 +383,72 @@ class PostgresTaskDB:
             return None
         return ReadyTask(str(row[0]), row[1], row[2], list(row[3]), row[4], worker_type)
 
+    def _waiter(self, worker_type: str) -> _Waiter:
+        """This thread's waiter for ``worker_type``: its row outlives one ``request_work``
+        call, so an agent polling in short slices does not write on every slice."""
+        table: dict[str, _Waiter] | None = getattr(self._local, "waiters", None)
+        if table is None:
+            table = self._local.waiters = {}
+        waiter = table.get(worker_type)
+        if waiter is None:
+            waiter = table[worker_type] = _Waiter(uuid.uuid4().hex)
+        return waiter
+
     def request_work(self, worker_type: str, wait_secs: float = 0.0) -> ReadyTask | None:
         v.check_worker_type(worker_type)
         wait_secs = v.check_wait(wait_secs)
         deadline = time.monotonic() + wait_secs
+        waiter = self._waiter(worker_type)
         task = self._claim(worker_type)
         if task is not None or wait_secs <= 0:
-            return task
+            return self._busy(waiter, worker_type, task)
         listening = self._hub.ensure_listening(
             timeout=min(SUBSCRIBE_TIMEOUT_SECS, max(0.0, deadline - time.monotonic()))
         )
-        waiter = uuid.uuid4().hex
-        registered = False
-        row_written: float | None = None  # when our waiter row was last written
         try:
             while not self._closed:
-                token = self._hub.token(waiter)
+                token = self._hub.token(waiter.id)
                 now = time.monotonic()
-                if listening and (row_written is None or now - row_written > WAITER_REFRESH_SECS):
+                stale = waiter.written is None or now - waiter.written > WAITER_REFRESH_SECS
+                if listening and stale:
                     # Register (or refresh) and claim again: a task readied after this
                     # commit wakes us, one readied before it is seen by this claim.
                     self._one(
                         "SELECT taskdb_wait(%s, %s, %s)",
-                        (waiter, worker_type, self._hub.channel),
+                        (waiter.id, worker_type, self._hub.channel),
                         idempotent=True,
                     )
-                    registered, row_written = True, now
+                    waiter.written, waiter.active = now, True
                     task = self._claim(worker_type)
                     if task is not None:
-                        return task
+                        return self._busy(waiter, worker_type, task)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return None
+                    return None  # the row stays: agents poll again at once
                 if not listening:
                     listening = self._hub.ensure_listening(timeout=0.0)
                 pause = RECHECK_SECS if listening else FALLBACK_POLL_SECS
-                if self._hub.wait(waiter, token, timeout=min(remaining, pause)):
-                    row_written = None  # a notifier took our row (or the listener reconnected)
+                if self._hub.wait(waiter.id, token, timeout=min(remaining, pause)):
+                    waiter.written = None  # a notifier took our row (or the listener reconnected)
                 task = self._claim(worker_type)  # woken: one round trip to the task
                 if task is not None:
-                    return task
+                    return self._busy(waiter, worker_type, task)
             return None
-        finally:
-            self._hub.forget(waiter)
-            if registered and not self._closed:
-                self._leave(waiter, worker_type)
+        except BaseException:
+            waiter.written = None  # unknown; a row left behind goes stale after 5 s
+            raise
 
-    def _leave(self, waiter: str, worker_type: str) -> None:
-        """Drop the waiter row (passing on a wake-up it may have swallowed)."""
+    def _busy(self, waiter: _Waiter, worker_type: str, task: ReadyTask | None) -> ReadyTask | None:
+        """After a claim the agent is busy: withdraw its waiter row so no wake-up is sent
+        to it (passing on one it may have swallowed)."""
+        if task is None or not waiter.active:
+            return task
+        waiter.written, waiter.active = None, False
         try:
-            self._one("SELECT taskdb_unwait(%s, %s)", (waiter, worker_type), idempotent=True)
+            self._one("SELECT taskdb_unwait(%s, %s)", (waiter.id, worker_type), idempotent=True)
         except TaskDBError as exc:  # the row goes stale and is skipped after 5 s
-            log.debug("could not unregister waiter %s: %s", waiter, exc)
+            log.debug("could not unregister waiter %s: %s", waiter.id, exc)
+        return task
 
     def _task_call(
         self, query: str, job_id: str, task_id: str, *args: Any, idempotent: bool

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -60,8 +61,9 @@ POLL_MAX_SECS = 0.005
 LOCK_SLEEP_MIN = 0.0002
 LOCK_SLEEP_MAX = 0.005
 CLEAR_BATCH_JOBS = 50  # finished jobs deleted per write transaction
-WAITER_REFRESH_SECS = 0.5  # a waiting request_work re-registers this often
-WAITER_FRESH_SECS = 1.5  # waiters not refreshed for this long are gone (or stalled)
+WAITER_REFRESH_SECS = 1.0  # a waiting request_work re-registers this often
+WAITER_FRESH_SECS = 2.5  # waiters not refreshed for this long are gone (or stalled)
+WAITER_OVERTAKE_SECS = 0.5  # ready work nobody ahead took for this long: claim anyway
 
 _TASK_COLUMNS = (
     "job_id, task_id, stream_id, worker_type, task_def, prerequisites, state, created_at, "
@@ -96,6 +98,15 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+@dataclass
+class _Waiter:
+    """A thread's registration in ``taskdb_waiters`` for one worker type."""
+
+    id: str
+    since: float = 0.0  # its row's ``since`` (rank order)
+    written: float | None = None  # monotonic time the row was last written; None: no row
 
 
 class SqliteTaskDB:
@@ -511,12 +522,10 @@ class SqliteTaskDB:
             raise DatabaseUnavailable(f"SQLite TaskDB {self._path!r}: {exc}") from exc
         with self._wake:
             gen = self._wake_gen
+        waiter = self._waiter(worker_type)
         task = self._claim(worker_type)
         if task is not None or wait_secs <= 0:
-            return task
-        waiter = uuid.uuid4().hex
-        since = self._register_waiter(waiter, worker_type)
-        refreshed = time.monotonic()
+            return self._busy(waiter, task)
         ready_since: float | None = None
         delay = POLL_MIN_SECS
         try:
@@ -524,10 +533,10 @@ class SqliteTaskDB:
                 now = time.monotonic()
                 remaining = deadline - now
                 if remaining <= 0 or self._closed:
-                    return None
-                if now - refreshed > WAITER_REFRESH_SECS:
-                    since = self._register_waiter(waiter, worker_type)
-                    refreshed = now
+                    return None  # the row stays: agents poll again at once
+                if waiter.written is None or now - waiter.written > WAITER_REFRESH_SECS:
+                    waiter.since = self._register_waiter(waiter.id, worker_type)
+                    waiter.written = now
                 with self._wake:
                     if self._wake_gen == gen:
                         self._wake.wait(timeout=min(delay, remaining))
@@ -546,9 +555,9 @@ class SqliteTaskDB:
                         continue
                     ready_since = ready_since or time.monotonic()
                     # a waiter ahead that does not claim (stalled) is overtaken soon
-                    overdue = time.monotonic() - ready_since > WAITER_FRESH_SECS
+                    overdue = time.monotonic() - ready_since > WAITER_OVERTAKE_SECS
                     if not overdue and not self._retry_busy(
-                        partial(self._my_turn, waiter, worker_type, since)
+                        partial(self._my_turn, waiter.id, worker_type, waiter.since)
                     ):
                         delay = POLL_MAX_SECS
                         continue
@@ -556,13 +565,31 @@ class SqliteTaskDB:
                     raise DatabaseUnavailable(f"SQLite TaskDB {self._path!r}: {exc}") from exc
                 task = self._claim(worker_type)
                 ready_since = None
+            return self._busy(waiter, task)
+        except BaseException:
+            waiter.written = None
+            raise
+
+    def _waiter(self, worker_type: str) -> _Waiter:
+        """This thread's waiter for ``worker_type``: its row outlives one ``request_work``
+        call, so an agent polling in short slices does not write on every slice."""
+        table: dict[str, _Waiter] | None = getattr(self._local, "waiters", None)
+        if table is None or getattr(self._local, "waiters_pid", None) != os.getpid():
+            table = self._local.waiters = {}
+            self._local.waiters_pid = os.getpid()
+        waiter = table.get(worker_type)
+        if waiter is None:
+            waiter = table[worker_type] = _Waiter(uuid.uuid4().hex)
+        return waiter
+
+    def _busy(self, waiter: _Waiter, task: ReadyTask | None) -> ReadyTask | None:
+        """After a claim the agent is busy: withdraw its waiter row."""
+        if task is None or waiter.written is None or self._closed:
             return task
-        finally:
-            if not self._closed:
-                with suppress(TaskDBError):
-                    self._tx(
-                        lambda c: c.execute("DELETE FROM taskdb_waiters WHERE id = ?", (waiter,))
-                    )
+        waiter.written = None
+        with suppress(TaskDBError):
+            self._tx(lambda c: c.execute("DELETE FROM taskdb_waiters WHERE id = ?", (waiter.id,)))
+        return task
 
     # -- state transitions --------------------------------------------------------------
     @staticmethod
