@@ -48,6 +48,12 @@ class Layout:
         self.carry = self._many(2)
         self.sq = self._one()  # s_lo = 4·sq + s0 (memory / jalr targets)
         self.s0 = self._one()
+        self.s1 = self._one()
+        self.off = self._many(4)  # one-hot byte offset of a byte / half-word access
+        self.mb = self._many(4)  # bytes of the accessed word (sub-word accesses)
+        self.db = self._many(2)  # bytes of the stored value's low limb (sb)
+        self.lsgn = self._one()  # sign of a loaded byte / half-word, and the rest
+        self.lrest = self._one()
         self.c = self._many(2)  # result limbs
         self.lc = self._one()  # carry of the link pc + 4
         self.sa = self._one()  # sign bit of v1 and rest of its high limb
@@ -301,11 +307,58 @@ class CpuAir(Air):
         # --- memory / jalr target split --------------------------------------------------
         mem = _sum_sel(b, lambda i: i.load or i.store)
         jalr = _sum_sel(b, lambda i: i.next_pc == "jalr")
-        sq, s0 = m(L.sq), m(L.s0)
+        sq, s0, s1 = m(L.sq), m(L.s0), m(L.s1)
         b.assert_every_row(s0 * (s0 - 1), name="target bit 0 boolean")
-        b.assert_every_row((mem + jalr) * (s_lo - sq * 4 - s0), name="target split")
-        b.assert_every_row(mem * s0, name="word access aligned")
+        b.assert_every_row(s1 * (s1 - 1), name="target bit 1 boolean")
+        b.assert_every_row((mem + jalr) * (s_lo - sq * 4 - s1 * 2 - s0), name="target split")
+        b.assert_every_row(jalr * s1, name="jalr target aligned")
+        wordop = _sum_sel(b, lambda i: (i.load or i.store) and i.width == 4)
+        b.assert_every_row(wordop * (s0 + s1), name="word access aligned")
+        b.assert_every_row(_sum_sel(b, lambda i: i.width == 2) * s0, name="half access aligned")
         target_w = sq + s_hi * (1 << 14)
+
+        # --- byte and half-word loads / stores ---------------------------------------------
+        subld = _sum_sel(b, lambda i: i.load and i.width < 4)
+        subst = _sum_sel(b, lambda i: i.store and i.width < 4)
+        off = [m(i) for i in L.off]
+        mb = [m(i) for i in L.mb]
+        old3 = (m(L.old3[0]), m(L.old3[1]))
+        for k in L.off:
+            b.assert_every_row(m(k) * (m(k) - 1), name="offset boolean")
+        b.assert_every_row(off[0] + off[1] + off[2] + off[3] - subld - subst, name="offset one-hot")
+        b.assert_every_row(
+            (subld + subst) * (off[1] + off[2] * 2 + off[3] * 3 - s0 - s1 * 2), name="offset"
+        )
+        for h in range(2):
+            split = mb[2 * h] + mb[2 * h + 1] * 256
+            b.assert_every_row(subld * (v2[h] - split), name=f"loaded word bytes {h}")
+            b.assert_every_row(subst * (old3[h] - split), name=f"stored-to word bytes {h}")
+            b.lookup([3, mb[2 * h], mb[2 * h + 1], 0], subld + subst, bus=BITWISE_BUS, name="mb")
+        vbyte = off[0] * mb[0] + off[1] * mb[1] + off[2] * mb[2] + off[3] * mb[3]
+        vhalf = off[0] * (mb[0] + mb[1] * 256) + off[2] * (mb[2] + mb[3] * 256)
+        lsgn, lrest = m(L.lsgn), m(L.lrest)
+        lb = _sum_sel(b, lambda i: i.load and i.width == 1 and i.signed)
+        lh = _sum_sel(b, lambda i: i.load and i.width == 2 and i.signed)
+        lbu = _sum_sel(b, lambda i: i.load and i.width == 1 and not i.signed)
+        lhu = _sum_sel(b, lambda i: i.load and i.width == 2 and not i.signed)
+        b.assert_every_row(lsgn * (lsgn - 1), name="load sign boolean")
+        b.assert_every_row(lb * (vbyte - lsgn * 128 - lrest), name="lb sign split")
+        b.assert_every_row(lh * (vhalf - lsgn * 32768 - lrest), name="lh sign split")
+        b.lookup([3, lrest * 2, lrest, 0], lb, bus=BITWISE_BUS, name="lb rest < 128")
+        loaded = (
+            lbu * vbyte + lb * (vbyte + lsgn * 0xFF00) + (lhu + lh) * vhalf,
+            (lb + lh) * lsgn * 0xFFFF,
+        )
+        sb = _sum_sel(b, lambda i: i.store and i.width == 1)
+        sh_ = _sum_sel(b, lambda i: i.store and i.width == 2)
+        db = [m(i) for i in L.db]
+        b.assert_every_row(sb * (v2[0] - db[0] - db[1] * 256), name="sb data bytes")
+        b.lookup([3, db[0], db[1], 0], sb, bus=BITWISE_BUS, name="sb data bytes")
+        sb_new = (
+            old3[0] + off[0] * (db[0] - mb[0]) + off[1] * (db[0] - mb[1]) * 256,
+            old3[1] + off[2] * (db[0] - mb[2]) + off[3] * (db[0] - mb[3]) * 256,
+        )
+        sh_new = (old3[0] + off[0] * (v2[0] - old3[0]), old3[1] + off[2] * (v2[0] - old3[1]))
 
         # --- result ----------------------------------------------------------------------
         lc = m(L.lc)
@@ -315,7 +368,7 @@ class CpuAir(Air):
             "sum": _sum_sel(b, lambda i: i.result == "sum"),
             "lt": _sum_sel(b, lambda i: i.result == "lt"),
             "link": _sum_sel(b, lambda i: i.result == "link"),
-            "load": _sum_sel(b, lambda i: i.result == "load"),
+            "load": _sum_sel(b, lambda i: i.load and i.width == 4),
         }
         logic_res = (cb[0] + cb[1] * 256, cb[2] + cb[3] * 256)
         for h in range(2):
@@ -323,6 +376,7 @@ class CpuAir(Air):
                 res["sum"] * m(L.s[h])
                 + res["link"] * link[h]
                 + res["load"] * v2[h]
+                + loaded[h]
                 + logic * logic_res[h]
                 + _sum_sel(b, lambda i: i.word == "lo") * word_lo[h]
                 + _sum_sel(b, lambda i: i.word == "hi") * word_hi[h]
@@ -368,6 +422,8 @@ class CpuAir(Air):
         u16(m(L.rb), real, "rest of b")
         u16(m(L.rb) * 2, real, "rest of b < 2^15")
         u16(sq, mem + jalr, "target word")
+        u16(lrest, lh, "lh rest")
+        u16(lrest * 2, lh, "lh rest < 2^15")
         for k in range(8):
             u16(mc[k], mulu, f"product carry {k}")
         u16(sh, shl + shr, "shift amount")
@@ -384,6 +440,7 @@ class CpuAir(Air):
         writes = _sum_sel(b, lambda i: i.rd)
         load = _sum_sel(b, lambda i: i.load)
         store = _sum_sel(b, lambda i: i.store)
+        sw = _sum_sel(b, lambda i: i.store and i.width == 4)
         act = [m(i) for i in L.act]
         b.assert_every_row(act[0] - real, name="fetch active")
         b.assert_every_row(act[1] - uses1 * (1 - z1), name="rs1 active")
@@ -392,9 +449,8 @@ class CpuAir(Air):
         for h in range(2):
             b.assert_every_row(uses1 * z1 * v1[h], name="x0 reads 0 (rs1)")
             b.assert_every_row(uses2 * z2 * v2[h], name="x0 reads 0 (rs2)")
-            b.assert_every_row(
-                m(L.new3[h]) - store * v2[h] - writes * m(L.c[h]), name="slot 3 value"
-            )
+            new = sw * v2[h] + writes * m(L.c[h]) + sb * sb_new[h] + sh_ * sh_new[h]
+            b.assert_every_row(m(L.new3[h]) - new, name="slot 3 value")
         b.assert_every_row(
             m(L.addr2) - uses2 * (rs2_f + REG_WORD_BASE) - load * target_w, name="slot 2 address"
         )
@@ -406,7 +462,7 @@ class CpuAir(Air):
             (pcw, word, word),
             (rs1_f + REG_WORD_BASE, v1, v1),
             (m(L.addr2), v2, v2),
-            (m(L.addr3), (m(L.old3[0]), m(L.old3[1])), (m(L.new3[0]), m(L.new3[1]))),
+            (m(L.addr3), old3, (m(L.new3[0]), m(L.new3[1]))),
         ]
         for k, (addr, old, new) in enumerate(slots):
             ts = m(L.row) * TIMESTAMP_SLOTS + (TIMESTAMP_SLOTS + k)

@@ -34,6 +34,7 @@ class Insn:
     store: bool = False
     word: str = ""  # multiplier result word: lo | hi ("" = multiplier unused)
     shift: str = ""  # multiplier's Y is 2^sh (left) or 2^(32 − sh) (right)
+    width: int = 4  # bytes moved by a load or store
     x_signed: bool = False  # multiplier's X (rs1) is sign-extended
     y_signed: bool = False  # multiplier's Y (operand) is sign-extended
 
@@ -50,6 +51,20 @@ def _b(name: str, f3: int, cond: str, signed: bool) -> Insn:
     return Insn(
         name, isa.OP_BRANCH, f3, None, rs1=True, rs2=True, sub=True, result="none",
         signed=signed, branch=cond, next_pc="branch",
+    )  # fmt: skip
+
+
+def _ld(name: str, f3: int, width: int, signed: bool) -> Insn:
+    return Insn(
+        name, isa.OP_LOAD, f3, None, rs1=True, rd=True, operand="imm_i", result="load",
+        signed=signed, load=True, width=width,
+    )  # fmt: skip
+
+
+def _st(name: str, f3: int, width: int) -> Insn:
+    return Insn(
+        name, isa.OP_STORE, f3, None, rs1=True, rs2=True, operand="imm_s", result="none",
+        store=True, width=width,
     )  # fmt: skip
 
 
@@ -87,18 +102,14 @@ INSNS: tuple[Insn, ...] = (
     _b("bge", 5, "ge", True),
     _b("bltu", 6, "lt", False),
     _b("bgeu", 7, "ge", False),
-    Insn("lw", isa.OP_LOAD, 2, None, rs1=True, rd=True, operand="imm_i", result="load", load=True),
-    Insn(
-        "sw",
-        isa.OP_STORE,
-        2,
-        None,
-        rs1=True,
-        rs2=True,
-        operand="imm_s",
-        result="none",
-        store=True,
-    ),
+    _ld("lb", 0, 1, True),
+    _ld("lh", 1, 2, True),
+    _ld("lw", 2, 4, False),
+    _ld("lbu", 4, 1, False),
+    _ld("lhu", 5, 2, False),
+    _st("sb", 0, 1),
+    _st("sh", 1, 2),
+    _st("sw", 2, 4),
     _r("sll", 1, 0, x="none", result="mul", word="lo", shift="left"),
     _r("srl", 5, 0, x="none", result="mul", word="hi", shift="right"),
     _r("sra", 5, 0x20, x="none", result="mul", word="hi", shift="right", x_signed=True),

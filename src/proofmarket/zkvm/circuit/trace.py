@@ -143,6 +143,33 @@ def build_traces(
     tgt = jalr | load | store
     T[:, L.sq] = np.where(tgt, _lo(s) >> 2, 0)
     T[:, L.s0] = np.where(tgt, s & 1, 0)
+    T[:, L.s1] = np.where(tgt, (s >> 1) & 1, 0)
+
+    # byte and half-word loads / stores: bytes of the accessed word, offset, sign
+    width = np.array([i.width for i in INSNS])[kind]
+    subld = load & (width < 4)
+    subst = store & (width < 4)
+    sub_ = subld | subst
+    offset = s & 3
+    for k in range(4):
+        T[:, L.off[k]] = sub_ & (offset == k)
+    accessed = np.where(subld, v2, np.where(subst, rec[:, ic.REC_MEM_OLD], 0))
+    mbytes = [(accessed >> (8 * k)) & 255 for k in range(4)]
+    for k in range(4):
+        T[:, L.mb[k]] = mbytes[k]
+    vbyte = (accessed >> (8 * offset)) & 255
+    vhalf = (accessed >> (8 * offset)) & 0xFFFF
+    ld_signed = load & _trait(kind, lambda i: i.signed)
+    lb = ld_signed & (width == 1)
+    lh = ld_signed & (width == 2)
+    T[:, L.lsgn] = np.where(lb, vbyte >> 7, np.where(lh, vhalf >> 15, 0))
+    T[:, L.lrest] = np.where(lb, vbyte & 127, np.where(lh, vhalf & 0x7FFF, 0))
+    loaded = np.where(width == 1, vbyte, np.where(width == 2, vhalf, v2))
+    loaded = np.where(lb & (vbyte >> 7 == 1), loaded | 0xFFFFFF00, loaded)
+    loaded = np.where(lh & (vhalf >> 15 == 1), loaded | 0xFFFF0000, loaded)
+    sb = store & (width == 1)
+    T[:, L.db[0]] = np.where(sb, v2 & 255, 0)
+    T[:, L.db[1]] = np.where(sb, (v2 >> 8) & 255, 0)
 
     # comparisons
     T[:, L.sa], T[:, L.ra] = _hi(v1) >> 15, _hi(v1) & 0x7FFF
@@ -217,7 +244,7 @@ def build_traces(
     link = pc + 4
     T[:, L.lc] = np.where(_trait(kind, lambda i: i.result == "link"), (_lo(pc) + 4) >> 16, 0)
     result = np.zeros(n, dtype=np.int64)
-    for name, val in (("sum", s), ("lt", lt.astype(np.int64)), ("link", link), ("load", v2)):
+    for name, val in (("sum", s), ("lt", lt.astype(np.int64)), ("link", link), ("load", loaded)):
         sel = _trait(kind, lambda i, name=name: i.result == name)  # type: ignore[misc]
         result = np.where(sel, val, result)
     result = np.where(logic, res_logic, result)
@@ -251,7 +278,7 @@ def build_traces(
         ],
         axis=1,
     )
-    new3 = np.where(store, v2, np.where(writes, result, 0))
+    new3 = np.where(store, rec[:, ic.REC_MEM_NEW], np.where(writes, result, 0))
     value = np.stack([w, v1, v2, new3], axis=1)
     T[:, L.addr2] = addr[:, 2]
     T[:, L.addr3] = addr[:, 3]
@@ -320,18 +347,24 @@ def build_traces(
         u16_vals += [T[act[:, k], L.dlo[k]], T[act[:, k], L.dhi[k]]]
     u16_vals += [T[mulu, L.mc[k]] for k in range(8)]
     u16_vals += [sh[shift], sh[shift] * 2048, T[shift, L.sh_rest], T[shift, L.sh_rest] * 32]
+    u16_vals += [T[lh, L.lrest], T[lh, L.lrest] * 2]
     u16 = u16_multiplicities(np.concatenate(u16_vals))
     lg = np.flatnonzero(logic)
     bops = np.repeat(ops[lg], 4)
     bx = np.stack([T[lg, L.ab[j]] for j in range(4)], axis=1).ravel()
     by = np.stack([T[lg, L.bb[j]] for j in range(4)], axis=1).ravel()
     pairs = [(mulu, L.wb, j) for j in range(0, 8, 2)]
+    pairs += [(sub_, L.mb, 0), (sub_, L.mb, 2), (sb, L.db, 0)]
     pairs += [(mulu, L.xb, j) for j in range(0, 4, 2)] + [(mulp, L.yb, j) for j in range(0, 4, 2)]
     for sel, cols, j in pairs:
         rows = np.flatnonzero(sel)
         bops = np.concatenate([bops, np.full(len(rows), BYTE_PAIR)])
         bx = np.concatenate([bx, T[rows, cols[j]]])
         by = np.concatenate([by, T[rows, cols[j + 1]]])
+    lb_rows = np.flatnonzero(lb)
+    bops = np.concatenate([bops, np.full(len(lb_rows), BYTE_PAIR)])
+    bx = np.concatenate([bx, T[lb_rows, L.lrest] * 2])
+    by = np.concatenate([by, T[lb_rows, L.lrest]])
     bitwise = bitwise_multiplicities(bops, bx, by)
     publics = [int(pc[0]) >> 2, post_pc >> 2]
     cpu = np.ascontiguousarray(T, dtype=np.uint32)  # every value is below p < 2^32
