@@ -464,11 +464,12 @@ class CpuAir(Air):
             (m(L.addr2), v2, v2),
             (m(L.addr3), old3, (m(L.new3[0]), m(L.new3[1]))),
         ]
-        for k, (addr, old, new) in enumerate(slots):
+        for k, (addr, before, after) in enumerate(slots):
             ts = m(L.row) * TIMESTAMP_SLOTS + (TIMESTAMP_SLOTS + k)
             pts = m(L.pts[k])
-            b.lookup([addr, pts, old[0], old[1]], act[k], bus=MEMORY_BUS, name=f"slot {k} prev")
-            b.provide([addr, ts, new[0], new[1]], act[k], bus=MEMORY_BUS, name=f"slot {k} next")
+            prev = [addr, pts, before[0], before[1]]
+            b.lookup(prev, act[k], bus=MEMORY_BUS, name=f"slot {k} prev")
+            b.provide([addr, ts, after[0], after[1]], act[k], bus=MEMORY_BUS, name=f"slot {k} next")
             d = ts - pts - 1 - m(L.dlo[k]) - m(L.dhi[k]) * 4096
             b.assert_every_row(act[k] * d, name=f"slot {k} timestamp order")
             u16(m(L.dlo[k]), act[k], f"slot {k} ts diff low")
