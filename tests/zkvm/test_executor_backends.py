@@ -17,7 +17,7 @@ from zkvm.native import build_native, run_native
 CASES = [
     ("fib", struct.pack("<I", 3000)),
     ("sha256", bytes(range(256)) * 3),
-    ("iter", struct.pack("<I", 1)),
+    ("iter", struct.pack("<I", 2)),
     ("panic", struct.pack("<I", 9)),
 ]
 

@@ -14,6 +14,7 @@ from proofmarket.zkvm.memory import (
     PageTree,
     node_digest,
     page_digest,
+    page_digests,
     proof_nodes,
     root_from_proof,
 )
@@ -74,3 +75,33 @@ def test_multiproof_of_neighbours_shares_nodes() -> None:
 def test_bad_proof_length() -> None:
     with pytest.raises(SegmentError, match="sibling"):
         root_from_proof({0: ZERO_SUBTREE[0]}, [])
+
+
+def test_batched_page_digests_match_single() -> None:
+    rng = random.Random(2)
+    pages = random_pages(rng, 5)
+    assert page_digests(pages) == {p: page_digest(b) for p, b in pages.items()}
+
+
+def test_page_digest_is_the_poseidon2_sponge_over_16_bit_limbs() -> None:
+    from proofmarket.stark.poseidon2_hash import hash_leaf
+
+    data = bytes(range(256)) * 4
+    words = [int.from_bytes(data[i : i + 4], "little") for i in range(0, PAGE_BYTES, 4)]
+    limbs = [x for w in words for x in (w & 0xFFFF, w >> 16)]
+    assert page_digest(data) == hash_leaf(limbs)
+    assert node_digest(page_digest(data), ZERO_SUBTREE[0]) != node_digest(
+        ZERO_SUBTREE[0], page_digest(data)
+    )
+
+
+def test_interpreter_copies_of_paging_costs_match_layout() -> None:
+    from proofmarket.zkvm import interp_core
+    from proofmarket.zkvm.layout import PAGE_IN_CYCLES, PAGE_LEAF_PERMUTATIONS, PAGE_OUT_CYCLES
+
+    assert PAGE_LEAF_PERMUTATIONS == PAGE_BYTES // 2 // 16
+    assert (interp_core.PAGE_IN_CYCLES, interp_core.PAGE_OUT_CYCLES) == (
+        PAGE_IN_CYCLES,
+        PAGE_OUT_CYCLES,
+    )
+    assert PAGE_IN_CYCLES == PAGE_LEAF_PERMUTATIONS + TREE_DEPTH

@@ -45,7 +45,7 @@ def iter_session() -> Session:
 
 
 def read_loop_program() -> bytes:
-    """Reads the whole input into DATA with 4 KiB READ calls, then journals it.
+    """Reads the whole input into DATA with 32 KiB READ calls, then journals it.
 
     Both loops accept short transfers (a READ or WRITE that does not fit in one segment
     moves fewer bytes and reports how many).
@@ -53,7 +53,7 @@ def read_loop_program() -> bytes:
     code = [
         *load_imm("s0", DATA),
         asm("addi", "a0", "s0", 0),  # read loop (index 2)
-        *load_imm("a1", 4096),
+        *load_imm("a1", 32768),
         *load_imm("t0", 1),
         asm("ecall"),
         asm("beq", "a0", "zero", 12),  # index 8 -> write part (index 11)
@@ -123,7 +123,7 @@ def test_every_segment_replays_to_its_post_state(iter_session: Session, backend:
 def test_segments_carry_the_register_page_and_a_valid_multiproof(iter_session: Session) -> None:
     for seg in iter_session.segments:
         assert REG_PAGE in seg.pages
-        assert len(seg.pages) * 1130 <= seg.paging_cycles
+        assert len(seg.pages) * PAGE_IN_CYCLES <= seg.paging_cycles
 
 
 def test_serialization_round_trip(iter_session: Session) -> None:
@@ -153,12 +153,12 @@ def test_on_segment_streams_segments_as_they_are_cut(iter_session: Session) -> N
 
 
 def test_large_reads_are_split_across_segments() -> None:
-    data = hashlib.shake_256(b"input").digest(20 * 1024)
+    data = hashlib.shake_256(b"input").digest(48 * 1024)
     session = execute(read_loop_program(), data, segment_po2=MIN_SEGMENT_PO2)
     assert session.journal == data
     assert session.segment_count > 5
-    # No single segment could hold a 4 KiB READ at po2 13, so reads were shortened.
-    assert max(len(s.input) for s in session.segments) < 4096
+    # No single segment could hold a 32 KiB READ at po2 13, so reads were shortened.
+    assert max(len(s.input) for s in session.segments) < 32768
     assert b"".join(s.input for s in session.segments) == data
     remaining = [s.input_remaining for s in session.segments]
     assert remaining[0] == len(data)

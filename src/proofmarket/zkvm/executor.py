@@ -21,7 +21,7 @@ from proofmarket.zkvm.layout import (
     MIN_SEGMENT_PO2,
 )
 from proofmarket.zkvm.machine import GuestInput, Machine, StopKind
-from proofmarket.zkvm.memory import PageTree, page_digest
+from proofmarket.zkvm.memory import PageTree, page_digests
 from proofmarket.zkvm.segment import Segment
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def execute_program(
             post = SYSTEM_STATE_ZERO
             exit_code = ExitCode.halted(run.user_exit)
         else:
-            tree.update({p: page_digest(machine.page_bytes(p)) for p in run.dirty})
+            tree.update(page_digests({p: machine.page_bytes(p) for p in run.dirty}))
             post = SystemState(run.pc, tree.root)
             exit_code = (
                 ExitCode.paused(run.user_exit)

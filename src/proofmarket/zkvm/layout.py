@@ -26,11 +26,15 @@ REG_PAGE_OFFSET = REGS_ADDR & (PAGE_BYTES - 1)
 
 # Cycle model (see docs/zkvm.md). Every instruction costs one cycle; READ/WRITE syscalls
 # cost one extra cycle per 4 bytes moved; the first touch of a page in a segment pages it
-# in (a Merkle path check against the pre-state root) and each dirty page is paged out
-# at the end of a non-final segment. RISC Zero reports 1094..5130 cycles per page, about
-# 1130 on average; we charge the average, flat.
-PAGE_IN_CYCLES = 1130
-PAGE_OUT_CYCLES = 1130
+# in and each dirty page is paged out at the end of a non-final segment. A page-in or
+# page-out costs what the paging circuit spends on it: the Poseidon2 sponge over the
+# page's 512 16-bit limbs (32 permutations of width 24, rate 16) plus one compression per
+# level of the 22-level path to the root, each one row of the Poseidon2 chip and of the
+# paging tables. Charging those rows as cycles keeps every table of a segment within
+# 2^po2 rows. (RISC Zero charges 1094..5130 cycles per page in its single trace.)
+PAGE_LEAF_PERMUTATIONS = 2 * PAGE_WORDS // 16
+PAGE_IN_CYCLES = PAGE_LEAF_PERMUTATIONS + TREE_DEPTH  # 54
+PAGE_OUT_CYCLES = PAGE_LEAF_PERMUTATIONS + TREE_DEPTH  # 54
 INSN_CYCLES = 1
 
 DEFAULT_SEGMENT_PO2 = 20

@@ -33,7 +33,13 @@ from proofmarket.zkvm.layout import (
     USER_END,
     USER_START,
 )
-from proofmarket.zkvm.memory import ZERO_SUBTREE, height, page_digest, proof_nodes, root_from_proof
+from proofmarket.zkvm.memory import (
+    height,
+    page_digests,
+    proof_nodes,
+    root_from_proof,
+    zero_subtree,
+)
 
 SEGMENT_MAGIC = b"PMSG"
 SEGMENT_VERSION = 1
@@ -94,7 +100,7 @@ class Segment:
         bitmap = bytearray((len(nodes) + 7) // 8)
         stored = bytearray()
         for i, (n, d) in enumerate(zip(nodes, self.proof, strict=True)):
-            if d == ZERO_SUBTREE[height(n)]:
+            if d == zero_subtree()[height(n)]:
                 bitmap[i // 8] |= 1 << (i % 8)
             else:
                 stored += d
@@ -172,7 +178,7 @@ class Segment:
         proof = []
         for i, n in enumerate(nodes):
             if bitmap[i // 8] >> (i % 8) & 1:
-                proof.append(ZERO_SUBTREE[height(n)])
+                proof.append(zero_subtree()[height(n)])
             else:
                 proof.append(r.take(DIGEST_BYTES))
         output = r.take(DIGEST_BYTES) if has_output else None
@@ -231,7 +237,7 @@ def replay_segment(segment: Segment, *, backend: str | None = None) -> SystemSta
         raise ReplayError(f"segment pre-state pc 0x{pc:08x} is not an aligned user address")
     if REG_PAGE not in segment.pages:
         raise ReplayError("segment does not carry the register page")
-    leaves = {p: page_digest(b) for p, b in segment.pages.items()}
+    leaves = page_digests(segment.pages)
     if root_from_proof(leaves, segment.proof) != segment.pre_state.merkle_root:
         raise ReplayError("segment pages do not match its pre-state Merkle root")
     machine = Machine(
@@ -261,5 +267,5 @@ def replay_segment(segment: Segment, *, backend: str | None = None) -> SystemSta
         raise ReplayError("segment carries pages that its execution does not touch")
     if run.kind is StopKind.HALT:
         return SYSTEM_STATE_ZERO
-    post = {p: page_digest(machine.page_bytes(p)) for p in segment.pages}
+    post = page_digests({p: machine.page_bytes(p) for p in segment.pages})
     return SystemState(run.pc, root_from_proof(post, segment.proof))
