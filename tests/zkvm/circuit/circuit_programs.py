@@ -89,6 +89,23 @@ def all_kinds_program() -> list[int]:
         asm("mulhsu", "t3", "a1", "t1"),
         asm("mulhu", "t3", "t1", "a0"),
         asm("mul", "t3", "t1", "zero"),
+        *load_imm("t4", 0x8000_0000),
+        *load_imm("t5", 0xFFFF_FFFF),
+        *load_imm("t6", 0xFFFF_FFF9),
+        *[
+            asm(op, "t3", x, y)
+            for op in ("div", "divu", "rem", "remu")
+            for x, y in (
+                ("t1", "a1"),  # negative / positive
+                ("t1", "t6"),  # negative / negative
+                ("a1", "t6"),  # positive / negative
+                ("a1", "t2"),  # positive / positive, |a| < |b|
+                ("t1", "zero"),  # division by zero
+                ("t4", "t5"),  # signed overflow
+                ("t6", "t6"),  # equal
+                ("zero", "t6"),  # zero dividend
+            )
+        ],
         asm("add", "a2", "zero", "a1"),
         *load_imm("a1", 3),
         asm("add", "a2", "a2", "a1"),

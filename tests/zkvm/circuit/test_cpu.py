@@ -12,7 +12,8 @@ from proofmarket.zkvm.circuit.cpu import LAYOUT
 from proofmarket.zkvm.circuit.isa_table import INDEX, INSNS
 from proofmarket.zkvm.circuit.record import record_segment
 from proofmarket.zkvm.circuit.trace import CircuitTraces, UnsupportedInstruction
-from proofmarket.zkvm.isa import asm
+from proofmarket.zkvm.isa import asm, load_imm
+from proofmarket.zkvm.layout import SYS_INPUT_LEN
 from zkvm.circuit.circuit_programs import all_kinds_program, first_segment
 
 
@@ -44,7 +45,7 @@ def test_records_match_the_executor() -> None:
 
 
 def test_unsupported_instruction_is_refused() -> None:
-    record = record_segment(first_segment([asm("divu", "a0", "a0", "a0")]))
+    record = record_segment(first_segment([*load_imm("t0", SYS_INPUT_LEN), asm("ecall")]))
     with pytest.raises(UnsupportedInstruction, match="not constrained"):
         cp.segment_traces(record)
 

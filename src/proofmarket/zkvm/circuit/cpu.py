@@ -77,6 +77,17 @@ class Layout:
         self.yb = self._many(5)
         self.wb = self._many(8)
         self.mc = self._many(8)  # carries per byte column
+        # division a = q·b + r: q is X, r is Z (bytes), the adder compares |r| with |b|
+        self.zb = self._many(4)
+        self.sgnq = self._one()  # signs of q and r (top bits of their last bytes), rests
+        self.qrest = self._one()
+        self.sr = self._one()
+        self.rrest = self._one()
+        self.sd = self._one()  # sign of the adder's sum (r ∓ b) and the rest of its limb
+        self.drest = self._one()
+        self.bz = self._one()  # divisor is zero
+        self.bz_inv = self._one()
+        self.ovf = self._one()  # signed overflow: a = −2^31, b = −1
         self.z = self._many(3)  # register field is x0: rs1, rs2, rd
         self.z_inv = self._many(3)
         self.act = self._many(TIMESTAMP_SLOTS)  # slot k accesses memory
@@ -203,13 +214,20 @@ class CpuAir(Air):
         pc_lo, pc_hi = m(L.pq) * 4, m(L.ph)
         xa = _sum_sel(b, lambda i: i.x == "a")
         xp = _sum_sel(b, lambda i: i.x == "pc")
-        plus = _sum_sel(b, lambda i: i.x != "none" and not i.sub)
-        minus = _sum_sel(b, lambda i: i.x != "none" and i.sub)
+        divs = _sum_sel(b, lambda i: i.div != "")
+        dsig = _sum_sel(b, lambda i: i.div != "" and i.signed)
+        dun = _sum_sel(b, lambda i: i.div != "" and not i.signed)
+        zb = [m(i) for i in L.zb]
+        sr, sb = m(L.sr), m(L.sb)
+        same_rb = 1 - sr - sb + sr * sb * 2
+        # division compares r with b: r − b (unsigned, or same signs), else r + b
+        plus = _sum_sel(b, lambda i: i.x != "none" and not i.sub) + dsig * (1 - same_rb)
+        minus = _sum_sel(b, lambda i: i.x != "none" and i.sub) + dun + dsig * same_rb
         c0, c1 = m(L.carry[0]), m(L.carry[1])
         s_lo, s_hi = m(L.s[0]), m(L.s[1])
         bl, bh = m(L.b[0]), m(L.b[1])
-        x_lo = xa * v1[0] + xp * pc_lo
-        x_hi = xa * v1[1] + xp * pc_hi
+        x_lo = xa * v1[0] + xp * pc_lo + divs * (zb[0] + zb[1] * 256)
+        x_hi = xa * v1[1] + xp * pc_hi + divs * (zb[2] + zb[3] * 256)
         y_lo = plus * bl + minus * (0xFFFF - bl)
         y_hi = plus * bh + minus * (0xFFFF - bh)
         b.assert_every_row(c0 * (c0 - 1), name="carry 0 boolean")
@@ -260,11 +278,14 @@ class CpuAir(Air):
             b.lookup([op_code, ab[j], bb[j], cb[j]], logic, bus=BITWISE_BUS, name=f"logic {j}")
 
         # --- multiplier: X·Y = W mod 2^64 over bytes ------------------------------------
-        mulu = _sum_sel(b, lambda i: i.word != "")
+        mulu = _sum_sel(b, lambda i: i.word != "" or i.div != "")
+        mulx = _sum_sel(b, lambda i: i.word != "")
         shl = _sum_sel(b, lambda i: i.shift == "left")
         shr = _sum_sel(b, lambda i: i.shift == "right")
-        mulp = _sum_sel(b, lambda i: i.word != "" and i.shift == "")
-        xs = _sum_sel(b, lambda i: i.x_signed) * sa
+        mulp = _sum_sel(b, lambda i: (i.word != "" and i.shift == "") or i.div != "")
+        sgnq = m(L.sgnq)
+        xs = _sum_sel(b, lambda i: i.x_signed) * sa + dsig * sgnq
+        zs = dsig * sr
         ys = _sum_sel(b, lambda i: i.y_signed) * sb
         xb = [m(i) for i in L.xb]
         yb = [m(i) for i in L.yb]
@@ -281,7 +302,7 @@ class CpuAir(Air):
         b.assert_every_row((shl + shr) * (e - pow8), name="2^(t mod 8)")
         for h in range(2):
             x_split = v1[h] - xb[2 * h] - xb[2 * h + 1] * 256
-            b.assert_every_row(mulu * x_split, name=f"multiplier X limb {h}")
+            b.assert_every_row(mulx * x_split, name=f"multiplier X limb {h}")
             y_split = m(L.b[h]) - yb[2 * h] - yb[2 * h + 1] * 256
             b.assert_every_row(mulp * y_split, name=f"multiplier Y limb {h}")
         for j in range(4):
@@ -289,10 +310,14 @@ class CpuAir(Air):
         b.assert_every_row(yb[4] - q[4] * e - ys * 255, name="Y byte 4")
         x_all = [*xb, *([xs * 255] * 4)]
         y_all = [*yb, *([ys * 255] * 3)]
+        z_all = [*zb, *([zs * 255] * 4)]
+        for j in range(4):
+            b.assert_every_row(mulx * zb[j], name="no addend in products")
         for k in range(8):
             col: Expr = lift(0)
             for i in range(k + 1):
                 col = col + x_all[i] * y_all[k - i]
+            col = col + z_all[k]
             if k:
                 col = col + mc[k - 1]
             b.assert_every_row(col - wb[k] - mc[k] * 256, name=f"product byte {k}")
@@ -303,6 +328,47 @@ class CpuAir(Air):
             b.lookup([3, yb[j], yb[j + 1], 0], mulp, bus=BITWISE_BUS, name=f"Y bytes {j}")
         word_lo = (wb[0] + wb[1] * 256, wb[2] + wb[3] * 256)
         word_hi = (wb[4] + wb[5] * 256, wb[6] + wb[7] * 256)
+
+        # --- division: a = q·b + r (q = X, r = Z, W = a sign-extended) ---------------------
+        bz, ovf = m(L.bz), m(L.ovf)
+        b_sum = bl + bh
+        b.assert_every_row(bz * b_sum, name="divisor zero (zero)")
+        b.assert_every_row(b_sum * m(L.bz_inv) - (divs - bz), name="divisor zero (inverse)")
+        for h in range(2):
+            b.assert_every_row(divs * (v1[h] - word_lo[h]), name=f"dividend limb {h}")
+        ws = dsig * sa * (1 - ovf)
+        for j in range(4, 8):
+            b.assert_every_row(divs * wb[j] - ws * 255, name=f"dividend extension {j}")
+        for j in range(4):
+            b.assert_every_row(bz * (xb[j] - 255), name="division by zero gives all ones")
+        b.assert_every_row(ovf * (ovf - 1), name="overflow boolean")
+        b.assert_every_row(ovf * (1 - dsig), name="overflow only in signed division")
+        b.assert_every_row(ovf * v1[0], name="overflow dividend low")
+        b.assert_every_row(ovf * (v1[1] - 0x8000), name="overflow dividend high")
+        b.assert_every_row(ovf * (bl - 0xFFFF), name="overflow divisor low")
+        b.assert_every_row(ovf * (bh - 0xFFFF), name="overflow divisor high")
+        qrest, rrest = m(L.qrest), m(L.rrest)
+        b.assert_every_row(sgnq * (sgnq - 1), name="quotient sign boolean")
+        b.assert_every_row(sr * (sr - 1), name="remainder sign boolean")
+        b.assert_every_row(dsig * (xb[3] - sgnq * 128 - qrest), name="quotient sign split")
+        b.assert_every_row(dsig * (zb[3] - sr * 128 - rrest), name="remainder sign split")
+        b.lookup([3, qrest * 2, qrest, 0], dsig, bus=BITWISE_BUS, name="quotient rest")
+        b.lookup([3, rrest * 2, rrest, 0], dsig, bus=BITWISE_BUS, name="remainder rest")
+        for j in range(0, 4, 2):
+            b.lookup([3, zb[j], zb[j + 1], 0], divs, bus=BITWISE_BUS, name=f"remainder {j}")
+        r_sum = zb[0] + zb[1] * 256 + zb[2] + zb[3] * 256
+        b.assert_every_row(dsig * sr * (1 - sa), name="negative remainder needs a < 0")
+        b.assert_every_row(dsig * sa * (1 - sr) * r_sum, name="a < 0 gives r <= 0")
+        sd = m(L.sd)
+        b.assert_every_row(sd * (sd - 1), name="difference sign boolean")
+        b.assert_every_row(divs * (s_hi - sd * 0x8000 - m(L.drest)), name="difference sign split")
+        b.assert_every_row(dun * (1 - bz) * c1, name="remainder below divisor (unsigned)")
+        b.assert_every_row(
+            dsig * (1 - bz) * ((1 - sr) * (1 - sd) + sr * (sd + m(L.eq))),
+            name="remainder magnitude below divisor (signed)",
+        )
+        div_q = (xb[0] + xb[1] * 256, xb[2] + xb[3] * 256)
+        div_r = (zb[0] + zb[1] * 256, zb[2] + zb[3] * 256)
 
         # --- memory / jalr target split --------------------------------------------------
         mem = _sum_sel(b, lambda i: i.load or i.store)
@@ -380,6 +446,8 @@ class CpuAir(Air):
                 + logic * logic_res[h]
                 + _sum_sel(b, lambda i: i.word == "lo") * word_lo[h]
                 + _sum_sel(b, lambda i: i.word == "hi") * word_hi[h]
+                + _sum_sel(b, lambda i: i.div == "q") * div_q[h]
+                + _sum_sel(b, lambda i: i.div == "r") * div_r[h]
                 + (res["lt"] * lt if h == 0 else lift(0))
             )
             b.assert_every_row(m(L.c[h]) - want, name=f"result limb {h}")
@@ -422,6 +490,8 @@ class CpuAir(Air):
         u16(m(L.rb), real, "rest of b")
         u16(m(L.rb) * 2, real, "rest of b < 2^15")
         u16(sq, mem + jalr, "target word")
+        u16(m(L.drest), divs, "difference rest")
+        u16(m(L.drest) * 2, divs, "difference rest < 2^15")
         u16(lrest, lh, "lh rest")
         u16(lrest * 2, lh, "lh rest < 2^15")
         for k in range(8):

@@ -35,6 +35,7 @@ class Insn:
     word: str = ""  # multiplier result word: lo | hi ("" = multiplier unused)
     shift: str = ""  # multiplier's Y is 2^sh (left) or 2^(32 − sh) (right)
     width: int = 4  # bytes moved by a load or store
+    div: str = ""  # division result: q (div/divu) | r (rem/remu)
     x_signed: bool = False  # multiplier's X (rs1) is sign-extended
     y_signed: bool = False  # multiplier's Y (operand) is sign-extended
 
@@ -157,6 +158,10 @@ INSNS: tuple[Insn, ...] = (
     _r("mulh", 1, 1, x="none", result="mul", word="hi", x_signed=True, y_signed=True),
     _r("mulhsu", 2, 1, x="none", result="mul", word="hi", x_signed=True),
     _r("mulhu", 3, 1, x="none", result="mul", word="hi"),
+    _r("div", 4, 1, x="none", result="div", div="q", signed=True, y_signed=True),
+    _r("divu", 5, 1, x="none", result="div", div="q"),
+    _r("rem", 6, 1, x="none", result="div", div="r", signed=True, y_signed=True),
+    _r("remu", 7, 1, x="none", result="div", div="r"),
     Insn("fence", isa.OP_MISC_MEM, 0, None, operand="none", x="none", result="none"),
     Insn("fence.i", isa.OP_MISC_MEM, 1, None, operand="none", x="none", result="none"),
 )

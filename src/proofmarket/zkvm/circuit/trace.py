@@ -124,14 +124,47 @@ def build_traces(
         operand = np.where(sel, val, operand)
     T[:, L.b[0]], T[:, L.b[1]] = _lo(operand), _hi(operand)
 
+    # division: q, r with RISC-V's edge cases (b = 0, signed overflow)
+    divs = _trait(kind, lambda i: i.div != "")
+    dsig = divs & _trait(kind, lambda i: i.signed)
+    dun = divs & ~dsig
+    sa_i = v1 - ((v1 >> 31) << 32)
+    sb_i = operand - ((operand >> 31) << 32)
+    bzero = divs & (operand == 0)
+    ovf = dsig & (v1 == 0x8000_0000) & (operand == 0xFFFF_FFFF)
+    safe_u = np.where(operand == 0, 1, operand)
+    safe_s = np.where((sb_i == 0) | ovf, 1, sb_i)
+    q_s = np.abs(sa_i) // np.abs(safe_s) * np.where((sa_i < 0) != (safe_s < 0), -1, 1)
+    r_s = sa_i - q_s * safe_s
+    q = np.where(dsig, q_s & 0xFFFF_FFFF, v1 // safe_u)
+    r = np.where(dsig, r_s & 0xFFFF_FFFF, v1 % safe_u)
+    q = np.where(ovf, 0x8000_0000, q)
+    r = np.where(ovf, 0, r)
+    q = np.where(bzero, 0xFFFF_FFFF, q)
+    r = np.where(bzero, v1, r)
+    q, r = np.where(divs, q, 0), np.where(divs, r, 0)
+    sgn_r = dsig & (r >> 31 == 1)
+    same_rb = sgn_r == (operand >> 31 == 1)
+    div_minus = dun | (dsig & same_rb)
+    T[:, L.bz] = bzero
+    T[:, L.bz_inv] = np.where(divs, _inv(_lo(operand) + _hi(operand)), 0)
+    T[:, L.ovf] = ovf
+    T[:, L.sgnq] = dsig & (q >> 31 == 1)
+    T[:, L.qrest] = np.where(dsig, (q >> 24) & 127, 0)
+    T[:, L.sr] = sgn_r
+    T[:, L.rrest] = np.where(dsig, (r >> 24) & 127, 0)
+    for j in range(4):
+        T[:, L.zb[j]] = (r >> (8 * j)) & 255
+
     # adder
     xa = _trait(kind, lambda i: i.x == "a")
     xp = _trait(kind, lambda i: i.x == "pc")
     used = _trait(kind, lambda i: i.x != "none")
     sub = _trait(kind, lambda i: i.sub) & used
-    x = np.where(xa, v1, np.where(xp, pc, 0))
+    x = np.where(xa, v1, np.where(xp, pc, np.where(divs, r, 0)))
     y = np.where(used, np.where(sub, operand ^ 0xFFFFFFFF, operand), 0)
-    cin = sub.astype(np.int64)
+    y = np.where(divs, np.where(div_minus, operand ^ 0xFFFFFFFF, operand), y)
+    cin = (sub | (divs & div_minus)).astype(np.int64)
     lo_sum = _lo(x) + _lo(y) + cin
     c0 = lo_sum >> 16
     hi_sum = _hi(x) + _hi(y) + c0
@@ -139,6 +172,8 @@ def build_traces(
     s = ((hi_sum & 0xFFFF) << 16) | (lo_sum & 0xFFFF)
     T[:, L.s[0]], T[:, L.s[1]] = _lo(s), _hi(s)
     T[:, L.carry[0]], T[:, L.carry[1]] = c0, c1
+    T[:, L.sd] = np.where(divs, _hi(s) >> 15, 0)
+    T[:, L.drest] = np.where(divs, _hi(s) & 0x7FFF, 0)
     jalr = _trait(kind, lambda i: i.next_pc == "jalr")
     tgt = jalr | load | store
     T[:, L.sq] = np.where(tgt, _lo(s) >> 2, 0)
@@ -197,12 +232,13 @@ def build_traces(
         T[:, L.cb[j]] = np.where(logic, (res_logic >> (8 * j)) & 255, 0)
 
     # multiplier: X·Y = W mod 2^64 in bytes
-    mulu = _trait(kind, lambda i: i.word != "")
+    mulx = _trait(kind, lambda i: i.word != "")
+    mulu = mulx | divs
     shl = _trait(kind, lambda i: i.shift == "left")
     shr = _trait(kind, lambda i: i.shift == "right")
     shift = shl | shr
     mulp = mulu & ~shift
-    xs = _trait(kind, lambda i: i.x_signed) & (v1 >> 31 == 1)
+    xs = (_trait(kind, lambda i: i.x_signed) & (v1 >> 31 == 1)) | (dsig & (q >> 31 == 1))
     ys = _trait(kind, lambda i: i.y_signed) & (operand >> 31 == 1)
     sh = np.where(shift, operand & 31, 0)
     T[:, L.sh] = sh
@@ -214,7 +250,8 @@ def build_traces(
         T[:, L.q[j]] = shift & (tpow >> 3 == j)
     e = np.where(shift, 1 << (tpow & 7), 0)
     T[:, L.e] = e
-    xbytes = [np.where(mulu, (v1 >> (8 * j)) & 255, 0) for j in range(4)]
+    xbytes = [np.where(mulx, (v1 >> (8 * j)) & 255, (q >> (8 * j)) & 255) for j in range(4)]
+    zbytes = [(r >> (8 * j)) & 255 for j in range(4)] + [sgn_r * 255] * 4
     xbytes += [xs * 255] * 4
     ybytes = [
         np.where(mulp, (operand >> (8 * j)) & 255, np.where(T[:, L.q[j]] == 1, e, 0))
@@ -225,7 +262,7 @@ def build_traces(
     wbytes = []
     carry = np.zeros(n, dtype=np.int64)
     for k in range(8):
-        col = carry.copy()
+        col = carry + zbytes[k]
         for i in range(k + 1):
             col += xbytes[i] * ybytes[k - i]
         wbytes.append(col & 255)
@@ -250,6 +287,8 @@ def build_traces(
     result = np.where(logic, res_logic, result)
     result = np.where(_trait(kind, lambda i: i.word == "lo"), word_lo, result)
     result = np.where(_trait(kind, lambda i: i.word == "hi"), word_hi, result)
+    result = np.where(_trait(kind, lambda i: i.div == "q"), q, result)
+    result = np.where(_trait(kind, lambda i: i.div == "r"), r, result)
     T[:, L.c[0]], T[:, L.c[1]] = _lo(result), _hi(result)
 
     # registers
@@ -348,23 +387,25 @@ def build_traces(
     u16_vals += [T[mulu, L.mc[k]] for k in range(8)]
     u16_vals += [sh[shift], sh[shift] * 2048, T[shift, L.sh_rest], T[shift, L.sh_rest] * 32]
     u16_vals += [T[lh, L.lrest], T[lh, L.lrest] * 2]
+    u16_vals += [T[divs, L.drest], T[divs, L.drest] * 2]
     u16 = u16_multiplicities(np.concatenate(u16_vals))
     lg = np.flatnonzero(logic)
     bops = np.repeat(ops[lg], 4)
     bx = np.stack([T[lg, L.ab[j]] for j in range(4)], axis=1).ravel()
     by = np.stack([T[lg, L.bb[j]] for j in range(4)], axis=1).ravel()
     pairs = [(mulu, L.wb, j) for j in range(0, 8, 2)]
-    pairs += [(sub_, L.mb, 0), (sub_, L.mb, 2), (sb, L.db, 0)]
+    pairs += [(sub_, L.mb, 0), (sub_, L.mb, 2), (sb, L.db, 0), (divs, L.zb, 0), (divs, L.zb, 2)]
     pairs += [(mulu, L.xb, j) for j in range(0, 4, 2)] + [(mulp, L.yb, j) for j in range(0, 4, 2)]
     for sel, cols, j in pairs:
         rows = np.flatnonzero(sel)
         bops = np.concatenate([bops, np.full(len(rows), BYTE_PAIR)])
         bx = np.concatenate([bx, T[rows, cols[j]]])
         by = np.concatenate([by, T[rows, cols[j + 1]]])
-    lb_rows = np.flatnonzero(lb)
-    bops = np.concatenate([bops, np.full(len(lb_rows), BYTE_PAIR)])
-    bx = np.concatenate([bx, T[lb_rows, L.lrest] * 2])
-    by = np.concatenate([by, T[lb_rows, L.lrest]])
+    for sel, col in ((lb, L.lrest), (dsig, L.qrest), (dsig, L.rrest)):
+        rows = np.flatnonzero(sel)
+        bops = np.concatenate([bops, np.full(len(rows), BYTE_PAIR)])
+        bx = np.concatenate([bx, T[rows, col] * 2])
+        by = np.concatenate([by, T[rows, col]])
     bitwise = bitwise_multiplicities(bops, bx, by)
     publics = [int(pc[0]) >> 2, post_pc >> 2]
     cpu = np.ascontiguousarray(T, dtype=np.uint32)  # every value is below p < 2^32
