@@ -102,3 +102,21 @@ def test_fused_deep_quotients_match_scalar_arithmetic():
         b = ext_mul_ints(fzg, ext_inv_ints(dzg))
         want = [(a[i] + b[i]) % F.P for i in range(4)]
         assert [int(v) for v in got[r]] == want
+
+
+def test_barycentric_openings_match_coefficient_evaluation():
+    """Out-of-domain openings from values on H equal Horner on the coefficients."""
+    from proofmarket.stark.kernels import evaluate_on_h_pair
+    from proofmarket.stark.ntt import evaluate_at, intt
+
+    rng = np.random.default_rng(12)
+    log_n = 7
+    mat = rng.integers(0, F.P, size=(1 << log_n, 9), dtype=np.uint64)
+    z = [int(v) for v in rng.integers(0, F.P, 4)]
+    g = F.two_adic_generator(log_n)
+    zg = np.array([v * g % F.P for v in z], dtype=np.uint64)
+    coeffs = intt(mat)
+    for words in (mat, mat.astype(np.uint32)):
+        at_z, at_zg = evaluate_on_h_pair(words, z, log_n)
+        assert np.array_equal(at_z, evaluate_at(coeffs, np.array(z, dtype=np.uint64)))
+        assert np.array_equal(at_zg, evaluate_at(coeffs, zg))

@@ -208,3 +208,76 @@ def deep_quotients(
     out = np.empty((x.shape[0], 4), dtype=np.uint64)
     _deep_kernel(c, v, x, pts, out)
     return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _bary_kernel(mat: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """out[c, 0:4] = Σ_i mat[i, c]·w[i]; out[c, 4:8] = Σ_i mat[(i+1) mod n, c]·w[i]."""
+    n, m = mat.shape
+    ngroups = (m + 7) // 8
+    for gi in numba.prange(ngroups):
+        c0 = gi * 8
+        c1 = min(m, c0 + 8)
+        acc = np.zeros((c1 - c0, 8), dtype=np.uint64)
+        for i in range(n):
+            nxt = i + 1 if i + 1 < n else 0
+            w0, w1, w2, w3 = w[i, 0], w[i, 1], w[i, 2], w[i, 3]
+            for c in range(c0, c1):
+                v = np.uint64(mat[i, c])
+                u = np.uint64(mat[nxt, c])
+                a = acc[c - c0]
+                # each term < 2^31 and n ≤ 2^27 rows: the sums stay below 2^58
+                a[0] += (v * w0) % _PU
+                a[1] += (v * w1) % _PU
+                a[2] += (v * w2) % _PU
+                a[3] += (v * w3) % _PU
+                a[4] += (u * w0) % _PU
+                a[5] += (u * w1) % _PU
+                a[6] += (u * w2) % _PU
+                a[7] += (u * w3) % _PU
+        for c in range(c0, c1):
+            for k in range(8):
+                out[c, k] = acc[c - c0, k] % _PU
+
+
+def evaluate_on_h_pair(
+    mat: np.ndarray, z: Sequence[int], log_n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every column at z and at z·g from its values on H (barycentric; z ∉ H).
+
+    ``f(x) = (x^n − 1)/n · Σ_i f(g^i)·g^i/(x − g^i)``, and since (zg)^n = z^n the weights
+    at z·g are those at z shifted by one row. So the prover needs no coefficient arrays
+    for the out-of-domain openings. Returns two ``(m, 4)`` arrays.
+    """
+    from proofmarket.stark.expr import ext_mul_ints
+    from proofmarket.stark.field import ext_batch_inv, ext_mul, ext_mul_base, powers
+
+    a = np.asarray(mat)
+    a = np.ascontiguousarray(a, dtype=np.uint32 if a.dtype == np.uint32 else np.uint64)
+    n = 1 << log_n
+    if a.shape[0] != n:
+        raise ValueError(f"evaluate_on_h_pair: {a.shape[0]} rows, expected {n}")
+    pts = powers(F.two_adic_generator(log_n), n)
+    d = np.empty((n, 4), dtype=np.uint64)
+    d[:, 0] = (np.uint64(int(z[0]) % F.P) + _PU - pts) % _PU
+    for k in range(1, 4):
+        d[:, k] = int(z[k]) % F.P
+    w = ext_mul_base(ext_batch_inv(d), pts)
+    del d
+    out = np.empty((a.shape[1], 8), dtype=np.uint64)
+    if a.shape[1]:
+        _bary_kernel(a, w, out)
+    zn = (int(z[0]), int(z[1]), int(z[2]), int(z[3]))
+    for _ in range(log_n):  # z^n by squaring
+        zn = ext_mul_ints(zn, zn)
+    n_inv = pow(n, F.P - 2, F.P)
+    scale = np.array(
+        [
+            ((zn[0] - 1) * n_inv) % F.P,
+            zn[1] * n_inv % F.P,
+            zn[2] * n_inv % F.P,
+            zn[3] * n_inv % F.P,
+        ],
+        dtype=np.uint64,
+    )
+    return ext_mul(out[:, :4], scale), ext_mul(out[:, 4:], scale)

@@ -357,7 +357,9 @@ def coset_intt(evals: Any, shift: int = GENERATOR) -> FieldArray:
     return (coeffs * powers(inv_int(shift), coeffs.shape[0])[:, None]) % _PU
 
 
-def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray:
+def coset_lde(
+    evals: Any, log_blowup: int, shift: int = GENERATOR, dtype: Any = np.uint64
+) -> FieldArray:
     """Low-degree extend columns given by their evaluations over H (natural order).
 
     Returns ``(n·2^log_blowup, m)`` evaluations on the coset ``shift·H'`` in natural order
@@ -366,8 +368,9 @@ def coset_lde(evals: Any, log_blowup: int, shift: int = GENERATOR) -> FieldArray
     """
     arr = np.asarray(evals)
     if arr.ndim == 1:
-        return coset_lde(arr[:, None], log_blowup, shift)[:, 0]
-    return _coset_lde(_check_matrix(arr, "coset_lde"), log_blowup, shift, False)[0]
+        return coset_lde(arr[:, None], log_blowup, shift, dtype)[:, 0]
+    mat = _check_matrix(arr, "coset_lde", allow_u32=True)
+    return _coset_lde(mat, log_blowup, shift, False, dtype)[0]
 
 
 def coset_lde_and_coeffs(

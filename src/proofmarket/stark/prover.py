@@ -30,7 +30,7 @@ from proofmarket.stark.constraint_vm import run as run_vm
 from proofmarket.stark.domain import Domain, ext_powers_ints
 from proofmarket.stark.expr import NUMPY_OPS, Algebra, ArrayOps, Expr, ExtValue, Group, Value
 from proofmarket.stark.fri import fri_prove
-from proofmarket.stark.kernels import lincomb_cols, lincomb_rows
+from proofmarket.stark.kernels import evaluate_on_h_pair, lincomb_cols, lincomb_rows
 from proofmarket.stark.machine import (
     GLOBAL_SUM_CONSTRAINT,
     Machine,
@@ -39,7 +39,7 @@ from proofmarket.stark.machine import (
     single_table_machine,
 )
 from proofmarket.stark.merkle import MerkleTree
-from proofmarket.stark.ntt import coset_intt, coset_lde_and_coeffs, evaluate_at, ntt
+from proofmarket.stark.ntt import coset_intt, coset_lde, evaluate_at, ntt
 from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.stark.preprocessed import PreprocessedData, preprocessed_data
 from proofmarket.stark.proof import Openings, StarkProof, TableProof, TreeOpening
@@ -98,14 +98,15 @@ class _Committed:
     lde: np.ndarray  # (N, w)
     tree: MerkleTree
     native: Any = None  # the LDE as a backend array (for constraint evaluation)
+    evals: np.ndarray | None = None  # values on H (openings by barycentric evaluation)
 
 
 def _commit_trace(
     trace: np.ndarray, domain: Domain, backend: Backend, hash: str = "keccak"
 ) -> _Committed:
-    if isinstance(backend, NumpyBackend):  # LDE and coefficients stored as u32 words
-        lde, coeffs = coset_lde_and_coeffs(trace, domain.log_blowup, domain.shift, np.uint32)
-        return _Committed(coeffs, lde, MerkleTree.commit(lde, hash), lde)
+    if isinstance(backend, NumpyBackend):  # LDE stored as u32 words, no coefficients kept
+        lde = coset_lde(trace, domain.log_blowup, domain.shift, np.uint32)
+        return _Committed(None, lde, MerkleTree.commit(lde, hash), lde, trace)
     trace = np.asarray(trace, dtype=np.uint64)
     native = backend.coset_lde(backend.asarray(trace), domain.log_blowup, domain.shift)
     lde = backend.to_numpy(native)
@@ -280,8 +281,9 @@ def prove_machine(
                     aux=aux,
                     preprocessed=st.pre.trace if st.pre else None,
                 )
-            st.aux = _commit_trace(aux, st.domain, be, params.hash)
+            aux32 = aux.astype(np.uint32)
             del aux
+            st.aux = _commit_trace(aux32, st.domain, be, params.hash)
             t.observe_digest(st.aux.tree.root)
             t.observe_ext(np.asarray(st.sum, dtype=np.uint64).reshape(1, 4))
         if check and lookups and ext_sum([st.sum for st in states]) != (0, 0, 0, 0):
@@ -303,9 +305,9 @@ def prove_machine(
         for st in states:
             st.openings = _ood_openings(st, z)
             observe_openings(t, st.openings)
-            for c in (st.main, st.aux, st.quot):  # coefficients were only needed at z, z·g
+            for c in (st.main, st.aux, st.quot):  # only needed at z, z·g
                 if c is not None:
-                    c.coeffs = c.native = None
+                    c.coeffs = c.native = c.evals = None
         batch_nonce = grind_site(t, params.batch_pow_bits)
         lam = ext_tuple(t.sample_ext())
         by_size: dict[int, np.ndarray] = {}
@@ -387,14 +389,23 @@ def _ood_openings(st: _TableState, z: ExtValue) -> Openings:
             return empty
         return evaluate_at(c.coeffs, np.asarray(point, dtype=np.uint64))
 
+    def pair(c: _Committed | None) -> tuple[np.ndarray, np.ndarray]:
+        if c is None:
+            return empty, empty
+        if c.evals is not None:
+            return evaluate_on_h_pair(c.evals, z, st.domain.log_n)
+        return at(c, z), at(c, zg)
+
     assert st.quot is not None
+    main_z, main_zg = pair(st.main)
+    aux_z, aux_zg = pair(st.aux)
     return Openings(
-        main_z=at(st.main, z),
-        main_zg=at(st.main, zg),
+        main_z=main_z,
+        main_zg=main_zg,
         pre_z=at(st.pre, z),
         pre_zg=at(st.pre, zg),
-        aux_z=at(st.aux, z),
-        aux_zg=at(st.aux, zg),
+        aux_z=aux_z,
+        aux_zg=aux_zg,
         quotient_z=at(st.quot, z),
     )
 
