@@ -272,3 +272,35 @@ def test_warm_up_runs_before_the_first_claim(tmp_path, caplog):
     assert status.status == "SUCCEEDED"
     warmed = [r.getMessage() for r in caplog.records if "warmed up" in r.getMessage()]
     assert len(warmed) == 2  # exec and prove agents only
+
+
+class DuplicateFinishesFirst:
+    """Fault injection: a duplicate run of the first Prove task (a requeued task that
+    another agent finished, or a done report repeated after its reply was lost) reports
+    it done just before this agent does, so this agent's report is not recorded."""
+
+    def __init__(self) -> None:
+        self.duplicated: tuple[str, str] | None = None
+
+    def __call__(self, ctx):
+        output = run_task(ctx)
+        if "Prove" in ctx.task.task_def and self.duplicated is None:
+            assert ctx.taskdb.update_task_done(ctx.job_id, ctx.task_id, output)
+            self.duplicated = (ctx.job_id, ctx.task_id)
+        return output
+
+
+def test_an_already_done_report_keeps_the_running_jobs_data(tmp_path):
+    """A done report that is not recorded because the task was already done must not
+    be mistaken for an aborted job: the job's segments and receipts stay and it completes."""
+    config = fs_config(tmp_path, segment_po2=SEGMENT_PO2)
+    duplicate = DuplicateFinishesFirst()
+    with api_server(config) as (url, _):
+        group = start_group(config, prove_handler=duplicate)
+        try:
+            session = submit_iter(url)
+            status = wait_session(url, session)
+        finally:
+            group.stop()
+    assert duplicate.duplicated is not None and duplicate.duplicated[0] == session
+    assert status.status == "SUCCEEDED", status.error_msg

@@ -363,16 +363,18 @@ class Agent:
                 give_up_when_stopping=True,
             )
             self.tasks_done += 1
-            if not recorded:
+            # Not recorded also means "already done": a report repeated after its reply was
+            # lost, or a requeued task that another agent finished first. Only a job that
+            # really stopped has garbage data; a running one still needs it.
+            if self._job_stopped(task.job_id):  # it ended while this task ran
                 log.warning(
-                    "job %s aborted: result of task %s dropped (the job was cancelled or "
-                    "failed while it ran)",
+                    "job %s stopped while task %s ran: its data is dropped",
                     task.job_id,
                     task.task_id,
                 )
                 self._drop_job_data(task.job_id)
-            elif self._job_stopped(task.job_id):  # it ended while this task wrote its output
-                self._drop_job_data(task.job_id)
+            elif not recorded:
+                log.info("task %s/%s was already reported done", task.job_id, task.task_id)
         except DatabaseUnavailable:
             log.error("could not report %s/%s done; it will be requeued", task.job_id, task.task_id)
 
