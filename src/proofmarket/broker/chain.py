@@ -9,7 +9,6 @@ carries on, so a scan of any length succeeds on any provider.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,7 +99,6 @@ class ChainMonitor:
         self.market = market
         self.poll_secs = poll_secs
         self.head: ChainHead | None = None
-        self._changed = asyncio.Event()
 
     def _read(self) -> ChainHead:
         w3 = self.market.w3
@@ -109,18 +107,11 @@ class ChainMonitor:
 
     async def refresh(self) -> ChainHead:
         head = await asyncio.to_thread(self._read)
-        if self.head is None or head.number != self.head.number:
-            self._changed.set()
         self.head = head
         return head
 
     async def current(self) -> ChainHead:
         return self.head if self.head is not None else await self.refresh()
-
-    async def wait_new_block(self, timeout: float) -> None:
-        self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
 
     async def run(self) -> None:
         while True:
