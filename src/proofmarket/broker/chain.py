@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,16 @@ class ChainHead:
     number: int
     timestamp: int
     gas_price: int
+    chain_time: int
+    """The chain's clock: the pending block's timestamp (what the next block would carry),
+    which on an automining node or after time travel differs from both the latest block's
+    timestamp and the wall clock."""
+    seen_at: float
+    """``time.monotonic()`` when this head was read."""
+
+    def now(self) -> int:
+        """Chain time now, advanced by the time since the head was read."""
+        return self.chain_time + int(time.monotonic() - self.seen_at)
 
 
 class LogReader:
@@ -103,7 +114,18 @@ class ChainMonitor:
     def _read(self) -> ChainHead:
         w3 = self.market.w3
         block = w3.eth.get_block("latest")
-        return ChainHead(int(block["number"]), int(block["timestamp"]), int(w3.eth.gas_price))
+        latest = int(block["timestamp"])
+        try:
+            pending = int(w3.eth.get_block("pending")["timestamp"])
+        except Exception:  # a node without the pending block: the latest block's time
+            pending = latest
+        return ChainHead(
+            int(block["number"]),
+            latest,
+            int(w3.eth.gas_price),
+            max(latest, pending),
+            time.monotonic(),
+        )
 
     async def refresh(self) -> ChainHead:
         head = await asyncio.to_thread(self._read)

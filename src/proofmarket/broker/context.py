@@ -65,10 +65,9 @@ class BrokerContext:
                 log.exception("broker hook failed on %s", event)
 
     def now(self) -> int:
-        """Chain time as best known: the later of the head's timestamp and the wall clock."""
+        """Chain time: deadlines are judged by the chain's clock, never the machine's."""
         head = self.chain.head
-        wall = int(time.time())
-        return max(wall, head.timestamp) if head is not None else wall
+        return head.now() if head is not None else int(time.time())
 
     def set_status(self, order: Order | str, status: OrderStatus, **changes: Any) -> Order:
         order_id = order if isinstance(order, str) else order.id
