@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from proofmarket.stark import check_machine
+from proofmarket.stark import field as F
 from proofmarket.stark.air import TraceCheckError
 from proofmarket.zkvm.circuit import prove as cp
 from proofmarket.zkvm.circuit.cpu import LAYOUT
@@ -85,3 +86,49 @@ def test_wrong_pc_after_branch_is_caught(traces: CircuitTraces) -> None:
     finally:
         traces.cpu[row] = saved
     _check(traces)
+
+
+def test_division_with_a_too_large_remainder_is_caught(traces: CircuitTraces) -> None:
+    """divu answers q − 1 with remainder r + b: q·b + r = a still holds, r < b does not."""
+    row = int(_rows_of(traces, "divu")[0])
+    cpu = traces.cpu
+    saved = cpu[row].copy()
+    L = LAYOUT
+
+    def word(cols: list[int]) -> int:
+        return sum(int(cpu[row, c]) << (8 * j) for j, c in enumerate(cols))
+
+    a = int(cpu[row, L.v1[0]]) | int(cpu[row, L.v1[1]]) << 16
+    b = int(cpu[row, L.b[0]]) | int(cpu[row, L.b[1]]) << 16
+    q, r = word(L.xb), word(L.zb)
+    assert b and q * b + r == a and r < b
+    q, r = q - 1, r + b
+    for j in range(4):
+        cpu[row, L.xb[j]] = (q >> (8 * j)) & 255
+        cpu[row, L.zb[j]] = (r >> (8 * j)) & 255
+    carry = 0
+    for k in range(8):  # the product bytes stay a's; only the carries move
+        col = carry + (((r >> (8 * k)) & 255) if k < 4 else 0)
+        col += sum(
+            ((q >> (8 * i)) & 255) * ((b >> (8 * (k - i))) & 255)
+            for i in range(k + 1)
+            if i < 4 and k - i < 4
+        )
+        assert col & 255 == int(cpu[row, L.wb[k]])
+        carry = col >> 8
+        cpu[row, L.mc[k]] = carry
+    lo = (r & 0xFFFF) + (0xFFFF - (b & 0xFFFF)) + 1
+    hi = (r >> 16) + (0xFFFF - (b >> 16)) + (lo >> 16)
+    cpu[row, L.s[0]], cpu[row, L.s[1]] = lo & 0xFFFF, hi & 0xFFFF
+    cpu[row, L.carry[0]], cpu[row, L.carry[1]] = lo >> 16, hi >> 16
+    cpu[row, L.sd], cpu[row, L.drest] = (hi & 0xFFFF) >> 15, hi & 0x7FFF
+    s_sum = (lo & 0xFFFF) + (hi & 0xFFFF)
+    cpu[row, L.eq] = int(s_sum == 0)
+    cpu[row, L.eq_inv] = pow(s_sum, F.P - 2, F.P) if s_sum else 0
+    cpu[row, L.c[0]], cpu[row, L.c[1]] = q & 0xFFFF, q >> 16
+    cpu[row, L.new3[0]], cpu[row, L.new3[1]] = q & 0xFFFF, q >> 16
+    try:
+        with pytest.raises(TraceCheckError, match="remainder below divisor"):
+            _check(traces)
+    finally:
+        cpu[row] = saved
