@@ -107,7 +107,7 @@ def test_prove_errors(fib_elf: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.receipt"
     no_dev = runner.invoke(app, ["prove", str(fib_elf), "--input-hex", "01000000", "-o", str(out)])
     assert no_dev.exit_code == 1
-    assert "STARK prover is not available" in no_dev.output
+    assert "cannot prove this segment yet" in no_dev.output
     assert not out.exists()
     bad_hex = runner.invoke(
         app, ["prove", str(fib_elf), "--input-hex", "zz", "--dev-mode", "-o", str(out)]

@@ -66,7 +66,7 @@ def test_prove_fib_and_verify() -> None:
 
 
 def test_prove_without_dev_mode_is_unavailable() -> None:
-    with pytest.raises(ProverUnavailable, match="STARK prover is not available"):
+    with pytest.raises(ProverUnavailable, match="cannot prove this segment yet"):
         prove(example_elf("fib"), u32(3), dev_mode=False)
 
 

@@ -212,15 +212,16 @@ def test_finalize_checks_journal_and_final_exit() -> None:
         finalize(s1, JOURNAL)
 
 
-def test_stark_seal_not_verifiable_yet() -> None:
+def test_malformed_stark_seals_are_rejected() -> None:
     image_id, receipt = make_receipt(1)
     stark = dataclasses.replace(receipt.inner, seal=Seal(SealKind.STARK, b"\x00" * 64))
-    with pytest.raises(VerificationError, match="STARK verifier is not available"):
+    with pytest.raises(VerificationError, match="COMPOSITE"):
         verify(Receipt(stark, receipt.journal), image_id)
     _, segments = make_segments(1)
-    stark_segment = dataclasses.replace(segments[0], seal=Seal(SealKind.STARK, b"x"))
-    with pytest.raises(VerificationError, match="STARK"):
-        lift(stark_segment)
+    for body in (b"", b"x", b"\x07default" + bytes(72)):
+        stark_segment = dataclasses.replace(segments[0], seal=Seal(SealKind.STARK, body))
+        with pytest.raises(VerificationError, match=r"STARK|proven|truncated"):
+            lift(stark_segment)
 
 
 def test_prover_unavailable_is_not_implemented_error() -> None:

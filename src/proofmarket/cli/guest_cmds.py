@@ -168,7 +168,7 @@ def prove_cmd(
     cycle_limit: CycleLimitOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Execute a guest and write its receipt (only --dev-mode exists until the STARK lands)."""
+    """Execute a guest and prove every segment with a STARK (--dev-mode: no proof)."""
     from proofmarket.zkvm.prove import prove_session
 
     try:

@@ -5,10 +5,13 @@ The pipeline mirrors RISC Zero's recursion: each segment gets a ``SegmentReceipt
 consecutive spans; ``finalize`` attaches the journal (those three live in ``receipt`` so
 that join agents need no executor). A cluster runs the same steps as separate tasks.
 
-Only dev mode exists until the RV32IM STARK circuit lands: a dev segment receipt is
-issued after re-executing the segment in isolation (``replay_segment``) and checking that
-it reaches the post state it claims, so a dev receipt is still an honest statement about
-an execution that happened; it just carries no proof.
+By default each segment is proven with a STARK over the segment machine
+(``zkvm/stark_seal.py``); spans carry their segments' seals (no recursion). In dev mode a
+segment receipt is issued after re-executing the segment in isolation
+(``replay_segment``) and checking that it reaches the post state it claims, so a dev
+receipt is still an honest statement about an execution that happened; it just carries
+no proof. Instructions the circuit does not constrain yet (syscalls other than the final
+HALT/PAUSE) make real proving fail with ``ProverUnavailable``.
 """
 
 from __future__ import annotations
@@ -36,15 +39,15 @@ from proofmarket.zkvm.segment import Segment, replay_segment
 from proofmarket.zkvm.session import Session
 
 STARK_UNAVAILABLE = (
-    "the RV32IM STARK prover is not available yet; pass dev_mode=True (--dev-mode) for "
-    f"{DEV_MODE_LABEL} receipts, which re-execute the guest but prove nothing"
+    "the RV32IM circuit cannot prove this segment yet ({reason}); pass dev_mode=True "
+    f"(--dev-mode) for {DEV_MODE_LABEL} receipts, which re-execute the guest but prove nothing"
 )
 
 
-def prove_segment(segment: Segment, *, dev_mode: bool) -> SegmentReceipt:
-    """Receipt for one segment. Dev mode replays it and checks the post state it claims."""
+def prove_segment(segment: Segment, *, dev_mode: bool, profile: str = "default") -> SegmentReceipt:
+    """Receipt for one segment: a STARK seal, or in dev mode a replay-checked dev seal."""
     if not dev_mode:
-        raise ProverUnavailable(STARK_UNAVAILABLE)
+        return _prove_segment_stark(segment, profile)
     claim = segment.claim()
     if claim.pre != segment.pre_state.digest():
         raise VerificationError(f"segment {segment.index}: claim pre-state differs from its data")
@@ -65,6 +68,19 @@ def prove_segment(segment: Segment, *, dev_mode: bool) -> SegmentReceipt:
     if claim.post != expected_post:
         raise VerificationError(f"segment {segment.index}: claim post-state differs from replay")
     receipt = SegmentReceipt(claim, Seal.dev(claim), segment.index, segment.po2)
+    receipt.verify_integrity()
+    return receipt
+
+
+def _prove_segment_stark(segment: Segment, profile: str) -> SegmentReceipt:
+    from proofmarket.zkvm.circuit.trace import UnsupportedInstruction
+    from proofmarket.zkvm.stark_seal import make_stark_seal
+
+    try:
+        seal = make_stark_seal(segment, profile)
+    except UnsupportedInstruction as exc:
+        raise ProverUnavailable(STARK_UNAVAILABLE.format(reason=exc)) from exc
+    receipt = SegmentReceipt(segment.claim(), seal, segment.index, segment.po2)
     receipt.verify_integrity()
     return receipt
 
@@ -96,14 +112,13 @@ def prove_session(
     segment_po2: int = DEFAULT_SEGMENT_PO2,
     cycle_limit: int | None = None,
     on_segment_proved: Callable[[SegmentReceipt], None] | None = None,
+    profile: str = "default",
 ) -> ProvedSession:
     """Execute ``elf`` on ``input``, prove every segment as it is cut, join and finalize."""
-    if not dev_mode:
-        raise ProverUnavailable(STARK_UNAVAILABLE)
     spans = SpanAccumulator()
 
     def on_segment(segment: Segment) -> None:
-        receipt = prove_segment(segment, dev_mode=dev_mode)
+        receipt = prove_segment(segment, dev_mode=dev_mode, profile=profile)
         spans.add(receipt)
         if on_segment_proved is not None:
             on_segment_proved(receipt)
@@ -131,8 +146,14 @@ def prove(
     dev_mode: bool,
     segment_po2: int = DEFAULT_SEGMENT_PO2,
     cycle_limit: int | None = None,
+    profile: str = "default",
 ) -> Receipt:
     """Execute and prove a whole session; ``dev_mode=True`` gives a DEV MODE receipt."""
     return prove_session(
-        elf, input, dev_mode=dev_mode, segment_po2=segment_po2, cycle_limit=cycle_limit
+        elf,
+        input,
+        dev_mode=dev_mode,
+        segment_po2=segment_po2,
+        cycle_limit=cycle_limit,
+        profile=profile,
     ).receipt

@@ -4,11 +4,14 @@ Three layers mirror RISC Zero: a ``SegmentReceipt`` covers one segment, a
 ``SuccinctReceipt`` covers a contiguous span of segments (produced by ``lift`` and
 ``join``), and a ``Receipt`` pairs the span of a whole session with its journal.
 
-Until the RV32IM STARK circuit exists, the only seal is the **dev-mode seal**
-(``SealKind.DEV``): the magic ``PMDEV1`` followed by the claim digest. Like RISC Zero's
-``FakeReceipt`` it proves nothing; it only lets the rest of the system run end to end.
-``verify`` refuses it unless dev mode is allowed explicitly or ``PROOFMARKET_DEV_MODE=1``.
-The seal starts with a kind byte so a STARK seal can be added without a format change.
+Seals: a segment carries a **STARK seal** (``SealKind.STARK``, ``zkvm/stark_seal.py``:
+a proof over the segment machine bound to the claim's pre/post ``SystemState``); a span
+carries a **COMPOSITE seal**, the list of its segment receipts, which verification checks
+one by one together with their chaining (there is no recursion: ``lift``/``join`` only
+concatenate and check continuity, so a verifier checks every segment seal). The
+**dev-mode seal** (``SealKind.DEV``) is the magic ``PMDEV1`` followed by the claim
+digest; like RISC Zero's ``FakeReceipt`` it proves nothing. ``verify`` refuses it unless
+dev mode is allowed explicitly or ``PROOFMARKET_DEV_MODE=1``.
 
 Binary layout (all integers little-endian), every object starting with a 4-byte magic and
 a u16 format version so that old receipts stay readable::
@@ -74,7 +77,13 @@ class SealKind(IntEnum):
     DEV = 0xDE
     """Dev mode: ``PMDEV1 || claim digest``; proves nothing."""
     STARK = 0x01
-    """Reserved for the RV32IM STARK seal."""
+    """A segment STARK over the segment machine (``zkvm/circuit/paging_machine.py``)."""
+    COMPOSITE = 0x02
+    """A span of consecutive STARK segment receipts, each verified (no recursion)."""
+
+
+PRODUCTION_PROFILES = ("default", "conservative")
+"""STARK parameter profiles production verification accepts (``test-insecure`` is not)."""
 
 
 # ---- byte encoding helpers -------------------------------------------------------------
@@ -217,9 +226,7 @@ class Seal:
             if self.body != DEV_SEAL_MAGIC + claim.digest():
                 raise VerificationError("dev-mode seal does not match the claim digest")
             return
-        raise VerificationError(
-            f"cannot verify {self.kind.name} seals: the STARK verifier is not available yet"
-        )
+        raise VerificationError(f"a {self.kind.name} seal is verified by its receipt")
 
 
 def _check_claim_shape(claim: ReceiptClaim, what: str) -> None:
@@ -260,7 +267,14 @@ class SegmentReceipt:
         """Check the seal against the claim and the claim's exit-code rules."""
         what = f"segment receipt {self.index}"
         _check_claim_shape(self.claim, what)
-        self.seal.verify(self.claim)
+        if self.seal.kind == SealKind.STARK:
+            from proofmarket.zkvm.stark_seal import verify_stark_seal
+
+            verify_stark_seal(self.seal.body, self.claim, self.po2, what)
+        elif self.seal.kind == SealKind.DEV:
+            self.seal.verify(self.claim)
+        else:
+            raise VerificationError(f"{what}: a segment cannot carry a {self.seal.kind.name} seal")
 
     def to_bytes(self) -> bytes:
         return b"".join(
@@ -310,7 +324,33 @@ class SuccinctReceipt:
         if self.segment_count < 1:
             raise VerificationError(f"{what}: covers no segment")
         _check_claim_shape(self.claim, what)
-        self.seal.verify(self.claim)
+        if self.seal.kind == SealKind.COMPOSITE:
+            verify_chain(self.segments(), self.claim, self.first_segment, what)
+        elif self.seal.kind == SealKind.DEV:
+            self.seal.verify(self.claim)
+        else:
+            raise VerificationError(f"{what}: a span cannot carry a {self.seal.kind.name} seal")
+
+    def segments(self) -> list[SegmentReceipt]:
+        """The segment receipts of a composite seal, in order."""
+        if self.seal.kind != SealKind.COMPOSITE:
+            return []
+        reader = _Reader(self.seal.body, "composite seal")
+        try:
+            count = reader.u32("segment count")
+            if count != self.segment_count:
+                raise VerificationError(
+                    f"composite seal holds {count} segments, the receipt covers "
+                    f"{self.segment_count}"
+                )
+            out = [
+                SegmentReceipt.from_bytes(reader.sized("segment receipt", MAX_SEAL_BYTES))
+                for _ in range(count)
+            ]
+            reader.end()
+        except ReceiptFormatError as exc:
+            raise VerificationError(f"malformed composite seal: {exc}") from exc
+        return out
 
     def to_bytes(self) -> bytes:
         return b"".join(
@@ -359,8 +399,10 @@ class Receipt:
 
     @property
     def mode(self) -> str:
-        """``"DEV MODE"`` for dev receipts, else the seal kind's name."""
-        return DEV_MODE_LABEL if self.is_dev_mode else self.inner.seal.kind.name
+        """``"DEV MODE"`` for dev receipts, ``"STARK"`` for receipts of segment STARKs."""
+        if self.is_dev_mode:
+            return DEV_MODE_LABEL
+        return "STARK" if self.inner.seal.kind == SealKind.COMPOSITE else self.inner.seal.kind.name
 
     def verify_integrity(self) -> None:
         """Seal and claim consistency, including the journal digest; not the image ID."""
@@ -409,12 +451,21 @@ class Receipt:
         }
 
 
-def verify(receipt: Receipt, image_id: bytes, *, allow_dev_mode: bool = False) -> ReceiptClaim:
+def verify(
+    receipt: Receipt,
+    image_id: bytes,
+    *,
+    allow_dev_mode: bool = False,
+    allow_insecure_params: bool = False,
+) -> ReceiptClaim:
     """Verify that ``receipt`` proves a run of ``image_id`` that committed its journal.
 
     Checks the seal, that the claim starts from ``image_id``, ends Halted or Paused with
     the journal's output digest, and (for Halted) the zero post state. A dev-mode receipt
     is refused unless ``allow_dev_mode`` or ``PROOFMARKET_DEV_MODE=1``: it proves nothing.
+    A STARK receipt must carry every segment's seal (COMPOSITE), each checked, chained by
+    state digests and joined to the claim; seals made with a profile outside
+    :data:`PRODUCTION_PROFILES` are refused unless ``allow_insecure_params`` (tests).
     Returns the verified claim; raises ``VerificationError``.
     """
     if not isinstance(receipt, Receipt):
@@ -426,6 +477,14 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev_mode: bool = False) -
             f"refusing a {DEV_MODE_LABEL} receipt: it carries no proof. Allow it explicitly "
             f"(allow_dev_mode=True, --dev-mode) or set {DEV_MODE_ENV}=1"
         )
+    if not receipt.is_dev_mode:
+        if receipt.inner.seal.kind != SealKind.COMPOSITE:
+            raise VerificationError(f"a receipt needs a COMPOSITE seal, not {receipt.mode}")
+        weak = stark_profiles(receipt) - set(PRODUCTION_PROFILES)
+        if weak and not allow_insecure_params:
+            raise VerificationError(
+                f"refusing STARK seals made with the insecure profile(s) {sorted(weak)}"
+            )
     receipt.verify_integrity()
     if receipt.claim.pre != bytes(image_id):
         raise VerificationError(
@@ -435,17 +494,71 @@ def verify(receipt: Receipt, image_id: bytes, *, allow_dev_mode: bool = False) -
     return receipt.claim
 
 
+def composite_seal(segments: list[SegmentReceipt]) -> Seal:
+    """A COMPOSITE seal carrying ``segments`` (each with its own STARK seal)."""
+    body = _u32(len(segments)) + b"".join(
+        _u32(len(raw)) + raw for raw in (seg.to_bytes() for seg in segments)
+    )
+    return Seal(SealKind.COMPOSITE, body)
+
+
+def verify_chain(
+    segments: list[SegmentReceipt], claim: ReceiptClaim, first: int, what: str
+) -> None:
+    """Every seal, consecutive indices from ``first``, states chaining, the joined claim.
+
+    Each segment must be a STARK receipt; a split segment's post state must be the next
+    one's pre state, only the last may be Halted/Paused, and joining the segment claims
+    must give ``claim`` exactly.
+    """
+    if not segments:
+        raise VerificationError(f"{what}: no segment receipts")
+    joined: ReceiptClaim | None = None
+    for k, seg in enumerate(segments):
+        if seg.seal.kind != SealKind.STARK:
+            raise VerificationError(f"{what}: segment {seg.index} is not a STARK receipt")
+        if seg.index != first + k:
+            raise VerificationError(
+                f"{what}: segment order: expected segment {first + k}, found {seg.index}"
+            )
+        seg.verify_integrity()
+        if joined is not None:
+            if joined.exit_code.system != SystemExitKind.SYSTEM_SPLIT:
+                raise VerificationError(f"{what}: segment {seg.index} follows a final segment")
+            if joined.post != seg.claim.pre:
+                raise VerificationError(
+                    f"{what}: segment {seg.index} does not start where segment "
+                    f"{seg.index - 1} ended"
+                )
+        joined = seg.claim if joined is None else joined.join(seg.claim)
+    if joined != claim:
+        raise VerificationError(f"{what}: the segment claims do not join to the receipt claim")
+
+
+def stark_profiles(receipt: Receipt) -> set[str]:
+    """Parameter profiles of every STARK seal of ``receipt``."""
+    from proofmarket.zkvm.stark_seal import seal_profile
+
+    return {seal_profile(seg.seal.body) for seg in receipt.inner.segments()}
+
+
 # ---- receipt algebra: what the recursion programs lift / join do -----------------------
 
 
 def _seal_like(*receipts: SegmentReceipt | SuccinctReceipt, claim: ReceiptClaim) -> Seal:
-    """The seal for a receipt derived from ``receipts``: dev in, dev out."""
+    """The seal for a receipt derived from ``receipts``: dev in, dev out; STARK segments
+    in, a COMPOSITE seal carrying all of them out (no recursion)."""
     if all(receipt.is_dev_mode for receipt in receipts):
         return Seal.dev(claim)
-    raise ProverUnavailable(
-        "recursion (lift/join) of STARK seals is not implemented yet; only "
-        f"{DEV_MODE_LABEL} receipts can be lifted and joined"
-    )
+    if any(receipt.is_dev_mode for receipt in receipts):
+        raise VerificationError(f"cannot combine {DEV_MODE_LABEL} and STARK receipts")
+    segments: list[SegmentReceipt] = []
+    for receipt in receipts:
+        if isinstance(receipt, SegmentReceipt):
+            segments.append(receipt)
+        else:
+            segments.extend(receipt.segments())
+    return composite_seal(segments)
 
 
 def lift(receipt: SegmentReceipt) -> SuccinctReceipt:
