@@ -89,6 +89,11 @@ def test_refusals(chain, requestor, make_broker, tmp_path):
         "program unavailable": requestor.build(image_url="file:///nonexistent/iter.elf"),
         "preflight failed": requestor.build(0, journal=b"x"),
         "journal of 32 bytes above 16": requestor.build(elf=example_elf("sha256"), stdin=b"abc"),
+        "does not have the request's image ID": requestor.build(
+            elf=example_elf("panic"),
+            journal=b"x",
+            image_url=requestor.storage.upload_program(requestor.elf),
+        ),
         "above max_stake": requestor.build(lock_collateral=60 * ETHER),
         "insufficient stake": requestor.build(lock_collateral=30 * ETHER),
     }

@@ -324,12 +324,22 @@ class OrderPicker:
         cfg = self.ctx.config
         max_bytes = cfg.market.max_file_size if not priority else 1 << 40
         elf = await self._fetch(request.image_url, max_bytes, "program")
-        image_id = await asyncio.to_thread(_image_id, elf)
         wanted = request.requirements.image_id
-        if wanted is not None and wanted != image_id:
-            raise Refused(
-                f"program at imageUrl has image ID {image_id.hex()}, request names {wanted.hex()}"
-            )
+        if wanted is None:  # ClaimDigestMatch: the image ID comes from the program itself
+            image_id = await asyncio.to_thread(_image_id, elf)
+        else:
+            # the cluster computes and checks the ELF's image ID on upload (once per image),
+            # which spares this process the page-tree hashing of every program
+            image_id = wanted
+            try:
+                await self.ctx.prover.upload_image(image_id, elf)
+            except ClusterApiError as exc:
+                if exc.type_name != "ImageIdMismatch":
+                    raise
+                raise Refused(
+                    f"program at imageUrl does not have the request's image ID "
+                    f"{wanted.hex()}: {exc.msg}"
+                ) from exc
         if request.input.input_type == InputType.URL:
             env = await self._fetch(request.input.url, max_bytes, "input")
         else:

@@ -134,11 +134,15 @@ class ProvingService:
         prover = self.ctx.prover
         request = order.proof_request
         max_bytes = self.ctx.config.market.max_file_size
-        elf = await asyncio.to_thread(fetch_url, request.image_url, max_bytes)
-        from proofmarket.zkvm import compute_image_id
+        if order.image_id is not None:
+            image_id = bytes.fromhex(order.image_id)
+        else:
+            from proofmarket.zkvm import compute_image_id
 
-        image_id = await asyncio.to_thread(compute_image_id, elf)
-        if not await prover.has_image(image_id):
+            elf = await asyncio.to_thread(fetch_url, request.image_url, max_bytes)
+            image_id = await asyncio.to_thread(compute_image_id, elf)
+        if not await prover.has_image(image_id):  # a fresh cluster: upload (it checks the ID)
+            elf = await asyncio.to_thread(fetch_url, request.image_url, max_bytes)
             await prover.upload_image(image_id, elf)
         if request.input.input_type == InputType.URL:
             env = await asyncio.to_thread(fetch_url, request.input.url, max_bytes)
