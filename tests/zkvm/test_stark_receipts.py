@@ -70,12 +70,7 @@ def _flip(data: bytes, pos: int) -> bytes:
     [
         "journal",
         "image id",
-        pytest.param(
-            "exit code",
-            marks=pytest.mark.xfail(
-                strict=True, reason="the final ecall (exit code) is not constrained yet"
-            ),
-        ),
+        "exit code",
         "seal 0",
         "seal 2",
         "order",

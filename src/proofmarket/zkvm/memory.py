@@ -157,6 +157,11 @@ def root_from_proof(leaf_digests: Mapping[int, bytes], siblings: list[bytes]) ->
     """
     if not leaf_digests:
         raise SegmentError("a multiproof needs at least one page")
+    return tree_nodes(leaf_digests, siblings)[1]
+
+
+def tree_nodes(leaf_digests: Mapping[int, bytes], siblings: list[bytes]) -> dict[int, bytes]:
+    """Every node digest a multiproof determines: siblings, leaves and their paths."""
     wanted = proof_nodes(leaf_digests)
     if len(wanted) != len(siblings):
         raise SegmentError(
@@ -166,7 +171,7 @@ def root_from_proof(leaf_digests: Mapping[int, bytes], siblings: list[bytes]) ->
     leaves = [leaf_node(p) for p in leaf_digests]
     known.update(zip(leaves, leaf_digests.values(), strict=True))
     _hash_levels(known, leaves, zero=False)
-    return known[1]
+    return known
 
 
 class PageTree:

@@ -54,6 +54,7 @@ class SegmentWitness:
     traces: list[np.ndarray]
     publics: list[list[int]]
     paging: PagingWitness
+    post_pages: dict[int, bytes]
     pre_pc: int
     post_pc: int
 
@@ -83,7 +84,7 @@ def segment_witness(segment: Segment) -> SegmentWitness:
     u16 += u16_multiplicities(limbs.reshape(-1))
     traces = [ex.cpu, u16, ex.bitwise, paging.blocks, paging.nodes, chip_rows(paging.chip_inputs)]
     publics = [list(ex.publics), [], [], [], paging.public_inputs(), []]
-    return SegmentWitness(traces, publics, paging, ex.publics[0] * 4, ex.publics[1] * 4)
+    return SegmentWitness(traces, publics, paging, post_pages, ex.publics[0] * 4, ex.publics[1] * 4)
 
 
 def prove_segment_stark(
