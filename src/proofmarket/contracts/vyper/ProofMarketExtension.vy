@@ -19,10 +19,9 @@ initializes: core
 
 exports: (core.VERIFIER, core.COLLATERAL_TOKEN_CONTRACT)
 
-interface IERC20Permit:
-    def permit(
-        owner: address, spender: address, amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32
-    ): nonpayable
+PERMIT: constant(bytes4) = method_id(
+    "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)", output_type=bytes4
+)
 
 # the code's own address; a direct call (not a DELEGATECALL from the market) is refused
 SELF: immutable(address)
@@ -220,7 +219,18 @@ def depositCollateralTo(account: address, amount: uint256):
 def depositStakeWithPermit(amount: uint256, deadline: uint256, v: uint8, r: bytes32, s: bytes32):
     """`depositStake` with an EIP-2612 permit instead of a prior `approve` transaction."""
     self._delegated()
-    extcall IERC20Permit(core.COLLATERAL_TOKEN_CONTRACT).permit(msg.sender, self, amount, deadline, v, r, s)
+    # anyone may submit a copied permit to the token first (it is public in the mempool);
+    # the deposit then goes ahead on the allowance that permit already granted
+    ok: bool = False
+    response: Bytes[256] = b""
+    ok, response = raw_call(
+        core.COLLATERAL_TOKEN_CONTRACT,
+        abi_encode(msg.sender, self, amount, deadline, v, r, s, method_id=PERMIT),
+        max_outsize=256,
+        revert_on_failure=False,
+    )
+    if not ok and staticcall IERC20(core.COLLATERAL_TOKEN_CONTRACT).allowance(msg.sender, self) < amount:
+        raw_revert(response)
     self._pull_stake(msg.sender, msg.sender, amount)
 
 

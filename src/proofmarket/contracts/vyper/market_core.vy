@@ -237,6 +237,10 @@ lockA: HashMap[uint256, uint256]
 lockB: HashMap[uint256, uint256]
 # keccak256(abi.encode(fillDigest, prover)) -> block number of the commit (0: none)
 commitments: HashMap[bytes32, uint256]
+# full digest of a locked ERC-1271 request: the wallet vouched for it at lock, so a fill of
+# that exact request does not ask the wallet again (a wallet that stops vouching after the
+# lock cannot strand the locker and get it slashed; docs/contracts.md §2)
+lockedContractDigest: HashMap[uint256, bytes32]
 
 
 @deploy
@@ -540,6 +544,8 @@ def _lock(
         | LOCKED
     )
     self.lockB[request_id] = price | (collateral << 96) | ((convert(digest, uint256) >> 192) << 192)
+    if request_id & SMART_CONTRACT_SIGNATURE_FLAG != 0:
+        self.lockedContractDigest[request_id] = digest
     log RequestLocked(
         requestId=request_id,
         prover=prover,
@@ -581,7 +587,13 @@ def _check_fill(fill: Fulfillment) -> (bytes32, bytes32, address, uint256, uint2
             fill.request.offer,
         )
     )
-    client: address = self._check_client_signature(request_id, digest, fill.clientSignature)
+    client: address = self._client_of(request_id)
+    if not (
+        request_id & SMART_CONTRACT_SIGNATURE_FLAG != 0
+        and self.lockA[request_id] & LOCKED != 0
+        and self.lockedContractDigest[request_id] == digest
+    ):
+        self._check_client_signature(request_id, digest, fill.clientSignature)
 
     if selector != empty(bytes4):
         assert len(fill.seal) >= 4, "SelectorMismatch"
