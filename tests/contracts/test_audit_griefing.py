@@ -7,14 +7,25 @@ ahead of the prover's own `depositStakeWithPermit` (the deposit would revert).
 
 from __future__ import annotations
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 import pytest
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from proofmarket.contracts.deploy import deploy_contract
-from proofmarket.contracts.testing import ChainEnv, Market, Offer, Request, fulfillment, request_id
+from proofmarket.contracts.seals import mock_seal
+from proofmarket.contracts.testing import (
+    IMAGE_ID,
+    ChainEnv,
+    Market,
+    Offer,
+    Request,
+    claim_digest,
+    digest_match,
+    fulfillment,
+    request_id,
+    sign_permit,
+)
 
 from .conftest import PROVER_STAKE
 
@@ -65,46 +76,68 @@ def test_erc1271_lock_binding_is_the_full_digest(funded: ChainEnv, m: Market) ->
     assert funded.balance(wallet.address) == 10**16 - 10**15  # only the lock's price left
 
 
-def _permit(env: ChainEnv, owner: LocalAccount, value: int, deadline: int) -> tuple:
-    nonce = env.token.functions.nonces(owner.address).call()
-    signable = encode_typed_data(
-        {
-            "name": "HitPoints",
-            "version": "1",
-            "chainId": env.w3.eth.chain_id,
-            "verifyingContract": env.deployment.collateral_token,
-        },
-        {
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        {
-            "owner": owner.address,
-            "spender": env.deployment.market,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    )
-    signed = Account.sign_message(signable, owner.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-
-
 def test_copied_permit_sent_first_does_not_block_the_deposit(chain: ChainEnv) -> None:
     """A watcher submits the prover's permit to the token itself, ahead of the deposit."""
     prover, watcher = chain.provers[0], chain.others[1]
     amount, deadline = 5 * 10**18, chain.now() + 100
-    v, r, s = _permit(chain, prover, amount, deadline)
+    v, r, s = sign_permit(chain, prover, amount, deadline)
     token = chain.token.functions
-    chain.send(token.permit(prover.address, chain.deployment.market, amount, deadline, v, r, s), watcher)
+    chain.send(
+        token.permit(prover.address, chain.deployment.market, amount, deadline, v, r, s), watcher
+    )
     chain.send(chain.market.functions.depositStakeWithPermit(amount, deadline, v, r, s), prover)
     assert chain.stake(prover.address) == amount
     # the used-up permit moves nothing more: the allowance it granted is spent
     with pytest.raises(ContractLogicError):
         chain.send(chain.market.functions.depositStakeWithPermit(amount, deadline, v, r, s), prover)
     assert chain.stake(prover.address) == amount
+
+
+def _callback_gas_need(env: ChainEnv, callback: Contract, journal: bytes, seal: bytes) -> int:
+    """Gas `handleProof` itself burns when the market calls it (the estimate less the
+    transaction's intrinsic and calldata cost)."""
+    call = callback.functions.handleProof(IMAGE_ID, journal, seal)
+    data = bytes.fromhex(call._encode_transaction_data()[2:])
+    calldata_gas = sum(4 if b == 0 else 16 for b in data)
+    market = env.deployment.market
+    return env.w3.eth.estimate_gas({"from": market, "to": callback.address, "data": data}) - (
+        21_000 + calldata_gas
+    )
+
+
+def test_prover_cannot_starve_the_callback_by_tuning_the_gas(funded: ChainEnv, m: Market) -> None:
+    """The locker sends its fill with the least gas that does not revert: the callback must
+    still get its whole gas limit (the market's gas check must count the call's own cost)."""
+    locker = funded.provers[0]
+    callback = deploy_contract(
+        funded.w3, funded.deployer.address, "TestCallback", funded.deployment.market
+    )
+    journal = bytes(range(256)) * 4  # stored by the callback: a large, exact gas need
+    seal = mock_seal(claim_digest(IMAGE_ID, journal))
+    limit = _callback_gas_need(funded, callback, journal, seal) + 100
+    req, sig = m.request(
+        funded.clients[0],
+        start_in=0,
+        callback=(callback.address, limit),
+        predicate=digest_match(IMAGE_ID, journal),
+    )
+    m.lock(req, sig, locker)
+    call = funded.market.functions.fulfill(fulfillment(req, sig, journal=journal))
+
+    def succeeds(gas: int) -> bool:
+        try:
+            call.call({"from": locker.address, "gas": gas})
+        except (ContractLogicError, ValueError):
+            return False
+        return True
+
+    low, high = limit, 30_000_000  # least gas that does not revert, by bisection
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if succeeds(mid) else (mid + 1, high)
+    tx_hash = call.transact({"from": locker.address, "gas": low})
+    receipt = funded.w3.eth.wait_for_transaction_receipt(tx_hash)
+    assert receipt["status"] == 1
+    assert m.events(receipt, "CallbackFailed") == []
+    assert callback.functions.calls().call() == 1
+    assert callback.functions.lastJournal().call() == journal

@@ -4,8 +4,6 @@ withdraw, standalone root submission with large batches, verifyDelivery, code si
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from web3.exceptions import ContractLogicError
 
 from proofmarket.contracts.compile import load_artifact
@@ -26,6 +24,7 @@ from proofmarket.contracts.testing import (
     digest_match,
     fulfillment,
     request_id,
+    sign_permit,
 )
 
 from .conftest import PROVER_STAKE
@@ -75,49 +74,18 @@ def test_deposits_for_others(funded: ChainEnv) -> None:
         funded.send(market.depositTo("0x" + "00" * 20), payer, value=1)
 
 
-def _permit(
-    env: ChainEnv, owner, value: int, deadline: int, nonce: int
-) -> tuple[int, bytes, bytes]:
-    signable = encode_typed_data(
-        {
-            "name": "HitPoints",
-            "version": "1",
-            "chainId": env.w3.eth.chain_id,
-            "verifyingContract": env.deployment.collateral_token,
-        },
-        {
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        {
-            "owner": owner.address,
-            "spender": env.deployment.market,
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
-    )
-    signed = Account.sign_message(signable, owner.key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-
-
 def test_deposit_with_permit(chain: ChainEnv) -> None:
     prover = chain.provers[0]
     market = chain.market.functions
     deadline = chain.now() + 100
-    v, r, s = _permit(chain, prover, 5 * 10**18, deadline, 0)
+    v, r, s = sign_permit(chain, prover, 5 * 10**18, deadline, 0)
     chain.send(market.depositStakeWithPermit(5 * 10**18, deadline, v, r, s), prover)
     assert chain.stake(prover.address) == 5 * 10**18
     assert chain.token.functions.nonces(prover.address).call() == 1
     with pytest.raises(ContractLogicError, match="InvalidSignature"):  # replayed permit
         chain.send(market.depositStakeWithPermit(5 * 10**18, deadline, v, r, s), prover)
     late = chain.now() + 1
-    v, r, s = _permit(chain, prover, 10**18, late, 1)
+    v, r, s = sign_permit(chain, prover, 10**18, late, 1)
     chain.mine(late + 5)
     with pytest.raises(ContractLogicError, match="PermitExpired"):
         chain.send(market.depositStakeWithPermit(10**18, late, v, r, s), prover)

@@ -281,6 +281,44 @@ def sign_lock(
     return bytes(Account.sign_message(signable, account.key).signature)
 
 
+PERMIT_TYPES = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+
+
+def sign_permit(
+    env: ChainEnv, owner: LocalAccount, value: int, deadline: int, nonce: int | None = None
+) -> tuple[int, bytes, bytes]:
+    """EIP-2612 permit of the HP collateral for the market: ``(v, r, s)``; the owner's current
+    nonce unless ``nonce`` is given."""
+    if nonce is None:
+        nonce = env.token.functions.nonces(owner.address).call()
+    signable = encode_typed_data(
+        {
+            "name": "HitPoints",
+            "version": "1",
+            "chainId": env.w3.eth.chain_id,
+            "verifyingContract": env.deployment.collateral_token,
+        },
+        PERMIT_TYPES,
+        {
+            "owner": owner.address,
+            "spender": env.deployment.market,
+            "value": value,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
+    )
+    signed = Account.sign_message(signable, owner.key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
 def malleable(signature: bytes) -> bytes:
     """The same signature with s' = n - s and the other v (valid for ecrecover, high s)."""
     r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]

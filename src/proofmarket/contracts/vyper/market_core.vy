@@ -32,6 +32,10 @@ MAX_CALLBACK_ERROR: constant(uint256) = 256
 # settles, so a limit near the block gas limit could never be supplied: refused at submit/lock.
 MAX_CALLBACK_GAS: constant(uint256) = 10_000_000
 ERC1271_MAX_GAS: constant(uint256) = 100_000
+# handleProof(bytes32,bytes,bytes) calldata bound, and the gas the CALL costs the caller
+# (cold account 2600, memory, stack) on top of what the callee receives
+CALLBACK_PAYLOAD_MAX: constant(uint256) = 4 + 3 * 32 + 32 + MAX_JOURNAL + 32 + MAX_SEAL
+CALLBACK_CALL_OVERHEAD: constant(uint256) = 10_000
 
 # ---------------------------------------------------------------- types (ABI = Boundless v1)
 
@@ -675,12 +679,20 @@ def _fulfill(fill: Fulfillment):
     callback: Callback = fill.request.requirements.callback
     if callback.addr != empty(address):
         gas_limit: uint256 = convert(callback.gasLimit, uint256)
-        assert msg.gas * 63 // 64 >= gas_limit, "InsufficientGas"
+        # encode first, then check what is left: the CALL itself (cold account, memory) costs
+        # gas before the 63/64 rule applies, so without the margin a prover could send just
+        # enough gas to pass the check and starve the callback (and still be paid)
+        payload: Bytes[CALLBACK_PAYLOAD_MAX] = abi_encode(
+            fill.imageId, fill.journal, fill.seal, method_id=HANDLE_PROOF
+        )
+        left: uint256 = msg.gas
+        assert left >= CALLBACK_CALL_OVERHEAD, "InsufficientGas"
+        assert (left - CALLBACK_CALL_OVERHEAD) * 63 // 64 >= gas_limit, "InsufficientGas"
         success: bool = False
         response: Bytes[MAX_CALLBACK_ERROR] = b""
         success, response = raw_call(
             callback.addr,
-            abi_encode(fill.imageId, fill.journal, fill.seal, method_id=HANDLE_PROOF),
+            payload,
             max_outsize=MAX_CALLBACK_ERROR,
             gas=gas_limit,
             revert_on_failure=False,
