@@ -141,3 +141,17 @@ def test_prover_cannot_starve_the_callback_by_tuning_the_gas(funded: ChainEnv, m
     assert m.events(receipt, "CallbackFailed") == []
     assert callback.functions.calls().call() == 1
     assert callback.functions.lastJournal().call() == journal
+
+
+def test_identity_precompile_is_not_a_smart_contract_client(funded: ChainEnv, m: Market) -> None:
+    """0x04 echoes `isValidSignature`'s calldata, whose first bytes are the magic value: a
+    request in its name would pass any ERC-1271 check and spend whatever it was sent."""
+    identity = "0x" + "00" * 19 + "04"
+    funded.send(funded.market.functions.depositTo(identity), funded.others[0], value=10**15)
+    req = Request(
+        request_id(identity, 1) | ERC1271_FLAG,
+        Offer(ramp_up_start=funded.now(), min_price=10**15, max_price=10**15),
+    )
+    with pytest.raises(ContractLogicError, match="InvalidSignature"):
+        m.lock(req, b"\x00" * 65, funded.provers[0])
+    assert funded.balance(identity) == 10**15

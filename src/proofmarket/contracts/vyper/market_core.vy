@@ -400,6 +400,9 @@ def _check_client_signature(request_id: uint256, digest: bytes32, sig: Bytes[65]
     if request_id & SMART_CONTRACT_SIGNATURE_FLAG == 0:
         assert self._recover(digest, sig) == client, "InvalidSignature"
         return client
+    # a precompile has no code yet answers: the identity precompile (0x04) echoes the call,
+    # whose first four bytes are the magic value, so it would "sign" anything
+    assert client.is_contract, "InvalidSignature"
     ok: bool = False
     response: Bytes[32] = b""
     ok, response = raw_call(
