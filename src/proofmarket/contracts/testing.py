@@ -25,7 +25,12 @@ from proofmarket.contracts.deploy import Deployment, contract_at, send_transacti
 from proofmarket.contracts.seals import mock_seal
 from proofmarket.devnet.anvil import AnvilProcess, dev_accounts
 from proofmarket.market.commit import BATCH_CALLDATA_PADDING, fill_commitment, fill_digest
-from proofmarket.market.eip712 import DOMAIN_NAME, DOMAIN_VERSION, LOCK_REQUEST_TYPES
+from proofmarket.market.eip712 import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    LOCK_REQUEST_TYPES,
+    PERMIT_TYPES,
+)
 from proofmarket.market.eip712 import EIP712_TYPES as REQUEST_TYPES
 from proofmarket.zkvm.claim import ReceiptClaim
 
@@ -279,17 +284,6 @@ def sign_lock(
         }
     )
     return bytes(Account.sign_message(signable, account.key).signature)
-
-
-PERMIT_TYPES = {
-    "Permit": [
-        {"name": "owner", "type": "address"},
-        {"name": "spender", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
 
 def sign_permit(

@@ -29,6 +29,7 @@ from web3.types import TxReceipt
 from proofmarket.market import events as ev
 from proofmarket.market.commit import BATCH_CALLDATA_PADDING, fill_commitment, fill_digest
 from proofmarket.market.eip712 import (
+    PERMIT_TYPES,
     MarketDomain,
     offer_message,
     request_digest,
@@ -443,15 +444,7 @@ class MarketClient:
                 "chainId": self.chain_id,
                 "verifyingContract": token.address,
             },
-            {
-                "Permit": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ]
-            },
+            PERMIT_TYPES,
             {
                 "owner": self.signer.address,
                 "spender": self.address,

@@ -20,6 +20,17 @@ from proofmarket.market.types import Offer, ProofRequest
 DOMAIN_NAME = "ProofMarket"
 DOMAIN_VERSION = "1"
 
+PERMIT_TYPES: dict[str, list[dict[str, str]]] = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+"""EIP-2612 ``Permit`` (collateral deposits without an ``approve`` transaction)."""
+
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "ProofRequest": [
         {"name": "id", "type": "uint256"},
