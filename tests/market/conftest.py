@@ -45,6 +45,11 @@ class MarketChain:
         self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
         self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
+    def set_next_timestamp(self, timestamp: int) -> None:
+        """Pin the next block's timestamp, so a price on the ramp does not depend on how
+        long the machine took between two transactions."""
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+
 
 @pytest.fixture
 def market_chain(chain: ChainEnv) -> MarketChain:

@@ -286,18 +286,22 @@ def test_ops_slash_after_expiry(
     cli_env: dict, market_chain: MarketChain, requestor: MarketClient, prover: MarketClient
 ) -> None:
     rid = RequestId(requestor.signer.address, secrets.randbelow(2**32))
-    now = requestor.block_timestamp()
+    # the ramp starts in the future and the lock's block is pinned to its first second, so
+    # the lock price is minPrice however slowly the transactions before it were mined
+    start = requestor.block_timestamp() + 30
     offer = OfferParams(
-        min_price=10, max_price=20, ramp_up_start=now, ramp_up_period=5,
+        min_price=10, max_price=20, ramp_up_start=start, ramp_up_period=5,
         lock_timeout=20, timeout=40, lock_collateral=ETHER,
     )  # fmt: skip
     request, _, _ = make_request(requestor, rid, offer=offer)
     signature = requestor.sign_request(request)
     requestor.submit_request(request, signature)
-    prover.lock_request(request, signature)
+    market_chain.set_next_timestamp(start)
+    lock = prover.lock_request(request, signature).first(ev.RequestLocked)
+    assert lock.price == 10
     code, output = run(cli_env, "ops", "slash", rid.hex())
     assert code == 1 and "RequestIsNotExpired" in output
-    market_chain.increase_time(41)
+    market_chain.increase_time(41)  # past deadline = rampUpStart + timeout
     slashed = run_json(cli_env, "ops", "slash", rid.hex())
     assert slashed["collateralBurned"] == ETHER // 2
     assert slashed["prover"] == prover.signer.address
