@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -44,7 +45,8 @@ def test_help_lists_every_command_without_importing_them() -> None:
         assert entry.help[:40] in result.output
     loaded = _modules_after(["--help"])
     assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
-    assert not any(m.startswith("proofmarket.cli.") and m != "proofmarket.cli.main" for m in loaded)
+    root = {"proofmarket.cli.main", "proofmarket.cli.coercion"}
+    assert not any(m.startswith("proofmarket.cli.") and m not in root for m in loaded)
 
 
 def test_image_id_imports_only_the_zkvm(tmp_path) -> None:
@@ -71,3 +73,44 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert out.returncode == 0
     assert out.stdout.strip() == f"proofmarket {__version__}"
+
+
+def test_plain_commands_never_import_pydantic(tmp_path) -> None:
+    """typer coerces through pydantic; plain option values skip it (cli/coercion.py)."""
+    assert "pydantic" not in _modules_after(["image-id", str(tmp_path / "missing.elf")])
+    assert "pydantic" not in _modules_after(["cluster", "down", "--data-dir", str(tmp_path)])
+
+
+def _coerce_both(annotation: type, value: object) -> tuple[object, object]:
+    """(typer's result, the fast path's result), an exception's message standing for it."""
+    from typer._click.exceptions import BadParameter
+    from typer._coercion import build_runtime_param, resolve_type_descriptor
+    from typer.core import TyperOption
+    from typer.models import OptionInfo
+
+    from proofmarket.cli.coercion import PlainRuntimeParam, plain_or_typer
+
+    descriptor = resolve_type_descriptor(annotation=annotation, parameter_info=OptionInfo())
+    fast = plain_or_typer(descriptor)
+    assert isinstance(fast, PlainRuntimeParam)
+    param = TyperOption(param_decls=["--x"], type_descriptor=descriptor)
+    ctx = load_command("image-id").make_context("image-id", ["missing.elf"])
+    results: list[object] = []
+    for runtime in (build_runtime_param(descriptor), fast):
+        try:
+            results.append(runtime.coerce(value, param=param, ctx=ctx))
+        except BadParameter as exc:
+            results.append(("error", exc.format_message()))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value"),
+    [(int, "8081"), (int, "-3"), (int, 7), (float, "0.25"), (float, "1e3"), (float, 2),
+     (float, ".5"), (str, "x y"), (bool, True), (Path, "some/dir"), (Path, Path("/a")),
+     (int, "abc"), (int, "1.5"), (int, " 12"), (int, "1_000"), (int, ""), (float, "nan"),
+     (float, "1,5"), (Path, "")],
+)  # fmt: skip
+def test_the_fast_path_agrees_with_typer(annotation: type, value: object) -> None:
+    expected, got = _coerce_both(annotation, value)
+    assert repr(got) == repr(expected) and type(got) is type(expected)  # nan != nan

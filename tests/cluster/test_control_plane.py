@@ -70,16 +70,35 @@ def test_down_stops_agents_and_they_deregister(tmp_path) -> None:
     data_dir = tmp_path / "cluster"
     up = run_cli("up", "--detach", "--port", str(free_port()), "--data-dir", str(data_dir))
     assert up.returncode == 0, up.stderr
-    state = read_state(data_dir)
+    # `up` returns once the supervisor owns the API socket; it then starts the children
+    assert read_state(data_dir) is not None
+
+    def started() -> dict | None:
+        state = read_state(data_dir)
+        children = state["children"].values() if state else ()
+        return state if children and all(c["pid"] for c in children) else None
+
+    wait_for(lambda: started() is not None, timeout=60, what="every child to start")
+    state = started()
     assert state is not None
     pids = [int(state["pid"]), *(int(c["pid"]) for c in state["children"].values())]
     try:
 
+        def status() -> dict:
+            return json.loads(run_cli("status", "--data-dir", str(data_dir), "--json").stdout)
+
         def registered() -> int:
-            report = json.loads(run_cli("status", "--data-dir", str(data_dir), "--json").stdout)
+            report = status()
+            if report["supervisor"] is not None:  # "starting": started, not yet registered
+                alive = {f"agent-{a['type']}" for a in report["agents"] if a["alive"]}
+                agents = {f"agent-{t}" for t in ("exec", "prove", "join", "aux")}
+                assert set(report["starting"]) == agents - alive
+            else:
+                assert report["starting"] == []
             return len(report["agents"])
 
         wait_for(lambda: registered() == 4, timeout=60, what="four agents to register")
+        assert status()["starting"] == []
         names = {
             Path(f"/proc/{c['pid']}/comm").read_text().strip() for c in state["children"].values()
         }

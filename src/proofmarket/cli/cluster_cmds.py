@@ -205,6 +205,9 @@ def api_cmd(
     exec_timeout: int = typer.Option(
         20, "--exec-timeout", help="Seconds of exec agent silence before init is requeued"
     ),
+    fd: int | None = typer.Option(
+        None, "--fd", help="Serve on this listening socket (inherited from `cluster up`)"
+    ),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Serve the Bonsai-compatible REST API."""
@@ -231,7 +234,7 @@ def api_cmd(
         exec_cycle_limit_mcycles=config.exec_cycle_limit_mcycles,
         limits=config.limits,
     )
-    serve(config, host, port, settings)
+    serve(config, host, port, settings, fd=fd)
 
 
 @cluster_app.command("up")
@@ -294,10 +297,14 @@ def _run_cli(args: list[str]) -> int:
 
 
 def _up_detached(opts: Any, endpoint: str, log_level: str) -> int:
-    """Fork the supervisor into its own session and return once the API answers.
+    """Fork the supervisor into its own session and return once it owns the API's socket.
 
     Forking (rather than starting ``cluster up`` again in a new interpreter) saves one
-    interpreter start-up on the critical path of ``cluster up --detach``.
+    interpreter start-up. The supervisor says "ready" through a pipe as soon as the socket
+    is bound and its state file written, before the API and agents have started (they
+    take seconds to import on a busy machine): requests sent meanwhile wait in the
+    socket's backlog, and ``cluster status`` lists the agents still starting. A supervisor
+    that fails before that closes the pipe unsaid, and ``up`` reports its log's error.
     """
     from proofmarket.cluster.supervisor import Supervisor
 
@@ -305,10 +312,12 @@ def _up_detached(opts: Any, endpoint: str, log_level: str) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the supervisor: detach from the terminal and run until stopped
         code = 1
         try:
+            os.close(read_end)
             os.setsid()
             null = os.open(os.devnull, os.O_RDONLY)
             log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -316,13 +325,19 @@ def _up_detached(opts: Any, endpoint: str, log_level: str) -> int:
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             _setup_logging(log_level)
-            Supervisor(opts, run_cli=_run_cli).run()
+
+            def ready() -> None:
+                os.write(write_end, b"ready\n")
+                os.close(write_end)
+
+            Supervisor(opts, run_cli=_run_cli).run(ready)
             code = 0
         except BaseException:
             logging.getLogger(__name__).exception("supervisor failed")
         finally:
             os._exit(code)
-    if not _wait_up(endpoint, pid, 90):
+    os.close(write_end)
+    if not _wait_ready(read_end, 90):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         tail = _last_error_line(log_path)
@@ -330,22 +345,15 @@ def _up_detached(opts: Any, endpoint: str, log_level: str) -> int:
     return pid
 
 
-def _wait_up(endpoint: str, supervisor_pid: int, timeout: float) -> bool:
-    """Wait until the API answers; False as soon as the supervisor exits or on timeout."""
-    import time
+def _wait_ready(read_end: int, timeout: float) -> bool:
+    """True once the supervisor writes "ready"; False when it exits first or on timeout."""
+    import select
 
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, _status = os.waitpid(supervisor_pid, os.WNOHANG)
-        if done:
-            return False
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{endpoint}/health", timeout=2).status_code == 200:
-                return True
-        time.sleep(0.02)
-    return False
+    try:
+        readable, _, _ = select.select([read_end], [], [], timeout)
+        return bool(readable) and os.read(read_end, 16).startswith(b"ready")
+    finally:
+        os.close(read_end)
 
 
 def _last_error_line(log_path: Path) -> str:
@@ -454,6 +462,7 @@ def status_cmd(
             db.close()
     state = read_state(data_dir.resolve())
     report["supervisor"] = state
+    report["starting"] = _starting_agents(state, report)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return
@@ -462,6 +471,8 @@ def status_cmd(
         return
     if state:
         console.print(f"supervisor pid {state['pid']}, API {state['endpoint']}")
+        if report["starting"]:
+            console.print("still starting: " + ", ".join(report["starting"]))
     else:
         console.print("no supervisor running from this data directory")
     queues = Table(title="queues")
@@ -485,6 +496,19 @@ def status_cmd(
     console.print(f"running jobs: {len(report['running_jobs'])}")
     for job in report["running_jobs"]:
         console.print(f"  {job['job_id']}  user={job['user_id']}")
+
+
+def _starting_agents(state: dict[str, Any] | None, report: dict[str, Any]) -> list[str]:
+    """Agents the supervisor runs (or is about to start) that have not registered yet:
+    ``cluster up`` returns before they have, so a fresh cluster shows them here."""
+    if state is None:
+        return []
+    alive = {str(a["type"]) for a in report["agents"] if a["alive"]}
+    return [
+        name
+        for name in state.get("children", {})
+        if name.startswith("agent-") and name.removeprefix("agent-") not in alive
+    ]
 
 
 def _default_endpoint(data_dir: Path) -> str:

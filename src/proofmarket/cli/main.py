@@ -34,6 +34,9 @@ from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand, TyperGroup
 
 from proofmarket import __version__
+from proofmarket.cli import coercion
+
+coercion.install()  # plain option values parsed without importing pydantic
 
 
 @dataclass(frozen=True)

@@ -43,20 +43,40 @@ class PortInUse(RuntimeError):
     """The API's address cannot be bound (another process listens there)."""
 
 
+def _bound_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise PortInUse(f"cannot bind the cluster API to {host}:{port}: {reason}") from None
+    return sock
+
+
 def check_bindable(host: str, port: int) -> None:
-    """Raise ``PortInUse`` unless ``host:port`` can be bound now, as uvicorn will bind it.
+    """Raise ``PortInUse`` unless ``host:port`` can be bound now.
 
     Checked before any child starts so that ``cluster up`` fails at once instead of
     reporting success while the API restarts forever on "address already in use".
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-            raise PortInUse(f"cannot bind the cluster API to {host}:{port}: {reason}") from None
+    _bound_socket(host, port).close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, owned by the supervisor and served by the API child.
+
+    Binding it here (not in the child) means the address is the cluster's from the moment
+    ``cluster up`` returns: connections made while the API child is still importing wait
+    in the backlog instead of being refused, and a restarted API child serves the same
+    socket without racing anyone for the port.
+    """
+    sock = _bound_socket(host, port)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 @dataclass
@@ -68,6 +88,7 @@ class Child:
     # Runs ``proofmarket <args>`` in this process (given by the CLI, which sits above the
     # cluster): when set, children are forked instead of started as new interpreters.
     run_cli: Callable[[list[str]], int] | None = None
+    pass_fds: tuple[int, ...] = ()  # descriptors a new interpreter must inherit
     proc: ChildProcess | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -88,7 +109,12 @@ class Child:
             self.proc = ForkedProcess(lambda: run_cli(args), self._log, self.name)
             return
         self.proc = subprocess.Popen(
-            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            self.argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            pass_fds=self.pass_fds,
         )
 
     def alive(self) -> bool:
@@ -211,22 +237,44 @@ class Supervisor:
         log.info("supervisor: signal %d, stopping the cluster", signum)
         self._stopping.set()
 
-    def run(self) -> None:
+    def run(self, ready: Callable[[], None] | None = None) -> None:
+        """Bind the API's socket, start every child and supervise them until signalled.
+
+        ``ready`` is called once the socket is bound, the state file written and the signal
+        handlers installed, before any child starts: from then on the cluster owns its
+        address and ``cluster down`` stops it, while ``cluster status`` shows the agents
+        that are still starting.
+        """
         existing = read_state(self.opts.data_dir)
         if existing is not None:
             raise RuntimeError(
                 f"a cluster is already running from {self.opts.data_dir} "
                 f"(pid {existing['pid']}, {existing['endpoint']}); run `cluster down` first"
             )
-        check_bindable(self.opts.host, self.opts.port)
+        listener = listen(self.opts.host, self.opts.port)
+        try:
+            self._supervise(listener, ready)
+        finally:
+            listener.close()
+
+    def _supervise(self, listener: socket.socket, ready: Callable[[], None] | None) -> None:
+        for child in self.children:
+            if child.name == "api":
+                child.argv = [*child.argv, "--fd", str(listener.fileno())]
+                child.pass_fds = (listener.fileno(),)
         self.opts.data_dir.mkdir(parents=True, exist_ok=True)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         env = dict(os.environ)
-        for child in self.children:
-            child.start(env)
-        self._write_state()
         try:
+            self._write_state()
+            if ready is not None:
+                ready()
+            for child in self.children:
+                if self._stopping.is_set():
+                    break
+                child.start(env)
+                self._write_state()
             while not self._stopping.is_set():
                 if self._restart_dead(env):
                     self._write_state()

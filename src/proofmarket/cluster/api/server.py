@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -30,11 +31,18 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     settings: ApiSettings | None = None,
+    fd: int | None = None,
 ) -> None:
-    """Serve until interrupted (uvicorn handles SIGTERM/SIGINT gracefully)."""
+    """Serve until interrupted (uvicorn handles SIGTERM/SIGINT gracefully).
+
+    ``fd`` is a socket already bound and listening (the supervisor's); ``host`` and
+    ``port`` are then only what the logs name."""
     app = build_app(config, settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
     finally:
         app.state.ctx.taskdb.close()
         app.state.ctx.objects.close()
