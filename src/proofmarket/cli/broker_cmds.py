@@ -7,6 +7,7 @@ then runs the pipeline until SIGTERM/SIGINT (a safe stop: committed orders finis
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -24,6 +25,11 @@ from proofmarket.cli.chain_options import (
 
 broker_app = typer.Typer(help="Run a prover's broker (price, lock, prove, fulfil).")
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+DaemonJsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="JSON lines: start/stop events on stdout, log records on stderr"),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="broker.toml (re-read while running)"),
@@ -37,6 +43,7 @@ def config_template(
         "broker.toml"
     ),
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a commented broker.toml listing every setting."""
     from proofmarket.broker.config import parse_config
@@ -47,7 +54,10 @@ def config_template(
         raise ValueError(f"{output} exists; pass --force to overwrite it")
     parse_config(TEMPLATE, "template")  # never write a template the broker would refuse
     write_output(output, TEMPLATE, what="template")
-    typer.echo(f"wrote {output}")
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "path": str(output)}))
+    else:
+        typer.echo(f"wrote {output}")
 
 
 @broker_app.command("run")
@@ -82,17 +92,16 @@ def run(
         int | None,
         typer.Option("--metrics-port", help="serve Prometheus metrics at :PORT/metrics"),
     ] = None,
+    as_json: DaemonJsonOpt = False,
 ) -> None:
     """Run the broker until SIGTERM (safe stop) or a fatal error."""
     import asyncio
 
     from proofmarket.broker.broker import Broker, BrokerSettings
     from proofmarket.broker.config import load_config
+    from proofmarket.cli.daemon_output import lifecycle, setup_logging
 
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(log_level, as_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if config is not None:
         load_config(config)  # fail fast, with the key named, before connecting anywhere
@@ -117,7 +126,8 @@ def run(
         ),
         hooks=_metrics_hooks(metrics_port, db, key),
     )
-    asyncio.run(broker.run())
+    with lifecycle("broker", as_json, market=chain.market_address, cluster_url=endpoint):
+        asyncio.run(broker.run())
 
 
 def _metrics_hooks(port: int | None, db: Path, key: str) -> list[Any]:

@@ -42,14 +42,16 @@ RedisTtlOpt = typer.Option(None, "--redis-ttl", help="Segment key TTL in seconds
 CreateBucketOpt = typer.Option(
     True, "--s3-create-bucket/--no-s3-create-bucket", help="Create the S3 bucket if missing"
 )
+DaemonJsonOpt = typer.Option(
+    False, "--json", help="JSON lines: start/stop events on stdout, log records on stderr"
+)
 SegmentPo2Opt = typer.Option(None, "--segment-po2", "-s", help="log2 of segment size (13..24)")
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _setup_logging(level: str, as_json: bool = False) -> None:
+    from proofmarket.cli.daemon_output import setup_logging
+
+    setup_logging(level, as_json)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -136,12 +138,14 @@ def agent_cmd(
         True, "--warm-up/--no-warm-up", help="exec/prove: run a tiny guest before claiming"
     ),
     log_level: str = typer.Option("info", "--log-level"),
+    as_json: bool = DaemonJsonOpt,
 ) -> None:
     """Run an agent: claim tasks of one worker type and run them until SIGTERM/SIGINT."""
+    from proofmarket.cli.daemon_output import lifecycle
     from proofmarket.cluster.agent import Agent, AgentSettings, InvalidWorkerType
     from proofmarket.cluster.tasks.aux import MaintenanceSettings
 
-    _setup_logging(log_level)
+    _setup_logging(log_level, as_json)
     limits = TaskLimits(
         prove_retries=prove_retries,
         prove_timeout=prove_timeout,
@@ -184,7 +188,8 @@ def agent_cmd(
         raise typer.BadParameter(str(exc)) from None
     agent = Agent(config, settings)
     agent.install_signal_handlers()
-    agent.run()
+    with lifecycle("cluster-agent", as_json, worker_type=worker_type):
+        agent.run()
 
 
 @cluster_app.command("api")
@@ -209,12 +214,14 @@ def api_cmd(
         None, "--fd", help="Serve on this listening socket (inherited from `cluster up`)"
     ),
     log_level: str = typer.Option("info", "--log-level"),
+    as_json: bool = DaemonJsonOpt,
 ) -> None:
     """Serve the Bonsai-compatible REST API."""
+    from proofmarket.cli.daemon_output import lifecycle
     from proofmarket.cluster.api import ApiSettings
     from proofmarket.cluster.api.server import serve
 
-    _setup_logging(log_level)
+    _setup_logging(log_level, as_json)
     del redis_url  # the API reads only the object store and the TaskDB
     config = _config(
         data_dir,
@@ -234,7 +241,8 @@ def api_cmd(
         exec_cycle_limit_mcycles=config.exec_cycle_limit_mcycles,
         limits=config.limits,
     )
-    serve(config, host, port, settings, fd=fd)
+    with lifecycle("cluster-api", as_json, url=f"http://{host}:{port}"):
+        serve(config, host, port, settings, fd=fd)
 
 
 @cluster_app.command("up")

@@ -43,7 +43,9 @@ def _errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return wrapped(*args, **kwargs)
         except OrderStreamError as exc:
-            typer.echo(f"error: {exc.type_name}: {exc.msg}", err=True)
+            from proofmarket.cli.errors import report
+
+            report(f"{exc.type_name}: {exc.msg}", as_json=bool(kwargs.get("as_json")))
             raise typer.Exit(1) from exc
 
     return wrapper
@@ -76,9 +78,16 @@ def up(
     min_broker_stake: Annotated[
         int, typer.Option(help="collateral units a subscriber must hold (0: anyone)")
     ] = 0,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="JSON lines: start/stop events on stdout, log records on stderr"
+        ),
+    ] = False,
 ) -> None:
     """Serve the order stream (FastAPI + WebSocket) for one market deployment."""
     from proofmarket.cli.chain_options import settings
+    from proofmarket.cli.daemon_output import emit, lifecycle, setup_logging
     from proofmarket.orderstream.server import (
         ServiceConfig,
         default_database_url,
@@ -107,7 +116,12 @@ def up(
         argv += ["--data-dir", str(data_dir)]
         for flag, value in tuning.items():
             argv += [flag, str(value)]
-        _detach(f"http://{host}:{port}", argv, data_dir)
+        pid, log_path = _detach(f"http://{host}:{port}", argv, data_dir)
+        url = f"http://{host}:{port}"
+        if as_json:
+            emit({"ok": True, "url": url, "pid": pid, "log": str(log_path)})
+        else:
+            typer.echo(f"order stream up at {url} (pid {pid}); log {log_path}")
         return
     config = ServiceConfig(
         db_url,
@@ -120,12 +134,18 @@ def up(
             min_broker_stake=min_broker_stake,
         ),
     )
-    typer.echo(f"order stream for market {chain.market_address} on http://{host}:{port}")
-    serve(config, host, port, data_dir)
+    url = f"http://{host}:{port}"
+    if as_json:
+        setup_logging("info", as_json=True)
+    else:
+        typer.echo(f"order stream for market {chain.market_address} on {url}")
+    with lifecycle("orderstream", as_json, market=chain.market_address, url=url):
+        serve(config, host, port, data_dir)
 
 
-def _detach(url: str, argv: list[str], data_dir: Path) -> None:
-    """Start ``up`` without --detach in a new session and wait until it answers."""
+def _detach(url: str, argv: list[str], data_dir: Path) -> tuple[int, Path]:
+    """Start ``up`` without --detach in a new session and wait until it answers; returns
+    its pid and log file."""
     from proofmarket.orderstream.client import OrderStreamClient
     from proofmarket.orderstream.errors import OrderStreamError
 
@@ -147,8 +167,7 @@ def _detach(url: str, argv: list[str], data_dir: Path) -> None:
                 raise ValueError(f"the order stream exited ({proc.returncode}); see {log_path}")
             try:
                 client.health()
-                typer.echo(f"order stream up at {url} (pid {proc.pid}); log {log_path}")
-                return
+                return proc.pid, log_path
             except OrderStreamError:
                 time.sleep(0.2)
     proc.terminate()

@@ -53,7 +53,9 @@ def open_context(config: ServiceConfig) -> StreamContext:
 
 def _uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     # our own heartbeats detect dead peers; protocol pings stay on as a second net
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    return uvicorn.Config(  # log_config=None: uvicorn logs in the root logger's format
+        app, host=host, port=port, log_level="warning", access_log=False, log_config=None
+    )
 
 
 def serve(config: ServiceConfig, host: str, port: int, data_dir: Path) -> None:

@@ -38,8 +38,10 @@ def serve(
     ``fd`` is a socket already bound and listening (the supervisor's); ``host`` and
     ``port`` are then only what the logs name."""
     app = build_app(config, settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(  # log_config=None: uvicorn logs through the root logger's format
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, log_config=None
+        )
     )
     try:
         server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
