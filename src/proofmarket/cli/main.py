@@ -62,7 +62,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "prove": LazyCommand(
         "proofmarket.cli.guest_cmds",
-        "Execute a guest and write its receipt (only --dev-mode exists until the STARK lands).",
+        "Execute a guest and prove every segment with a STARK (--dev-mode: no proof).",
     ),
     "verify": LazyCommand(
         "proofmarket.cli.guest_cmds",
