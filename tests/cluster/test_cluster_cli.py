@@ -44,7 +44,7 @@ def detached_cluster(tmp_path):
 
 def test_up_bench_status_job_status_down(detached_cluster):
     data_dir, endpoint = detached_cluster
-    bench = run_cli("bench", "-c", "2", "--endpoint", endpoint, "--json")
+    bench = run_cli("bench", "-c", "3", "--endpoint", endpoint, "--json")  # 3 segments
     assert bench.returncode == 0, bench.stderr
     result = json.loads(bench.stdout)
     assert result["status"] == "SUCCEEDED" and result["receipt_mode"] == "DEV MODE"

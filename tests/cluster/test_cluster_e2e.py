@@ -15,14 +15,15 @@ from proofmarket.cluster.storage import RedisSegmentStore, keys
 from proofmarket.cluster.zkvm_api import DEV_MODE_LABEL, compute_image_id, example_elf
 
 SEGMENT_PO2 = 13  # the smallest segment: several segments from a tiny guest run
+ITERATIONS = 3  # three segments at po2 13 (paging costs cycles too), so joins run
 
 
 def test_bench_on_each_taskdb_backend_with_fs_storage(taskdb_url, tmp_path):
     config = fs_config(tmp_path, database_url=taskdb_url, segment_po2=SEGMENT_PO2)
-    expected = iter_expectation(2, SEGMENT_PO2)
+    expected = iter_expectation(ITERATIONS, SEGMENT_PO2)
     assert expected.segment_count >= 3
     with running_cluster(config) as (url, ctx, _):
-        result = run_bench(url, 2, timeout_secs=120)
+        result = run_bench(url, ITERATIONS, timeout_secs=120)
         tasks = ctx.taskdb.get_job_tasks(result.session_id)
     assert result.status == "SUCCEEDED"
     assert result.receipt_mode == DEV_MODE_LABEL
@@ -54,9 +55,9 @@ def test_bench_with_redis_segments_and_s3_objects(
         s3_secret_key="testing",
         s3_create_bucket=True,
     )
-    expected = iter_expectation(2, SEGMENT_PO2)
+    expected = iter_expectation(ITERATIONS, SEGMENT_PO2)
     with running_cluster(config) as (url, _ctx, _):
-        result = run_bench(url, 2, timeout_secs=120)
+        result = run_bench(url, ITERATIONS, timeout_secs=120)
         objects = config.open_object_store()
         receipt = objects.get(keys.stark_receipt_key(result.session_id))
         image_id = compute_image_id(example_elf("iter")).hex()
@@ -125,7 +126,7 @@ def test_without_join_stream_joins_run_on_prove_agents(tmp_path):
     """Bento's default routing: no JOIN_STREAM → Join and resolve go to the prove stream."""
     config = fs_config(tmp_path, segment_po2=SEGMENT_PO2, join_stream=False)
     with running_cluster(config, types=("exec", "prove", "aux")) as (url, ctx, _):
-        result = run_bench(url, 2, timeout_secs=120)
+        result = run_bench(url, ITERATIONS, timeout_secs=120)
         tasks = ctx.taskdb.get_job_tasks(result.session_id)
     assert result.status == "SUCCEEDED"
     by_kind = {next(iter(t.task_def)): t.worker_type for t in tasks}
