@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 
 import pytest
 
+from proofmarket import zkvm
+from proofmarket.broker.capacity import prove_seconds
 from proofmarket.broker.db import OrderDB
 from proofmarket.broker.order import OrderStatus
 
@@ -53,13 +56,19 @@ def test_burst_of_20_respects_max_concurrent_proofs(requestor, staked_provers, m
 
 
 def test_peak_prove_khz_deadline_math(requestor, staked_provers, make_broker):
-    """At 1 kHz an iter N=4 proof (~28k cycles) takes ~29 s: a request whose lock expires in
-    20 s is refused; of two expiring in 60 s the second waits until the first is done."""
+    """At 1 kHz an iter N=4 proof takes ``needed`` seconds (one per kilocycle): a request
+    whose lock expires in ``needed`` s is refused (it also needs the 5 s buffer); of two
+    expiring in ``2 * needed`` s one fits, both do not, so the second waits until the
+    first is done."""
+    cycles = zkvm.execute(requestor.elf, struct.pack("<I", 4)).total_cycles
+    needed = prove_seconds(cycles, 1)
+    assert needed >= 10, "the guest must be long enough for the margins below"
     broker = make_broker(market={"peak_prove_khz": 1}, batcher={"block_deadline_buffer_secs": 5})
     broker.start().wait_started()
-    too_soon, _, _ = requestor.submit(requestor.build(4, lock_timeout=20, timeout=600))
-    first, _, _ = requestor.submit(requestor.build(4, lock_timeout=60, timeout=600))
-    second, _, _ = requestor.submit(requestor.build(4, lock_timeout=60, timeout=600))
+    too_soon, _, _ = requestor.submit(requestor.build(4, lock_timeout=needed, timeout=600))
+    pair_timeout = 2 * needed
+    first, _, _ = requestor.submit(requestor.build(4, lock_timeout=pair_timeout, timeout=600))
+    second, _, _ = requestor.submit(requestor.build(4, lock_timeout=pair_timeout, timeout=600))
     refused = broker.wait_status(too_soon.id, OrderStatus.SKIPPED, timeout=60)
     assert "above the limit" in (refused.error_msg or "") or "proving needs" in (
         refused.error_msg or ""
