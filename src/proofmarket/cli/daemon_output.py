@@ -42,9 +42,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line)
 
 
+class StderrHandler(logging.StreamHandler[Any]):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream that
+    was current when logging was set up (a host that swaps and closes stderr, such as an
+    embedding program or a test runner, must not turn every later record into an error)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str, as_json: bool) -> None:
     """Log to stderr at ``level`` (an unknown name means INFO), as text or JSON lines."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
