@@ -180,18 +180,26 @@ class BrokerProcess:
         return [o for o in self.orders() if o.id.startswith(f"0x{request_id:x}-")]
 
     def wait_status(
-        self, request_id: int, status: OrderStatus, timeout: float = 90, kind: str | None = None
+        self,
+        request_id: int,
+        status: OrderStatus | frozenset[OrderStatus],
+        timeout: float = 90,
+        kind: str | None = None,
     ) -> Order:
+        """Wait for the order to be in ``status`` (or in any of a set of states)."""
+        wanted = status if isinstance(status, frozenset) else frozenset({status})
+
         def check() -> Order | None:
             if self._dead():
                 raise AssertionError(f"broker died:\n{self.log()[-4000:]}")
             for order in self.order_for(request_id):
-                if order.status is status and (kind is None or order.fulfillment_type == kind):
+                if order.status in wanted and (kind is None or order.fulfillment_type == kind):
                     return order
             return None
 
+        names = "/".join(sorted(s.value for s in wanted))
         try:
-            return wait_until(check, timeout, f"order {request_id:#x} {status.value}")
+            return wait_until(check, timeout, f"order {request_id:#x} {names}")
         except AssertionError:
             print(self.log()[-6000:])
             print([(o.id[-20:], o.status, o.error_msg) for o in self.order_for(request_id)])
