@@ -87,8 +87,13 @@ def test_supervisor_restarts_a_dead_agent(detached_cluster):
     again = run_cli("up", "--detach", "--data-dir", str(data_dir), "--port", str(free_port()))
     assert again.returncode != 0
     assert "already running" in again.stderr
-    state = read_state(data_dir)
-    victim = int(state["children"]["agent-prove"]["pid"])
+
+    def prove_agent_started() -> bool:  # `up --detach` returns before the agents start
+        current = read_state(data_dir)
+        return bool(current and current["children"]["agent-prove"]["pid"])
+
+    wait_for(prove_agent_started, timeout=60, what="prove agent start")
+    victim = int(read_state(data_dir)["children"]["agent-prove"]["pid"])
     os.kill(victim, signal.SIGKILL)
 
     def restarted() -> bool:
