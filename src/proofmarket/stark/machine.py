@@ -34,6 +34,7 @@ from proofmarket.stark.air import Air, AirError, TraceCheckError
 from proofmarket.stark.aux_trace import claimed_sum, generate_aux_trace
 from proofmarket.stark.expr import ExtValue
 from proofmarket.stark.params import StarkParams
+from proofmarket.stark.statement_bus import StatementTerms, statement_sum
 from proofmarket.stark.trace_check import check_challenges, check_trace
 
 MAX_TABLES = 256
@@ -168,6 +169,7 @@ def check_machine(
     machine: Machine,
     traces: Sequence[Any],
     public_inputs: Sequence[Sequence[int]] | None = None,
+    statement_terms: Sequence[StatementTerms] = (),
 ) -> list[np.ndarray]:
     """Check every table's constraints and the global bus balance; return padded traces.
 
@@ -198,6 +200,11 @@ def check_machine(
             raise TraceCheckError(f"{table.name}: {exc.constraint}", exc.row, str(exc)) from exc
         except AirError as exc:
             raise MachineError(f"table {table.name!r}: {exc}") from exc
+    if statement_terms:
+        if chals is None:
+            raise MachineError("statement bus terms need a machine with lookups")
+        s = statement_sum(statement_terms, chals)
+        total = tuple((a + b) % F.P for a, b in zip(total, s, strict=True))
     if total != (0, 0, 0, 0):
         raise TraceCheckError(
             GLOBAL_SUM_CONSTRAINT, -1, "the tables' LogUp sums plus public terms are not 0"

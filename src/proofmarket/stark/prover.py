@@ -56,6 +56,7 @@ from proofmarket.stark.protocol import (
     sample_ood_point,
     times_g,
 )
+from proofmarket.stark.statement_bus import StatementTerms, statement_digest, statement_sum
 from proofmarket.stark.trace_check import check_trace
 
 EVAL_BLOCK_ROWS = 1 << 13
@@ -208,6 +209,7 @@ def prove_machine(
     check: bool = True,
     backend: Backend | str | None = None,
     timings: ProverTimings | None = None,
+    statement_terms: Sequence[StatementTerms] = (),
 ) -> StarkProof:
     """Prove all tables of ``machine`` in one proof.
 
@@ -216,6 +218,8 @@ def prove_machine(
     ``public_inputs[t]`` its public inputs. ``check=True`` checks every table's
     constraints and the global bus balance (using the proof's own LogUp columns, so they
     are generated once) and raises :class:`~proofmarket.stark.air.TraceCheckError`.
+    ``statement_terms``: tuples the statement adds to buses (see
+    :mod:`proofmarket.stark.statement_bus`); the verifier must be given the same.
     """
     be = _resolve_backend(backend)
     try:
@@ -258,6 +262,8 @@ def prove_machine(
                 for st in states
             ],
         )
+        if statement_terms:
+            t.observe_digest(statement_digest(statement_terms))
         for st in states:
             st.main = _commit_trace(st.trace, st.domain, be, params.hash)
             t.observe_digest(st.main.tree.root)
@@ -286,7 +292,10 @@ def prove_machine(
             st.aux = _commit_trace(aux32, st.domain, be, params.hash)
             t.observe_digest(st.aux.tree.root)
             t.observe_ext(np.asarray(st.sum, dtype=np.uint64).reshape(1, 4))
-        if check and lookups and ext_sum([st.sum for st in states]) != (0, 0, 0, 0):
+        sums = [st.sum for st in states]
+        if statement_terms:
+            sums.append(statement_sum(statement_terms, chals))
+        if check and lookups and ext_sum(sums) != (0, 0, 0, 0):
             from proofmarket.stark.air import TraceCheckError
 
             raise TraceCheckError(

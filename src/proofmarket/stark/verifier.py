@@ -43,6 +43,7 @@ from proofmarket.stark.protocol import (
     sample_ood_point,
     times_g,
 )
+from proofmarket.stark.statement_bus import StatementTerms, statement_digest, statement_sum
 
 
 class VerificationError(Exception):
@@ -87,17 +88,21 @@ def verify_machine(
     *,
     fixed_roots: Sequence[bytes | None] | None = None,
     log_heights: Sequence[int | None] | None = None,
+    statement_terms: Sequence[StatementTerms] = (),
 ) -> list[int]:
     """Verify a proof of all tables of ``machine``; return each table's log2 height.
 
     ``log_heights[t]`` (optional, per table) pins a table's height exactly; otherwise it
     must be one of the table's declared ``log_heights``. ``fixed_roots[t]`` optionally
-    gives a trusted preprocessed root for table t.
+    gives a trusted preprocessed root for table t. ``statement_terms``: the tuples the
+    statement adds to buses (:mod:`proofmarket.stark.statement_bus`), as the prover had them.
     """
     if isinstance(proof, bytes | bytearray):
         proof = StarkProof.from_bytes(bytes(proof))
     try:
-        return _verify(machine, proof, public_inputs, params, fixed_roots, log_heights)
+        return _verify(
+            machine, proof, public_inputs, params, fixed_roots, log_heights, statement_terms
+        )
     except (
         FriError,
         ProofFormatError,
@@ -169,6 +174,7 @@ def _verify(
     params: StarkParams,
     fixed_roots: Sequence[bytes | None] | None,
     log_heights: Sequence[int | None] | None,
+    statement_terms: Sequence[StatementTerms] = (),
 ) -> list[int]:
     if proof.params.to_bytes() != params.to_bytes():
         raise VerificationError("proof was made with different STARK parameters")
@@ -208,6 +214,8 @@ def _verify(
             for tp, pub, root in zip(proof.tables, pubs, pre_roots, strict=True)
         ],
     )
+    if statement_terms:
+        t.observe_digest(statement_digest(statement_terms))
     for tp in proof.tables:
         t.observe_digest(tp.main_root)
     lookups = any(tb.air.system.num_challenges for tb in machine.tables)
@@ -223,6 +231,10 @@ def _verify(
             sums.append(ext_tuple(tp.claimed_sum))
         elif np.asarray(tp.claimed_sum).any():
             raise VerificationError("a table without lookups claims a LogUp sum")
+    if statement_terms:
+        if not chals:
+            raise VerificationError("statement bus terms need a machine with lookups")
+        sums.append(statement_sum(statement_terms, chals))
     if ext_sum(sums) != (0, 0, 0, 0):
         raise VerificationError(
             "LogUp buses do not balance: the tables' claimed sums plus public terms are not 0"
