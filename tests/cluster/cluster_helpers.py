@@ -26,13 +26,16 @@ def free_port() -> int:
 
 
 def fs_config(tmp_path: Path, database_url: str | None = None, **changes) -> ClusterConfig:
-    """Embedded-defaults config (SQLite + filesystem) in a test directory."""
+    """Embedded-defaults config (SQLite + filesystem) in a test directory, in dev mode: most
+    cluster tests are about orchestration (real STARK proving is tested on its own, with
+    ``dev_mode=False`` and the fast test profile)."""
     config = ClusterConfig(
         database_url=database_url or f"sqlite:///{tmp_path / 'taskdb.sqlite'}",
         segment_store_url=str(tmp_path / "segments"),
         object_store_url=str(tmp_path / "objects"),
         segment_po2=14,
         join_stream=True,
+        dev_mode=True,
         limits=TaskLimits(prove_timeout=6, join_timeout=6, finalize_timeout=6, resolve_timeout=6),
     )
     return config.with_(**changes) if changes else config

@@ -17,6 +17,7 @@ from proofmarket.cluster.zkvm_api import Receipt, compute_image_id, example_elf,
 
 #: Agent options that make failures show up in seconds instead of Bento's minutes.
 FAST_AGENT_ARGS = [
+    "--dev-mode",  # these tests are about orchestration and faults, not proving
     "--poll-time",
     "0.2",
     "--heartbeat-secs",

@@ -14,7 +14,7 @@ from proofmarket.cluster.config import resolve_config
 
 def main() -> None:
     database_url, storage_dir, marker = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    config = resolve_config(database_url=database_url, storage_dir=storage_dir)
+    config = resolve_config(database_url=database_url, storage_dir=storage_dir, dev_mode=True)
 
     def stall(ctx):
         marker.write_text(f"{ctx.job_id} {ctx.task_id}")

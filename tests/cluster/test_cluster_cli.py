@@ -28,8 +28,9 @@ def detached_cluster(tmp_path):
     data_dir = tmp_path / "cluster"
     port = free_port()
     up = run_cli(
-        "up", "--detach", "--data-dir", str(data_dir), "--port", str(port), "--segment-po2", "13"
-    )
+        "up", "--detach", "--data-dir", str(data_dir), "--port", str(port), "--segment-po2", "13",
+        "--dev-mode",  # orchestration: real proving is tested in test_cluster_stark.py
+    )  # fmt: skip
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         yield data_dir, f"http://127.0.0.1:{port}"

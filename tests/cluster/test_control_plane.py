@@ -68,7 +68,9 @@ def test_status_on_a_new_data_dir_creates_nothing(tmp_path) -> None:
 
 def test_down_stops_agents_and_they_deregister(tmp_path) -> None:
     data_dir = tmp_path / "cluster"
-    up = run_cli("up", "--detach", "--port", str(free_port()), "--data-dir", str(data_dir))
+    up = run_cli(  # dev mode: this test is about processes, not proving
+        "up", "--detach", "--port", str(free_port()), "--data-dir", str(data_dir), "--dev-mode"
+    )
     assert up.returncode == 0, up.stderr
     # `up` returns once the supervisor owns the API socket; it then starts the children
     assert read_state(data_dir) is not None

@@ -46,6 +46,17 @@ DaemonJsonOpt = typer.Option(
     False, "--json", help="JSON lines: start/stop events on stdout, log records on stderr"
 )
 SegmentPo2Opt = typer.Option(None, "--segment-po2", "-s", help="log2 of segment size (13..24)")
+DevModeOpt = typer.Option(
+    False,
+    "--dev-mode",
+    help="Prove agents issue DEV MODE receipts that prove nothing [env PROOFMARKET_DEV_MODE=1]",
+)
+StarkProfileOpt = typer.Option(
+    None,
+    "--stark-profile",
+    help="STARK parameter profile of segment seals: default | conservative | test-insecure "
+    "(tests only) [env PROOFMARKET_STARK_PROFILE]",
+)
 
 
 def _setup_logging(level: str, as_json: bool = False) -> None:
@@ -83,6 +94,8 @@ def _config(
     join_stream: bool | None = None,
     limits: TaskLimits | None = None,
     s3_create_bucket: bool = True,
+    dev_mode: bool = False,
+    stark_profile: str | None = None,
 ) -> ClusterConfig:
     _check_po2(segment_po2)
     try:
@@ -97,6 +110,8 @@ def _config(
             segment_po2=segment_po2,
             join_stream=join_stream,
             limits=limits,
+            dev_mode=True if dev_mode else None,  # the flag turns it on; else the env decides
+            stark_profile=stark_profile,
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
@@ -137,6 +152,8 @@ def agent_cmd(
     warm_up: bool = typer.Option(
         True, "--warm-up/--no-warm-up", help="exec/prove: run a tiny guest before claiming"
     ),
+    dev_mode: bool = DevModeOpt,
+    stark_profile: str | None = StarkProfileOpt,
     log_level: str = typer.Option("info", "--log-level"),
     as_json: bool = DaemonJsonOpt,
 ) -> None:
@@ -168,6 +185,8 @@ def agent_cmd(
         join_stream,
         limits,
         s3_create_bucket,
+        dev_mode,
+        stark_profile,
     )
     try:
         settings = AgentSettings(
@@ -188,7 +207,11 @@ def agent_cmd(
         raise typer.BadParameter(str(exc)) from None
     agent = Agent(config, settings)
     agent.install_signal_handlers()
-    with lifecycle("cluster-agent", as_json, worker_type=worker_type):
+    extra: dict[str, Any] = {}
+    if worker_type == "prove":
+        extra["receipts"] = config.receipt_kind
+        logging.getLogger(__name__).info("prove agent issues %s receipts", config.receipt_kind)
+    with lifecycle("cluster-agent", as_json, worker_type=worker_type, **extra):
         agent.run()
 
 
@@ -256,6 +279,8 @@ def up_cmd(
     segment_po2: int | None = SegmentPo2Opt,
     detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background"),
     cycle_limit: CycleLimitOpt = None,
+    dev_mode: bool = DevModeOpt,
+    stark_profile: str | None = StarkProfileOpt,
     log_level: str = typer.Option("info", "--log-level"),
     as_json: bool = typer.Option(False, "--json", help="With --detach: print the result as JSON"),
 ) -> None:
@@ -280,18 +305,54 @@ def up_cmd(
         check_bindable(host, port)
     except PortInUse as exc:
         raise _fail(str(exc)) from None
-    opts = UpOptions(data_dir, host, port, database_url, redis_url, s3_url, segment_po2)
+    try:  # the agents read the environment too: resolve it once, pass it on explicitly
+        receipts = resolve_config(
+            data_dir=data_dir,
+            dev_mode=True if dev_mode else None,
+            stark_profile=stark_profile,
+            create_dirs=False,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    opts = UpOptions(
+        data_dir,
+        host,
+        port,
+        database_url,
+        redis_url,
+        s3_url,
+        segment_po2,
+        dev_mode=receipts.dev_mode,
+        stark_profile=receipts.stark_profile,
+    )
     endpoint = f"http://{host}:{port}"
     if detach:
         pid = _up_detached(opts, endpoint, log_level)
         if as_json:
-            print(json.dumps({"ok": True, "endpoint": endpoint, "pid": pid}))
+            print(
+                json.dumps(
+                    {
+                        "ok": True,
+                        "endpoint": endpoint,
+                        "pid": pid,
+                        "dev_mode": receipts.dev_mode,
+                        "stark_profile": receipts.stark_profile,
+                        "receipts": receipts.receipt_kind,
+                    }
+                )
+            )
         else:
-            console.print(f"cluster up at {endpoint} (pid {pid}); logs in {data_dir / 'logs'}")
+            console.print(
+                f"cluster up at {endpoint} (pid {pid}); {receipts.receipt_kind} receipts; "
+                f"logs in {data_dir / 'logs'}"
+            )
         return
     _setup_logging(log_level)
     supervisor = Supervisor(opts, run_cli=_run_cli)
-    console.print(f"cluster starting at {endpoint}; data in {data_dir}; Ctrl-C stops it")
+    console.print(
+        f"cluster starting at {endpoint}; {receipts.receipt_kind} receipts; data in {data_dir}; "
+        "Ctrl-C stops it"
+    )
     try:
         supervisor.run()
     except RuntimeError as exc:
@@ -591,13 +652,29 @@ def bench_cmd(
     table.add_row("client wall time (s)", f"{result.wall_secs:.2f}")
     table.add_row("throughput (kHz, job time)", f"{result.khz:.1f}")
     if result.receipt_mode:
-        table.add_row("receipt", f"{result.receipt_mode}, {result.receipt_bytes:,} bytes, verified")
+        profiles = f" ({', '.join(result.stark_profiles)} profile)" if result.stark_profiles else ""
+        table.add_row(
+            "receipt",
+            f"{result.receipt_mode}{profiles}, {result.receipt_bytes:,} bytes, verified",
+        )
     table.add_row("journal", result.journal_hex)
     console.print(table)
-    if result.receipt_mode and result.receipt_mode != "STARK":
+    if result.real_proving:
         console.print(
-            f"[yellow]{result.receipt_mode}[/yellow]: the cluster issues dev-mode receipts "
-            "(segments re-executed, nothing proven); kHz measures the pipeline, not a prover."
+            "kHz from real proving: every segment got a STARK seal"
+            + (f" ({', '.join(result.stark_profiles)} profile)" if result.stark_profiles else "")
+            + ", verified here."
+        )
+        if "test-insecure" in result.stark_profiles:
+            console.print(
+                "[yellow]test-insecure[/yellow]: the cluster proves with the fast, insecure "
+                "test profile; production verification refuses these seals."
+            )
+    elif result.receipt_mode:
+        console.print(
+            f"[yellow]{result.receipt_mode}[/yellow]: the cluster runs in dev mode (segments "
+            "re-executed, nothing proven); kHz measures the pipeline, not a prover. Start it "
+            "without --dev-mode / PROOFMARKET_DEV_MODE for real proving."
         )
 
 

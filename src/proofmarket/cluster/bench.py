@@ -5,6 +5,10 @@ and verifies the receipt, and reports cycles, segments, time and kHz
 (``total_cycles / 1000 / server_elapsed_secs``). The time is the job's own, from the
 server's task timestamps (first task created to last task finished), so it does not
 include the client's polling interval; the client's wall time is reported beside it.
+
+The receipt says what the kHz measures: ``STARK`` (with the seals' parameter profiles)
+when the prove agents proved every segment for real, ``DEV MODE`` when the cluster runs
+in dev mode (segments replayed, nothing proven: the kHz is the pipeline's, not a prover's).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from proofmarket.cluster.client import ClusterClient, SessionStatus
@@ -23,6 +27,7 @@ from proofmarket.cluster.zkvm_api import (
     ReceiptError,
     compute_image_id,
     example_elf,
+    stark_profiles,
     verify,
 )
 
@@ -47,9 +52,16 @@ class BenchResult:
     receipt_mode: str | None  # "DEV MODE" or "STARK"; None for exec-only
     receipt_bytes: int | None
     journal_hex: str
+    stark_profiles: list[str] = field(default_factory=list)  # of the receipt's seals
+    dev_mode: bool | None = None  # None for exec-only
+
+    @property
+    def real_proving(self) -> bool:
+        """The kHz comes from real STARK proving of every segment."""
+        return self.receipt_mode == "STARK"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "real_proving": self.real_proving}
 
 
 def run_bench(
@@ -91,16 +103,27 @@ def run_bench(
             raise BenchFailed(f"session {session} succeeded without cycle statistics")
         receipt_mode = None
         receipt_size = None
+        profiles: list[str] = []
+        dev_mode = None
         if execute_only:
             journal = client.exec_only_journal(session)
         else:
             data = client.download_receipt(session)
             try:
                 receipt = Receipt.from_bytes(data)
-                verify(receipt, bytes.fromhex(image_id), allow_dev_mode=True)
+                # the report names dev mode and the profile, so both are accepted here
+                verify(
+                    receipt,
+                    bytes.fromhex(image_id),
+                    allow_dev_mode=True,
+                    allow_insecure_params=True,
+                )
+                if not receipt.is_dev_mode:
+                    profiles = sorted(stark_profiles(receipt))
             except ReceiptError as exc:
                 raise BenchFailed(f"receipt of session {session} does not verify: {exc}") from exc
-            receipt_mode = DEV_MODE_LABEL if receipt.is_dev_mode else "STARK"
+            receipt_mode = DEV_MODE_LABEL if receipt.is_dev_mode else receipt.mode
+            dev_mode = receipt.is_dev_mode
             receipt_size = len(data)
             journal = receipt.journal
     return BenchResult(
@@ -118,4 +141,6 @@ def run_bench(
         receipt_mode=receipt_mode,
         receipt_bytes=receipt_size,
         journal_hex=journal.hex(),
+        stark_profiles=profiles,
+        dev_mode=dev_mode,
     )

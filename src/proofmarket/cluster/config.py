@@ -4,6 +4,9 @@ Values come from command-line options, then Bento's environment variables
 (``DATABASE_URL``, ``REDIS_URL``, ``S3_URL``, ``S3_BUCKET``, ``S3_ACCESS_KEY``,
 ``S3_SECRET_KEY``, ``S3_REGION``, ``JOIN_STREAM``), then embedded defaults under a data
 directory (SQLite TaskDB, filesystem stores) so one machine works with no services.
+
+Prove agents make real STARK receipts (``stark_profile``, default ``default``); dev mode
+(``--dev-mode`` or ``PROOFMARKET_DEV_MODE=1``) gives DEV MODE receipts that prove nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from proofmarket.cluster.storage import (
 from proofmarket.limits import DEFAULT_CYCLE_LIMIT, default_cycle_limit
 
 DEFAULT_DATA_DIR = Path(".proofmarket/cluster")
+DEV_MODE_ENV = "PROOFMARKET_DEV_MODE"
+STARK_PROFILE_ENV = "PROOFMARKET_STARK_PROFILE"
+DEFAULT_STARK_PROFILE = "default"
+INSECURE_STARK_PROFILE = "test-insecure"  # fast, ~36 bits: tests only
+# ``proofmarket.stark.params.PROFILES`` names, listed here so that reading a config does
+# not import the STARK engine (numba, seconds); a test keeps the two in step.
+STARK_PROFILES = (DEFAULT_STARK_PROFILE, "conservative", INSECURE_STARK_PROFILE)
 DEFAULT_SEGMENT_PO2 = 20
 MCYCLE = 1 << 20
 # Bento's default is 100,000 Mcycles (unbounded in practice); a looping guest must not
@@ -72,8 +82,26 @@ class ClusterConfig:
     segment_po2: int = DEFAULT_SEGMENT_PO2
     exec_cycle_limit_mcycles: int = DEFAULT_EXEC_CYCLE_LIMIT_MCYCLES
     join_stream: bool = False  # Bento's JOIN_STREAM: joins/resolve go to `join` agents
-    dev_mode: bool = True  # dev-mode receipts until the RV32IM STARK prover lands
+    dev_mode: bool = False  # True: DEV MODE receipts (segments replayed, nothing proven)
+    stark_profile: str = DEFAULT_STARK_PROFILE  # STARK parameter profile of segment seals
     limits: TaskLimits = field(default_factory=TaskLimits)
+
+    def __post_init__(self) -> None:
+        if self.stark_profile not in STARK_PROFILES:
+            raise ValueError(
+                f"unknown STARK profile {self.stark_profile!r}; choose one of "
+                f"{', '.join(STARK_PROFILES)}"
+            )
+
+    @property
+    def insecure_profile(self) -> bool:
+        """Seals made with the test profile: finalize must allow insecure parameters."""
+        return self.stark_profile == INSECURE_STARK_PROFILE
+
+    @property
+    def receipt_kind(self) -> str:
+        """What this cluster's prove agents issue, for logs and reports."""
+        return "DEV MODE" if self.dev_mode else f"STARK ({self.stark_profile} profile)"
 
     @property
     def join_worker_type(self) -> str:
@@ -102,6 +130,11 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def dev_mode_from_env() -> bool:
+    """``PROOFMARKET_DEV_MODE=1`` (or true/yes) turns dev mode on; unset means real proving."""
+    return os.environ.get(DEV_MODE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def resolve_config(
     *,
     data_dir: Path | None = None,
@@ -115,8 +148,14 @@ def resolve_config(
     join_stream: bool | None = None,
     limits: TaskLimits | None = None,
     create_dirs: bool = True,
+    dev_mode: bool | None = None,
+    stark_profile: str | None = None,
 ) -> ClusterConfig:
     """Options first, then Bento's environment variables, then the embedded defaults.
+
+    ``dev_mode=None`` reads ``PROOFMARKET_DEV_MODE`` (off unless set); ``stark_profile=None``
+    reads ``PROOFMARKET_STARK_PROFILE`` (else ``default``). ``ValueError`` on an unknown
+    profile.
 
     ``create_dirs=False`` is for read-only commands (``cluster status``): nothing is
     created on disk for a data directory that no cluster has used.
@@ -141,7 +180,10 @@ def resolve_config(
         redis_ttl=redis_ttl if redis_ttl is not None else DEFAULT_REDIS_TTL,
         segment_po2=segment_po2 if segment_po2 is not None else DEFAULT_SEGMENT_PO2,
         join_stream=join_stream if join_stream is not None else _env_flag("JOIN_STREAM"),
-        dev_mode=os.environ.get("PROOFMARKET_DEV_MODE", "1").strip() not in ("0", "false"),
+        dev_mode=dev_mode if dev_mode is not None else dev_mode_from_env(),
+        stark_profile=(
+            stark_profile or os.environ.get(STARK_PROFILE_ENV, "").strip() or DEFAULT_STARK_PROFILE
+        ),
         limits=limits or TaskLimits(),
         exec_cycle_limit_mcycles=-(-default_cycle_limit() // MCYCLE),
     )

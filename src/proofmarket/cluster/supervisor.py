@@ -136,6 +136,8 @@ class UpOptions:
     s3_url: str | None = None
     segment_po2: int | None = None
     agent_types: tuple[str, ...] = WORKER_TYPES
+    dev_mode: bool = False  # agents get --dev-mode: DEV MODE receipts
+    stark_profile: str | None = None  # agents get --stark-profile (None: their default)
 
 
 def _cli_prefix() -> list[str]:
@@ -184,6 +186,10 @@ def build_children(opts: UpOptions) -> list[Child]:
             argv.append("--join-stream")
         if opts.segment_po2 is not None:
             argv += ["--segment-po2", str(opts.segment_po2)]
+        if opts.dev_mode:
+            argv.append("--dev-mode")
+        if opts.stark_profile is not None:
+            argv += ["--stark-profile", opts.stark_profile]
         log_path = logs / f"agent-{worker_type}.log"
         children.append(Child(f"agent-{worker_type}", argv, log_path, AGENT_MODULES))
     return children

@@ -31,6 +31,7 @@ from proofmarket.zkvm.receipt import (
     finalize,
     join,
     lift,
+    stark_profiles,
     verify,
 )
 
@@ -56,5 +57,6 @@ __all__ = [
     "join",
     "lift",
     "prove_segment",
+    "stark_profiles",
     "verify",
 ]

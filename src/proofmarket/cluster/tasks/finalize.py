@@ -1,6 +1,8 @@
 """``Finalize`` task: root span receipt + journal → the session ``Receipt``, verified
 against the job's image id, written to ``receipts/stark/{job_id}.bin``; then the job's
-intermediate data is dropped from the segment store."""
+intermediate data is dropped from the segment store. Verification is production's, except
+that a dev-mode cluster accepts its DEV MODE receipts and a cluster configured with the
+insecure test profile accepts that profile's seals."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ from proofmarket.cluster.tasks.defs import FinalizeReq
 
 
 def run_finalize(ctx: TaskContext, req: FinalizeReq) -> dict[str, Any] | None:
-    from proofmarket.cluster.zkvm_api import SuccinctReceipt, VerificationError, finalize, verify
+    from proofmarket.cluster.zkvm_api import (
+        SuccinctReceipt,
+        VerificationError,
+        finalize,
+        stark_profiles,
+        verify,
+    )
 
     job_id = ctx.job_id
     root = SuccinctReceipt.from_bytes(
@@ -22,9 +30,19 @@ def run_finalize(ctx: TaskContext, req: FinalizeReq) -> dict[str, Any] | None:
     image_hex = ctx.read_segment_store(keys.image_id_key(job_id), "image id").decode()
     try:
         receipt = finalize(root, journal)
-        verify(receipt, bytes.fromhex(image_hex), allow_dev_mode=ctx.config.dev_mode)
+        verify(
+            receipt,
+            bytes.fromhex(image_hex),
+            allow_dev_mode=ctx.config.dev_mode,
+            allow_insecure_params=ctx.config.insecure_profile,
+        )
     except VerificationError as exc:
         raise PermanentTaskError(f"final receipt does not verify: {exc}") from exc
     ctx.objects.put(keys.stark_receipt_key(job_id), receipt.to_bytes())
     ctx.segments.delete_job(job_id)
-    return {"dev_mode": receipt.is_dev_mode, "receipt_bytes": len(receipt.to_bytes())}
+    return {
+        "dev_mode": receipt.is_dev_mode,
+        "receipt_mode": receipt.mode,
+        "stark_profiles": [] if receipt.is_dev_mode else sorted(stark_profiles(receipt)),
+        "receipt_bytes": len(receipt.to_bytes()),
+    }

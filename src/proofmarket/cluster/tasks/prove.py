@@ -1,7 +1,9 @@
 """``Prove`` task: prove one segment and lift it to a succinct (span) receipt.
 
-Calls ``prove_segment(segment, dev_mode=config.dev_mode)``, so STARK receipts need no
-cluster change once the prover exists.
+Calls ``prove_segment(segment, dev_mode=config.dev_mode, profile=config.stark_profile)``:
+a STARK seal over the segment machine by default, a DEV MODE seal only when the cluster
+runs in dev mode. A segment the circuit cannot prove (``ProverUnavailable``) fails the
+job at once with the reason: a retry would fail the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ def run_prove(ctx: TaskContext, req: ProveReq) -> dict[str, Any] | None:
     except SegmentError as exc:
         raise PermanentTaskError(f"segment {req.index} is corrupt: {exc}") from exc
     try:
-        receipt = prove_segment(segment, dev_mode=ctx.config.dev_mode)
+        receipt = prove_segment(
+            segment, dev_mode=ctx.config.dev_mode, profile=ctx.config.stark_profile
+        )
     except ProverUnavailable as exc:
         raise PermanentTaskError(str(exc)) from exc
     succinct = lift(receipt)
