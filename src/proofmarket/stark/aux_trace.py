@@ -2,7 +2,8 @@
 
 Helper columns are computed block by block (denominators, their batch inverse and the
 multiplicities only ever exist for one block of rows), and the running sum is carried
-from block to block, so memory is the aux matrix itself plus a small working set.
+from block to block, so memory is the aux matrix itself plus a small working set. The
+per-row arithmetic runs compiled (:mod:`proofmarket.stark.row_eval`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import numpy as np
 
 from proofmarket.stark import field as F
 from proofmarket.stark.expr import Algebra, Expr, ExtValue, Value
-from proofmarket.stark.trace_check import CHECK_BLOCK_ROWS, RowFrame
+from proofmarket.stark.logup import LogUpError
+from proofmarket.stark.row_eval import as_words, logup_helper_block, logup_program
+from proofmarket.stark.trace_check import CHECK_BLOCK_ROWS
 
 if TYPE_CHECKING:
     from proofmarket.stark.air import Air
@@ -41,10 +44,17 @@ def generate_aux_trace(
     carry = np.zeros(4, dtype=np.int64)
     blk = max(1, min(block_rows, n))
     chals = list(challenges)[:2]
+    program, _ = logup_program(air, public_inputs, chals)
+    main32, pre32 = as_words(main), as_words(preprocessed)
+    assert main32 is not None
     for lo in range(0, n, blk):
         hi = min(n, lo + blk)
-        frame = RowFrame(main, preprocessed, None, public_inputs, chals, rows=(lo, hi))
-        helpers = layout.helpers(frame.evaluate_ext, hi - lo)
+        try:
+            helpers = logup_helper_block(program, len(layout.batches), main32, pre32, (lo, hi))
+        except F.FieldError as exc:
+            raise LogUpError(
+                "a LogUp denominator vanished (β collides with a looked-up tuple)"
+            ) from exc
         aux[lo:hi, :acc_col] = helpers
         total = np.zeros((hi - lo, 4), dtype=np.int64)
         for b in range(len(layout.batches)):

@@ -161,7 +161,7 @@ def fuse_multiply_add(
 
 def allocate(recorder: Recorder) -> VmProgram:
     """Fuse multiply-adds, then map virtual registers to a small physical register file
-    (linear scan on last use; a register dying at an instruction may be its destination)."""
+    (linear scan on last use; a destination is never one of its instruction's sources)."""
     code = fuse_multiply_add(recorder.code)
     last_use: dict[int, int] = {}
     for pc, (op, _d, a, b, x, _c) in enumerate(code):
@@ -177,9 +177,6 @@ def allocate(recorder: Recorder) -> VmProgram:
         pa = phys[a] if srcs else a
         pb = phys[b] if op in _TWO_SRC or op == MAC else b
         px = phys[x] if op == MAC else x
-        for src in set(srcs):
-            if last_use.get(src) == pc:
-                free.append(phys[src])
         pd = -1
         if op != STORE:
             if free:
@@ -187,6 +184,12 @@ def allocate(recorder: Recorder) -> VmProgram:
             else:
                 pd = count
                 count += 1
+        # sources dying here are freed only after the destination is chosen, so the
+        # destination never aliases a source (the interpreter's loops then vectorise)
+        for src in set(srcs):
+            if last_use.get(src) == pc:
+                free.append(phys[src])
+        if op != STORE:
             if d in last_use:
                 phys[d] = pd
             else:
@@ -194,6 +197,24 @@ def allocate(recorder: Recorder) -> VmProgram:
         out[pc] = (op, pd, pa, pb, px)
         consts[pc] = c
     return VmProgram(out, consts, max(count, 1))
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_MU = np.uint64((-pow(P, -1, 1 << 32)) % (1 << 32))  # −P^{-1} mod 2^32
+_R = (1 << 32) % P  # Montgomery radix mod P
+_R2 = np.uint64(_R * _R % P)
+_ONE = np.uint64(1)
+_MONT_CONST_OPS = (ADDC, SUBC, RSUBC, MULC, SETC, MACC)
+
+
+@numba.njit(cache=True, inline="always")
+def _mont(a: Any, b: Any) -> Any:  # pragma: no cover - compiled
+    """a·b·2^-32 mod P for canonical a, b (32×32-bit products only: vectorises)."""
+    o = (a & _M32) * (b & _M32)
+    q = ((o & _M32) * _MU) & _M32
+    t = (o + q * _PU) >> _S32
+    return t - _PU if t >= _PU else t
 
 
 @numba.njit(parallel=True, cache=True)
@@ -207,9 +228,20 @@ def _run(
     out: np.ndarray,
     num_regs: int,
     blk: int,
+    row0: int,
+    size: int,
 ) -> None:  # pragma: no cover - compiled
+    """Rows ``row0 … row0 + len(out) − 1`` of a domain of ``size`` rows (loads wrap).
+
+    Registers hold values in Montgomery form (x·2^32 mod P): a load multiplies by R²,
+    a store by 1, and every product is one Montgomery multiplication, which needs only
+    32×32-bit products and so vectorises (a 64-bit ``%`` does not). ``consts`` are in
+    Montgomery form too. Each op reads and writes whole register rows through 1-D views;
+    the allocator never gives an instruction a destination equal to a source, so the
+    loops carry no aliasing and are vectorised.
+    """
     n = out.shape[0]
-    mask = n - 1
+    mask = size - 1
     nblocks = (n + blk - 1) // blk
     length = code.shape[0]
     for bi in numba.prange(nblocks):
@@ -231,60 +263,85 @@ def _run(
                     src = m2
                 else:
                     src = m3
+                rd = regs[d]
+                base = row0 + lo + x
+                if (base & mask) + m <= size:
+                    s0 = base & mask
+                    for i in range(m):
+                        rd[i] = _mont(np.uint64(src[s0 + i, b]), _R2)
+                else:
+                    for i in range(m):
+                        rd[i] = _mont(np.uint64(src[(base + i) & mask, b]), _R2)
+                continue
+            if op == 10:
+                ra = regs[a]
                 for i in range(m):
-                    regs[d, i] = src[(lo + i + x) & mask, b]
-            elif op == 1:
+                    out[lo + i, b] = _mont(ra[i], _ONE)
+                continue
+            rd = regs[d]
+            if op == 9:
+                c = consts[pc]
                 for i in range(m):
-                    s = regs[a, i] + regs[b, i]
-                    regs[d, i] = s - _PU if s >= _PU else s
+                    rd[i] = c
+                continue
+            ra = regs[a]
+            if op == 1:
+                rb = regs[b]
+                for i in range(m):
+                    s = ra[i] + rb[i]
+                    rd[i] = s - _PU if s >= _PU else s
             elif op == 2:
+                rb = regs[b]
                 for i in range(m):
-                    u = regs[a, i]
-                    v = regs[b, i]
-                    regs[d, i] = u - v if u >= v else u + _PU - v
+                    u = ra[i]
+                    v = rb[i]
+                    rd[i] = u - v if u >= v else u + _PU - v
             elif op == 3:
+                rb = regs[b]
                 for i in range(m):
-                    regs[d, i] = (regs[a, i] * regs[b, i]) % _PU
+                    rd[i] = _mont(ra[i], rb[i])
             elif op == 4:
                 for i in range(m):
-                    u = regs[a, i]
-                    regs[d, i] = _PU - u if u != 0 else u
+                    u = ra[i]
+                    rd[i] = _PU - u if u != 0 else u
             elif op == 5:
                 c = consts[pc]
                 for i in range(m):
-                    s = regs[a, i] + c
-                    regs[d, i] = s - _PU if s >= _PU else s
+                    s = ra[i] + c
+                    rd[i] = s - _PU if s >= _PU else s
             elif op == 6:
                 c = consts[pc]
                 for i in range(m):
-                    u = regs[a, i]
-                    regs[d, i] = u - c if u >= c else u + _PU - c
+                    u = ra[i]
+                    rd[i] = u - c if u >= c else u + _PU - c
             elif op == 7:
                 c = consts[pc]
                 for i in range(m):
-                    u = regs[a, i]
-                    regs[d, i] = c - u if c >= u else c + _PU - u
+                    u = ra[i]
+                    rd[i] = c - u if c >= u else c + _PU - u
             elif op == 8:
                 c = consts[pc]
                 for i in range(m):
-                    regs[d, i] = (regs[a, i] * c) % _PU
-            elif op == 9:
-                c = consts[pc]
-                for i in range(m):
-                    regs[d, i] = c
+                    rd[i] = _mont(ra[i], c)
             elif op == 11:
                 c = consts[pc]
+                rb = regs[b]
                 for i in range(m):
-                    s = regs[a, i] + (regs[b, i] * c) % _PU
-                    regs[d, i] = s - _PU if s >= _PU else s
-            elif op == 12:
-                x = code[pc, 4]
+                    s = ra[i] + _mont(rb[i], c)
+                    rd[i] = s - _PU if s >= _PU else s
+            else:  # 12: MAC
+                rb = regs[b]
+                rx = regs[code[pc, 4]]
                 for i in range(m):
-                    s = regs[a, i] + (regs[b, i] * regs[x, i]) % _PU
-                    regs[d, i] = s - _PU if s >= _PU else s
-            else:
-                for i in range(m):
-                    out[lo + i, b] = regs[a, i]
+                    s = ra[i] + _mont(rb[i], rx[i])
+                    rd[i] = s - _PU if s >= _PU else s
+
+
+def _montgomery_consts(program: VmProgram) -> np.ndarray:
+    """The program's constants as c·2^32 mod P for the ops that use one."""
+    uses = np.isin(program.code[:, 0], _MONT_CONST_OPS)
+    mont = (program.consts.astype(object) * _R) % P
+    return np.where(uses, mont, program.consts).astype(np.uint64)
 
 
 _EMPTY = np.zeros((1, 1), dtype=np.uint32)
@@ -296,27 +353,36 @@ def run(
     rows: int,
     out_width: int,
     block_rows: int = 256,
+    row_range: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Execute ``program`` on every row; ``matrices`` are up to 4 row-major (rows, w) inputs.
 
     Inputs are read as u32 words (the prover stores its LDEs that way; other inputs are
-    converted), so the interpreter has one compiled specialisation.
+    converted, so pass u32 matrices when calling repeatedly), so the interpreter has one
+    compiled specialisation. ``row_range=(lo, hi)`` evaluates only rows ``lo … hi − 1`` of
+    the ``rows``-row domain (loads still wrap around the whole domain) and returns
+    ``hi − lo`` rows.
     """
     mats = [np.ascontiguousarray(m, dtype=np.uint32) if m is not None else _EMPTY for m in matrices]
     while len(mats) < 4:
         mats.append(_EMPTY)
     if rows & (rows - 1):
         raise ValueError(f"row count must be a power of two, got {rows}")
-    out = np.empty((rows, out_width), dtype=np.uint64)
+    lo, hi = row_range if row_range is not None else (0, rows)
+    if not 0 <= lo < hi <= rows:
+        raise ValueError(f"row range [{lo}, {hi}) outside [0, {rows})")
+    out = np.empty((hi - lo, out_width), dtype=np.uint64)
     _run(
         program.code,
-        program.consts,
+        _montgomery_consts(program),
         mats[0],
         mats[1],
         mats[2],
         mats[3],
         out,
         program.num_regs,
-        min(block_rows, rows),
+        min(block_rows, hi - lo),
+        lo,
+        rows,
     )
     return out

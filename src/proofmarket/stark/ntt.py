@@ -211,7 +211,7 @@ def _dit_col(col: Any, tw: Any, first_h: int) -> None:  # pragma: no cover - com
         h *= 2
 
 
-_GROUP = 8  # columns per LDE work item: one 64-byte cache line of an output row
+_GROUP = 8  # columns per NTT work item: one 64-byte cache line of a u64 output row
 
 
 @numba.njit(parallel=True, cache=True)
@@ -226,6 +226,7 @@ def _lde_kernel(
     scale_br: Any,
     n_inv: Any,
     log_b: int,
+    scratch: Any,
 ) -> None:  # pragma: no cover - compiled
     """Coset LDE of ``mat`` (n, m) into ``out`` (n·B, m), one group of columns at a time.
 
@@ -233,34 +234,38 @@ def _lde_kernel(
     interpolated (DIF, inverse twiddles → bit-reversed coefficients), optionally copied
     out as natural-order coefficients, scaled by n^{-1}·shift^i and spread in place over
     the blocks the first log B DIT stages would fill, evaluated (DIT → natural order) and
-    written back row-wise. Each column stays cache-resident through all of its steps, and
-    no matrix-sized temporary is needed.
+    written back row-wise. Each column stays cache-resident through all of its steps.
+
+    ``scratch`` is (workers, group, N): worker w takes groups w, w + workers, … and keeps
+    its scratch for all of them (a fresh per-group scratch costs a page fault per 4 KiB
+    on every group); the group width is ``scratch.shape[1]`` (a cache line of output).
     """
     n, m = mat.shape
     big_n = out.shape[0]
     b = 1 << log_b
-    ngroups = (m + _GROUP - 1) // _GROUP
-    for g in numba.prange(ngroups):
-        c0 = g * _GROUP
-        gw = min(_GROUP, m - c0)
-        scratch = np.empty((gw, big_n), dtype=np.uint64)
-        for j in range(n):
+    workers, group = scratch.shape[0], scratch.shape[1]
+    ngroups = (m + group - 1) // group
+    for w in numba.prange(workers):
+        for g in range(w, ngroups, workers):
+            c0 = g * group
+            gw = min(group, m - c0)
+            for j in range(n):
+                for cc in range(gw):
+                    scratch[w, cc, j] = mat[j, c0 + cc]
             for cc in range(gw):
-                scratch[cc, j] = mat[j, c0 + cc]
-        for cc in range(gw):
-            col = scratch[cc]
-            _dif_col(col[:n], tw_inv)
-            if want_coeffs:
-                for j in range(n):
-                    coeffs[j, c0 + cc] = (col[rev[j]] * n_inv) % _PU
-            for p in range(n - 1, -1, -1):  # descending: p·B ≥ p, so no value is lost
-                v = (col[p] * scale_br[p]) % _PU
-                for t in range(b):
-                    col[p * b + t] = v
-            _dit_col(col, tw_fwd, b)
-        for j in range(big_n):
-            for cc in range(gw):
-                out[j, c0 + cc] = scratch[cc, j]
+                col = scratch[w, cc]
+                _dif_col(col[:n], tw_inv)
+                if want_coeffs:
+                    for j in range(n):
+                        coeffs[j, c0 + cc] = (col[rev[j]] * n_inv) % _PU
+                for p in range(n - 1, -1, -1):  # descending: p·B ≥ p, so no value is lost
+                    v = (col[p] * scale_br[p]) % _PU
+                    for t in range(b):
+                        col[p * b + t] = v
+                _dit_col(col, tw_fwd, b)
+            for j in range(big_n):
+                for cc in range(gw):
+                    out[j, c0 + cc] = scratch[w, cc, j]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -406,6 +411,10 @@ def _coset_lde(
         raise NttError(f"LDE dtype must be uint32 or uint64, got {dtype}")
     out = np.empty((big_n, m), dtype=dtype)
     coeffs = np.empty((n, m) if want_coeffs else (1, 1), dtype=dtype)
+    group = 64 // np.dtype(dtype).itemsize  # columns per 64-byte line of an output row
+    ngroups = (m + group - 1) // group
+    workers = max(1, min(numba.get_num_threads(), ngroups))
+    scratch = np.empty((workers, min(group, m), big_n), dtype=np.uint64)
     _lde_kernel(
         np.ascontiguousarray(mat),
         out,
@@ -417,6 +426,7 @@ def _coset_lde(
         scale_br,
         np.uint64(inv_int(n)),
         log_blowup,
+        scratch,
     )
     return out, (coeffs if want_coeffs else None)
 

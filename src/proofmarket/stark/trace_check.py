@@ -165,6 +165,13 @@ def check_trace(
             chals.append((0, 0, 0, 0))
         if aux is None:
             aux = generate_aux_trace(air, main, pre, pub, chals[: sys_.num_challenges])
+    from proofmarket.stark.row_eval import as_words, constraints_hold
+
+    main32 = as_words(main)
+    assert main32 is not None
+    if constraints_hold(air, main32, as_words(pre), as_words(aux), pub, chals, block_rows):
+        return
+    # something fails: the NumPy evaluation below finds and names it
     exprs = [c.expr for c in sys_.constraints]
     rows_of = {i: c.row_index(n) for i, c in enumerate(sys_.constraints) if c.kind is Kind.ROW}
     first_failure: tuple[int, int] | None = None

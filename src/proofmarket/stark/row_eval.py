@@ -1,0 +1,191 @@
+"""Compiled evaluation over trace rows: LogUp helper columns and the fast trace check.
+
+The NumPy row frame (:class:`~proofmarket.stark.trace_check.RowFrame`) makes one array
+operation per DAG node and block, which dominated the prover's LogUp and trace-check time.
+Here the same expressions are lowered once to the base-field instructions of
+:mod:`proofmarket.stark.constraint_vm` (through the same
+:class:`~proofmarket.stark.expr.Algebra`, so the arithmetic is the one the verifier uses)
+and run by its compiled interpreter over row blocks, the "next" row being row + 1.
+
+* :func:`logup_helper_block` gives the helper columns ``h_b = Σ_i m_i / d_i`` of a row
+  block, computed as ``(Σ_i m_i·Π_{j≠i} d_j) / Π_j d_j``: one extension inverse per batch
+  and row instead of one per interaction (the same field values).
+* :func:`constraints_hold` says whether every constraint holds on its rows; the caller
+  falls back to the NumPy checker only to name a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from proofmarket.stark import field as F
+from proofmarket.stark.constraint_vm import Recorder, Reg, VmProgram, allocate, run
+from proofmarket.stark.expr import Algebra, Expr, Group, Value, compile_program
+
+if TYPE_CHECKING:
+    from proofmarket.stark.air import Air
+
+_MATS = {Group.MAIN: 0, Group.PREPROCESSED: 1, Group.AUX: 2}
+
+
+def as_words(mat: np.ndarray | None) -> np.ndarray | None:
+    """A canonical matrix as contiguous u32 words (what the interpreter reads)."""
+    if mat is None:
+        return None
+    arr = F.canonical_words(np.asarray(mat), "trace")
+    return np.ascontiguousarray(arr, dtype=np.uint32)
+
+
+class _Lowering:
+    """Records expressions over trace rows as interpreter instructions."""
+
+    def __init__(self, public_inputs: Sequence[int], challenges: Sequence[Sequence[int]]) -> None:
+        self.rec = Recorder()
+        self.alg = Algebra(self.rec)
+        self.pub = [int(v) for v in public_inputs]
+        self.chals = [tuple(int(c) for c in ch) for ch in challenges]
+        self.loads: dict[tuple[int, int, int], Reg] = {}
+        self.width = 0
+
+    def _load(self, mat: int, col: int, offset: int) -> Reg:
+        key = (mat, col, offset)
+        if key not in self.loads:
+            self.loads[key] = self.rec.load(mat, col, offset)
+        return self.loads[key]
+
+    def _leaf(self, node: Expr) -> Value:
+        from proofmarket.stark.air import AirError
+
+        if node.op == "col":
+            group, j, nxt = node.data
+            off = 1 if nxt else 0
+            if group is Group.AUX:
+                return tuple(self._load(2, 4 * j + k, off) for k in range(4))
+            return self._load(_MATS[group], j, off)
+        if node.op == "pub":
+            return self.pub[node.data]
+        if node.data >= len(self.chals):
+            raise AirError(f"challenge {node.data} used before it was drawn")
+        return self.chals[node.data]
+
+    def values(self, exprs: Sequence[Expr]) -> list[Value]:
+        out: list[Value] = [0] * len(exprs)
+
+        def sink(r: int, v: Value) -> None:
+            out[r] = v
+
+        compile_program(list(exprs)).evaluate(self.alg, self._leaf, sink, {})
+        return out
+
+    def store(self, v: Value, ext: bool) -> None:
+        """Store ``v`` as the next 1 (base) or 4 (extension) output columns."""
+        comps: tuple[Any, ...] = self.alg.to_ext(v) if ext else (v,)
+        for c in comps:
+            self.rec.store(self.rec.scalar(c) if isinstance(c, int) else c, self.width)
+            self.width += 1
+
+    def program(self) -> VmProgram:
+        return allocate(self.rec)
+
+
+def logup_program(
+    air: Air, public_inputs: Sequence[int], challenges: Sequence[Sequence[int]]
+) -> tuple[VmProgram, int]:
+    """Per batch b, columns 8b…8b+3: ``Σ_i m_i·Π_{j≠i} d_j``; 8b+4…8b+7: ``Π_j d_j``."""
+    layout = air.system.logup
+    assert layout is not None
+    low = _Lowering(public_inputs, challenges)
+    alg = low.alg
+    exprs: list[Expr] = []
+    for members in layout.batches:
+        for i in members:
+            exprs += [layout.interactions[i].denominator, layout.interactions[i].multiplicity]
+    vals = low.values(exprs)
+    k = 0
+    for members in layout.batches:
+        dens = [vals[k + 2 * t] for t in range(len(members))]
+        mults = [vals[k + 2 * t + 1] for t in range(len(members))]
+        k += 2 * len(members)
+        prefix: list[Value] = [1]
+        for d in dens:
+            prefix.append(alg.mul(prefix[-1], d))
+        numer: Value = 0
+        suffix: Value = 1
+        for i in range(len(dens) - 1, -1, -1):
+            numer = alg.add(numer, alg.mul(mults[i], alg.mul(prefix[i], suffix)))
+            suffix = alg.mul(suffix, dens[i])
+        low.store(numer, ext=True)
+        low.store(prefix[-1], ext=True)
+    return low.program(), low.width
+
+
+def logup_helper_block(
+    program: VmProgram,
+    batches: int,
+    main: np.ndarray,
+    preprocessed: np.ndarray | None,
+    rows: tuple[int, int],
+) -> np.ndarray:
+    """Helper columns ``(hi − lo, 4·batches)`` of rows ``[lo, hi)`` (u32 inputs, see
+    :func:`as_words`); FieldError when a denominator vanishes."""
+    lo, hi = rows
+    vals = run(program, [main, preprocessed], main.shape[0], 8 * batches, row_range=(lo, hi))
+    parts = vals.reshape(hi - lo, batches, 2, 4)
+    inv = F.ext_batch_inv(parts[:, :, 1, :])
+    return F.ext_mul(parts[:, :, 0, :], inv).reshape(hi - lo, 4 * batches)
+
+
+def constraints_hold(
+    air: Air,
+    main: np.ndarray,
+    preprocessed: np.ndarray | None,
+    aux: np.ndarray | None,
+    public_inputs: Sequence[int],
+    challenges: Sequence[Sequence[int]],
+    block_rows: int,
+) -> bool:
+    """True when every constraint is zero on the rows it applies to (u32 inputs).
+
+    Checks at least the rows :func:`~proofmarket.stark.trace_check.check_trace` checks,
+    so True means that checker passes too.
+    """
+    from proofmarket.stark.air import Kind
+
+    system = air.system
+    n = main.shape[0]
+    low = _Lowering(public_inputs, challenges)
+    transition: list[int] = []
+    row_cols: list[tuple[int, int]] = []
+    values = low.values([c.expr for c in system.constraints])
+    for c, v in zip(system.constraints, values, strict=True):
+        start = low.width
+        ext = isinstance(v, tuple)
+        low.store(v, ext=ext)
+        cols = range(start, low.width)
+        if c.kind is Kind.TRANSITION:
+            transition.extend(cols)
+        elif c.kind is Kind.ROW:
+            row_cols.extend((col, c.row_index(n)) for col in cols)
+    if low.width == 0:
+        return True
+    program = low.program()
+    is_row = np.zeros(low.width, dtype=bool)
+    for col, _ in row_cols:
+        is_row[col] = True
+    blk = max(1, min(block_rows, n))
+    for lo in range(0, n, blk):
+        hi = min(n, lo + blk)
+        vals = run(program, [main, preprocessed, aux], n, low.width, row_range=(lo, hi))
+        bad = vals != 0
+        if hi == n and transition:
+            bad[n - 1 - lo, transition] = False
+        bad[:, is_row] = False
+        if bad.any():
+            return False
+        for col, keep in row_cols:
+            if lo <= keep < hi and vals[keep - lo, col] != 0:
+                return False
+    return True
