@@ -19,8 +19,12 @@ from proofmarket.market.storage import FileStorageProvider
 from .harness import ETHER, PROVER_KEYS, REQUESTOR_KEY, BrokerProcess, Requestor
 
 
-def cluster_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PROOFMARKET_DEV_MODE": "1"}
+def cluster_cli(*args: str, dev_mode: bool = True) -> subprocess.CompletedProcess[str]:
+    """``proofmarket cluster ...``; in dev mode unless asked not to (most broker tests are
+    about the pipeline, not proving: test_real_receipts.py proves for real)."""
+    env = {k: v for k, v in os.environ.items() if k != "PROOFMARKET_DEV_MODE"}
+    if dev_mode:
+        env["PROOFMARKET_DEV_MODE"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "proofmarket.cli.main", "cluster", *args],
         capture_output=True,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlparse
+
 import pytest
 
 from proofmarket.broker.order import FulfillmentType, OrderStatus
 from proofmarket.market import events as ev
+from proofmarket.zkvm.receipt import Receipt
 
 from .harness import ETHER
 
@@ -28,3 +32,8 @@ def test_lock_and_fulfil(requestor, staked_provers, make_broker):
     assert int(order.lock_price or "0", 16) == ETHER // 100
     assert prover.balance_of() >= ETHER // 100
     assert isinstance(delivered, ev.ProofDelivered)
+    # the cluster here runs in dev mode; the receipt is still published for the requestor
+    assert order.dev_mode is True and order.receipt_mode == "DEV MODE"
+    published = Path(urlparse(order.receipt_url or "").path)
+    assert published.name == f"{order.claim_digest}.receipt"
+    assert Receipt.from_bytes(published.read_bytes()).journal == delivered.journal

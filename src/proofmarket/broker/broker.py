@@ -58,6 +58,8 @@ class BrokerSettings:
     poll_secs: float = 0.5
     order_stream_url: str | None = None
     """Follow the off-chain order stream too (``--order-stream-url``)."""
+    storage_env: dict[str, str] | None = None
+    """Storage settings for publishing receipts (None: the process environment)."""
 
 
 def discover_verifiers(market: MarketClient, set_verifier: str | None) -> Verifiers:
@@ -149,6 +151,7 @@ class Broker:
             verifiers=discover_verifiers(market, settings.set_verifier_address),
             address=str(market.signer.address),
             hooks=list(hooks or []),
+            storage_env=settings.storage_env,
         )
         return cls(ctx, poll_secs=settings.poll_secs, order_stream_url=settings.order_stream_url)
 

@@ -52,6 +52,9 @@ class BrokerContext:
     hooks: list[Hook] = field(default_factory=list)
     stopping: bool = False
     """Set by SIGTERM: no new preflights or locks; committed orders still finish."""
+    storage_env: dict[str, str] | None = None
+    """``STORAGE_PROVIDER`` settings receipts are published with (None: the process
+    environment); the CLI passes the chain commands' view, so ``.env.devnet`` counts."""
 
     @property
     def config(self) -> BrokerConfig:

@@ -111,6 +111,10 @@ class Order(BaseModel):
     journal: str | None = None
     claim_digest: str | None = None
     dev_mode: bool | None = None
+    receipt_mode: str | None = None
+    """``STARK (<profiles>)`` or ``DEV MODE``: what the cluster's receipt was."""
+    receipt_url: str | None = None
+    """Where the receipt was published for requestors (None: the upload failed)."""
     error_msg: str | None = None
 
     @property

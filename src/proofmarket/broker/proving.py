@@ -5,16 +5,24 @@ restart the broker resumes watching the same session instead of proving twice) â
 ``ReadyForBatch`` with the verified journal and claim digest. A session is cancelled when
 its order can no longer pay: past expiry, or (for a lapsed lock) fulfilled by another
 prover first.
+
+The cluster's receipt (STARK unless the cluster runs in dev mode) is verified here, then
+published through the broker's storage provider under its claim digest
+(:mod:`proofmarket.broker.receipts`) for requestors to verify off chain; the order records
+its URL and mode. A failed upload is logged and does not stop the fulfilment. On chain the
+seal still goes through the dev verifier until the fraud-proof verifier exists.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from proofmarket.broker.context import BrokerContext
 from proofmarket.broker.order import FulfillmentType, Order, OrderStatus
 from proofmarket.cluster.client import ClusterApiError
+from proofmarket.market.errors import MarketError
 from proofmarket.market.guest_env import decode_guest_env
 from proofmarket.market.predicates import claim_digest, evaluate
 from proofmarket.market.storage import fetch_url
@@ -33,6 +41,20 @@ class ProvingService:
         self.ctx = ctx
         self.poll_secs = poll_secs
         self.active: dict[str, asyncio.Task[None]] = {}
+        self._storage: Any = None  # the receipts' storage provider, opened on first use
+
+    def _publish(self, claim: bytes, data: bytes) -> str | None:
+        """Upload a receipt for requestors; None (logged) when the storage refuses it."""
+        from proofmarket.broker.receipts import publish_receipt
+        from proofmarket.market.storage import storage_from_env
+
+        try:
+            if self._storage is None:
+                self._storage = storage_from_env(self.ctx.storage_env)
+            return publish_receipt(self._storage, claim, data)
+        except MarketError as exc:
+            log.warning("could not publish the receipt of claim %s: %s", claim.hex(), exc)
+            return None
 
     async def run(self) -> None:
         ctx = self.ctx
@@ -152,25 +174,37 @@ class ProvingService:
         return image_id, input_id
 
     async def _finish(self, order: Order, session: str) -> None:
-        from proofmarket.zkvm.receipt import Receipt, verify
+        from proofmarket.zkvm.receipt import Receipt, stark_profiles, verify
 
         ctx = self.ctx
         data = await ctx.prover.receipt(session)
         receipt = Receipt.from_bytes(data)
         image_id = bytes.fromhex(order.image_id or receipt.image_id.hex())
-        verify(receipt, image_id, allow_dev_mode=True)
+        # the broker checks its own cluster's work: a dev-mode cluster or one on the test
+        # profile is the operator's choice, recorded on the order (receipt_mode) and seen
+        # by every requestor who verifies the published receipt
+        await asyncio.to_thread(
+            verify, receipt, image_id, allow_dev_mode=True, allow_insecure_params=True
+        )
+        mode = receipt.mode
+        if not receipt.is_dev_mode:
+            mode += f" ({', '.join(sorted(stark_profiles(receipt)))})"
         journal = receipt.journal
         request = order.proof_request
         if len(journal) > MAX_JOURNAL_BYTES:
             raise ProofAbandoned(f"journal of {len(journal)} bytes exceeds the contract limit")
         if not evaluate(request.requirements.predicate, image_id, journal):
             raise ProofAbandoned("the proven journal does not satisfy the predicate")
+        claim = claim_digest(image_id, journal)
+        url = await asyncio.to_thread(self._publish, claim, data)
         ctx.set_status(
             order.id,
             OrderStatus.READY_FOR_BATCH,
             journal=journal.hex(),
-            claim_digest=claim_digest(image_id, journal).hex(),
+            claim_digest=claim.hex(),
             image_id=image_id.hex(),
             dev_mode=receipt.is_dev_mode,
+            receipt_mode=mode,
+            receipt_url=url,
         )
         ctx.emit("proved", order_id=order.id, cycles=order.total_cycles)

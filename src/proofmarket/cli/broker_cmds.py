@@ -123,6 +123,7 @@ def run(
             cluster_api_key=os.environ.get("BONSAI_API_KEY") or None,
             poll_secs=poll_secs,
             order_stream_url=order_stream_url or os.environ.get("ORDER_STREAM_URL") or None,
+            storage_env=chain.env,  # receipts go where requestors' `verify-proof` looks
         ),
         hooks=_metrics_hooks(metrics_port, db, key),
     )

@@ -45,6 +45,7 @@ request_app = typer.Typer(
 )
 
 MOCK_SELECTOR = bytes.fromhex("ffffffff")
+MAX_RECEIPT_BYTES = 1 << 29  # a receipt carries one STARK (~0.2-0.7 MB) per segment
 BIDDING_START_DELAY = 15
 RequestIdArg = Annotated[str, typer.Argument(help="request ID (0x-hex or decimal)")]
 FromBlockOpt = Annotated[
@@ -520,6 +521,81 @@ def _check_against_request(
         checks["predicate"] = expected is not None and expected == claim
 
 
+def _receipt_image_id(
+    request: ProofRequest | None, event: ev.ProofDelivered, expected: bytes | None
+) -> bytes | None:
+    """The image ID the receipt must prove a run of: the request's, else the delivered one,
+    else the one the user named."""
+    from proofmarket.market.predicates import predicate_image_id
+
+    if request is not None:
+        named = predicate_image_id(request.requirements.predicate)
+        if named is not None:
+            return named
+    if event.carries_journal:
+        return event.image_id
+    return expected
+
+
+def _check_receipt(
+    url: str,
+    image_id: bytes | None,
+    event: ev.ProofDelivered,
+    claim: bytes,
+    *,
+    allow_dev_mode: bool,
+    allow_insecure_params: bool,
+) -> dict[str, Any]:
+    """Fetch the published receipt and verify it off chain: the zkVM receipt proves a run
+    of ``image_id`` whose claim is the fulfilment's claim (and journal, when delivered)."""
+    from proofmarket.market.storage import FetchError
+    from proofmarket.zkvm.receipt import Receipt as ZkReceipt
+    from proofmarket.zkvm.receipt import ReceiptError, stark_profiles
+    from proofmarket.zkvm.receipt import verify as verify_receipt
+
+    found: dict[str, Any] = {"url": url, "verified": False, "error": None, "mode": None}
+    try:
+        data = fetch_url(url, MAX_RECEIPT_BYTES)
+    except FetchError as exc:
+        found["error"] = f"no receipt: {exc}"
+        return found
+    found["bytes"] = len(data)
+    try:
+        receipt = ZkReceipt.from_bytes(data)
+        found["mode"] = receipt.mode
+        found["segments"] = receipt.inner.segment_count
+        if not receipt.is_dev_mode:
+            found["starkProfiles"] = sorted(stark_profiles(receipt))
+        if image_id is None:
+            raise ReceiptError("the request names no image ID; pass --image-id")
+        verify_receipt(
+            receipt,
+            image_id,
+            allow_dev_mode=allow_dev_mode,
+            allow_insecure_params=allow_insecure_params,
+        )
+        if receipt.claim.digest() != claim:
+            raise ReceiptError(
+                f"the receipt proves claim 0x{receipt.claim.digest().hex()}, not the "
+                f"fulfilment's 0x{claim.hex()}"
+            )
+        if event.carries_journal and receipt.journal != event.journal:
+            raise ReceiptError("the receipt's journal differs from the delivered journal")
+    except (ReceiptError, ValueError) as exc:
+        found["error"] = str(exc)
+        return found
+    found["verified"] = True
+    return found
+
+
+def _receipt_line(found: dict[str, Any]) -> str:
+    if found["verified"]:
+        profiles = found.get("starkProfiles")
+        what = found["mode"] + (f", {', '.join(profiles)} profile" if profiles else "")
+        return f"ok   receiptVerifies ({what}, {found['segments']} segment(s)) {found['url']}"
+    return f"FAIL receiptVerifies: {found['error']} ({found['url']})"
+
+
 @request_app.command("verify-proof")
 @cli_errors
 def verify_proof(
@@ -527,14 +603,38 @@ def verify_proof(
     image_id: Annotated[
         str | None, typer.Option("--image-id", help="also require this image ID (hex)")
     ] = None,
+    receipt_url: Annotated[
+        str | None,
+        typer.Option(
+            "--receipt-url",
+            help="the prover's receipt (default: receipts/<claim digest>.receipt in the "
+            "storage STORAGE_PROVIDER names, where brokers publish it)",
+        ),
+    ] = None,
+    check_receipt: Annotated[
+        bool,
+        typer.Option("--receipt/--no-receipt", help="verify the prover's receipt off chain"),
+    ] = True,
+    dev_mode: Annotated[
+        bool, typer.Option("--dev-mode", help="accept a DEV MODE receipt (it proves nothing)")
+    ] = False,
+    allow_insecure_params: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insecure-params", help="accept seals of the insecure test STARK profile"
+        ),
+    ] = False,
     from_block: FromBlockOpt = None,
     rpc_url: RpcUrlOpt = None,
     market_address: MarketAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a delivered proof: the claim (image ID + journal) against the request's
-    predicate and the seal through the market's verifier router. Exit status 1 when any
-    check fails; DEV MODE seals are labelled."""
+    """Check a delivered proof: the prover's zkVM receipt off chain, the claim against the
+    request's predicate and the seal through the market's verifier router. Exit status 1
+    when any check fails; DEV MODE is labelled."""
+    from proofmarket.broker.receipts import ON_CHAIN_NOTE, receipt_location
+
+    chain = settings(rpc_url, None, market_address, None)
     client, rid, start = _open_request(rpc_url, market_address, request_id, from_block)
     event = client.get_fulfillment(rid, from_block=start)
     submitted = _find_request(client, rid, start)
@@ -546,10 +646,22 @@ def verify_proof(
             "journal and its RequestSubmitted event was not found (try --from-block)"
         )
     checks: dict[str, bool] = {}
-    if image_id is not None:
-        checks["imageIdMatchesExpected"] = parse_hex(image_id, "--image-id") == event.image_id
+    expected_image = None if image_id is None else parse_hex(image_id, "--image-id")
+    if expected_image is not None:
+        checks["imageIdMatchesExpected"] = expected_image == event.image_id
     if request is not None:
         _check_against_request(request, event, claim, checks)
+    found: dict[str, Any] | None = None
+    if check_receipt:
+        found = _check_receipt(
+            receipt_url or receipt_location(claim, chain.env),
+            _receipt_image_id(request, event, expected_image),
+            event,
+            claim,
+            allow_dev_mode=dev_mode,
+            allow_insecure_params=allow_insecure_params,
+        )
+        checks["receiptVerifies"] = found["verified"]
     seal_error = ""
     try:
         client.verify_integrity(event.seal, claim)
@@ -568,14 +680,24 @@ def verify_proof(
         "sealError": seal_error or None,
         "claimDigest": "0x" + claim.hex(),
         "imageId": "0x" + event.image_id.hex() if event.carries_journal else None,
+        "receipt": found,
+        "onChain": ON_CHAIN_NOTE,
     }
-    lines = [f"{'ok  ' if ok else 'FAIL'} {name}" for name, ok in checks.items()]
+    lines = [
+        _receipt_line(found)
+        if name == "receiptVerifies" and found is not None
+        else f"{'ok  ' if ok else 'FAIL'} {name}"
+        for name, ok in checks.items()
+    ]
+    if not check_receipt:
+        lines.append("note: the prover's receipt was not checked (--no-receipt)")
     if request is None:
         lines.append("note: request not found in RequestSubmitted events; predicate not checked")
     if seal_error:
         lines.append(f"seal error: {seal_error}")
     if dev:
         lines.append("DEV MODE: the seal is a mock-verifier seal and proves nothing")
+    lines.append(f"note: {ON_CHAIN_NOTE}")
     lines.append(f"request {rid.hex()}: {'VERIFIED' if verified else 'NOT VERIFIED'}")
     emit(data, as_json, lines)
     if not verified:
