@@ -65,9 +65,12 @@ def test_prove_fib_and_verify() -> None:
         verify(receipt, compute_image_id(example_elf("iter")), allow_dev_mode=True)
 
 
-def test_prove_without_dev_mode_is_unavailable() -> None:
-    with pytest.raises(ProverUnavailable, match="cannot prove this segment yet"):
-        prove(example_elf("fib"), u32(3), dev_mode=False)
+def test_prove_without_dev_mode_gives_a_stark_receipt() -> None:
+    elf = example_elf("fib")
+    receipt = prove(elf, u32(3), dev_mode=False, segment_po2=13, profile="test-insecure")
+    assert receipt.mode == "STARK" and not receipt.is_dev_mode
+    claim = verify(receipt, compute_image_id(elf), allow_insecure_params=True)
+    assert claim.exit_code == ExitCode.halted(0) and receipt.journal == u32(2)
 
 
 def test_multi_segment_receipt_verifies() -> None:
@@ -142,8 +145,17 @@ def test_prove_segment_rejects_tampered_pages(
         prove_segment(dataclasses.replace(segment, pages=pages), dev_mode=True)
 
 
-def test_prove_segment_needs_dev_mode(iter_segments: tuple[bytes, bytes, list[Segment]]) -> None:
-    with pytest.raises(ProverUnavailable):
+def test_unprovable_segment_is_reported_as_unavailable(
+    iter_segments: tuple[bytes, bytes, list[Segment]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the circuit cannot prove is a clear ProverUnavailable, not a crash."""
+    from proofmarket.zkvm.circuit import trace
+
+    def refuse(*_: object) -> None:
+        raise trace.UnsupportedInstruction("instruction 0x00100073 is not constrained")
+
+    monkeypatch.setattr("proofmarket.zkvm.circuit.prove.build_traces", refuse)
+    with pytest.raises(ProverUnavailable, match="cannot prove this segment"):
         prove_segment(iter_segments[2][0], dev_mode=False)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from proofmarket.stark import VerificationError, prove_machine
@@ -13,6 +15,7 @@ from proofmarket.zkvm.circuit.paging_machine import (
     segment_witness,
     verify_segment_stark,
 )
+from proofmarket.zkvm.circuit.statement import CpuStatement
 from proofmarket.zkvm.claim import SystemExitKind
 from proofmarket.zkvm.executor import execute
 from proofmarket.zkvm.isa import asm, load_imm
@@ -47,11 +50,14 @@ def test_segment_stark_binds_pre_and_post_states() -> None:
     assert (wit.pre_pc, wit.post_pc) == (seg.pre_state.pc, seg.post_state.pc)
     proof, _ = prove_segment_stark(seg, TEST)
     pre, post = seg.pre_state, seg.post_state
-    verify_segment_stark(proof, pre.pc, pre.merkle_root, post.pc, post.merkle_root, TEST)
+    st = CpuStatement(pre.pc, post.pc)
+    verify_segment_stark(proof, st, pre.merkle_root, post.merkle_root, TEST)
     with pytest.raises(VerificationError):
-        verify_segment_stark(proof, pre.pc, zero_image_root(), post.pc, post.merkle_root, TEST)
+        verify_segment_stark(proof, st, zero_image_root(), post.merkle_root, TEST)
     with pytest.raises(VerificationError):
-        verify_segment_stark(proof, pre.pc, pre.merkle_root, post.pc, pre.merkle_root, TEST)
+        verify_segment_stark(proof, st, pre.merkle_root, pre.merkle_root, TEST)
+    with pytest.raises(VerificationError):  # a split segment cannot claim a HALT
+        verify_segment_stark(proof, replace(st, exit_a0=0), pre.merkle_root, post.merkle_root, TEST)
 
 
 def test_skipped_page_out_in_a_segment_witness_does_not_verify() -> None:
@@ -65,5 +71,5 @@ def test_skipped_page_out_in_a_segment_witness_does_not_verify() -> None:
     pre, post = seg.pre_state, seg.post_state
     with pytest.raises(VerificationError):
         verify_segment_stark(
-            proof.to_bytes(), pre.pc, pre.merkle_root, post.pc, post.merkle_root, TEST
+            proof.to_bytes(), wit.statement, pre.merkle_root, post.merkle_root, TEST
         )

@@ -239,8 +239,9 @@ class Machine:
 
         A transfer that does not fit is moved to a fresh segment; one that does not fit
         even there is shortened to the longest prefix that does (at least one byte).
-        Costs: 1 + ceil(bytes / 4) cycles plus a page-in for each untouched page and,
-        when writing guest memory, a page-out for each page not yet dirty.
+        Costs: 1 + the number of words the buffer spans (one circuit row each) plus a
+        page-in for each untouched page and, when writing guest memory, a page-out for
+        each page not yet dirty.
         """
         if n == 0:
             return 0
@@ -257,7 +258,8 @@ class Machine:
             if write and (slot < 0 or self.slot_dirty[slot] != gen):
                 paging += PAGE_OUT_CYCLES
             end = min(n, ((page + 1) << PAGE_SHIFT) - addr)
-            most = min(end, (room - paging) * 4)  # ceil(k / 4) <= room - paging
+            # words spanned by [addr, addr + k) <= room - paging
+            most = min(end, ((addr >> 2) + room - paging) * 4 - addr)
             if most <= done:
                 break
             best = most
@@ -425,9 +427,16 @@ class Machine:
             k = self._fit(a0, n, True)
             if k < 0:
                 return StopKind.SPLIT, 0
+            before = self._words(a0, k) if self._recording() else []
             if k:
                 self._write_bytes(a0, self.input.take(k))
-            result, extra = k, (k + 3) // 4
+            result, extra = k, _words_spanned(a0, k)
+            self._record_ecall(sel, a0, result, length=a1, pointer=a0)
+            self._record_io(a0, k, before, self._words(a0, k) if before else [], write=False)
+            regs[10] = result
+            st[ic.ST_UCYC] += 1 + extra
+            st[ic.ST_PC] += 4
+            return None
         elif sel == SYS_WRITE:
             if a0 not in (FD_STDOUT, FD_STDERR, FD_JOURNAL):
                 raise GuestFault(self.pc, f"WRITE to unknown file descriptor {a0}")
@@ -437,7 +446,15 @@ class Machine:
                 return StopKind.SPLIT, 0
             data = self._read_bytes(a1, k) if k else b""
             {FD_STDOUT: self.stdout, FD_STDERR: self.stderr, FD_JOURNAL: self.journal}[a0] += data
-            result, extra = k, (k + 3) // 4
+            result, extra = k, _words_spanned(a1, k)
+            self._record_ecall(sel, a0, result, length=a2, pointer=a1)
+            if self._recording():
+                words = self._words(a1, k)
+                self._record_io(a1, k, words, words, write=True)
+            regs[10] = result
+            st[ic.ST_UCYC] += 1 + extra
+            st[ic.ST_PC] += 4
+            return None
         elif sel == SYS_INPUT_LEN:
             result = min(self.input.remaining(), MASK)
         elif sel == SYS_CYCLE_COUNT:
@@ -457,16 +474,79 @@ class Machine:
         st[ic.ST_PC] += 4
         return None
 
-    def _record_ecall(self, selector: int, a0: int, result: int) -> None:
-        """One record row for a syscall: t0, a0 before and a0 after (recording only)."""
+    def _recording(self) -> bool:
+        return self.rec.shape[0] > 0
+
+    def _words(self, addr: int, n: int) -> list[int]:
+        """The words spanned by ``[addr, addr + n)`` (for the syscall's I/O records)."""
+        if n == 0:
+            return []
+        first = addr & ~3
+        data = self._read_bytes(first, 4 * _words_spanned(addr, n), touch=False)
+        return [int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data), 4)]
+
+    def _record_ecall(
+        self, selector: int, a0: int, result: int, *, length: int = 0, pointer: int = 0
+    ) -> None:
+        """The syscall's own record row (recording only): t0, a0 before and after, and
+        for READ/WRITE the length register and the buffer pointer."""
         n = int(self.st[ic.ST_NREC])
         if n >= self.rec.shape[0]:
             return
         pc = int(self.st[ic.ST_PC])
+        self.rec[n] = 0
         self.rec[n, ic.REC_PC] = pc
         self.rec[n, ic.REC_INSN] = 0x73
         self.rec[n, ic.REC_RS1_VAL] = selector
         self.rec[n, ic.REC_RS2_VAL] = a0
         self.rec[n, ic.REC_RD_VAL] = result
+        self.rec[n, ic.REC_MEM_ADDR] = length
+        self.rec[n, ic.REC_MEM_OLD] = pointer
         self.rec[n, ic.REC_NEXT_PC] = pc + 4
         self.st[ic.ST_NREC] = n + 1
+
+    def _record_io(
+        self, addr: int, k: int, before: list[int], after: list[int], *, write: bool
+    ) -> None:
+        """One I/O record row per word a READ/WRITE moves (recording only).
+
+        ``REC_INSN`` is :data:`IO_READ_WORD` / :data:`IO_WRITE_WORD` (opcode 0: never an
+        executable instruction); ``REC_RS1_VAL`` packs the first byte offset and the end
+        offset within the word (``lo | hi << 4``), ``REC_RS2_VAL`` the bytes still to move.
+        """
+        if not before:
+            return
+        n = int(self.st[ic.ST_NREC])
+        if n + len(before) > self.rec.shape[0]:
+            return
+        pc = int(self.st[ic.ST_PC]) + 4
+        end = addr + k
+        first = addr & ~3
+        rem = k
+        for i, (old, new) in enumerate(zip(before, after, strict=True)):
+            w = first + 4 * i
+            lo = max(addr - w, 0)
+            hi = min(end - w, 4)
+            row = self.rec[n + i]
+            row[:] = 0
+            row[ic.REC_PC] = pc
+            row[ic.REC_INSN] = IO_WRITE_WORD if write else IO_READ_WORD
+            row[ic.REC_RS1_VAL] = lo | hi << 4
+            row[ic.REC_RS2_VAL] = rem
+            row[ic.REC_MEM_ADDR] = w
+            row[ic.REC_MEM_OLD] = old
+            row[ic.REC_MEM_NEW] = new
+            row[ic.REC_NEXT_PC] = pc
+            rem -= hi - lo
+        self.st[ic.ST_NREC] = n + len(before)
+
+
+IO_READ_WORD = 0x0000_0000
+"""Record word of a READ's I/O row (opcode 0, funct3 0)."""
+IO_WRITE_WORD = 0x0000_1000
+"""Record word of a WRITE's I/O row (opcode 0, funct3 1)."""
+
+
+def _words_spanned(addr: int, n: int) -> int:
+    """Words of memory that the bytes ``[addr, addr + n)`` lie in (0 for none)."""
+    return 0 if n <= 0 else ((addr + n + 3) >> 2) - (addr >> 2)

@@ -10,8 +10,8 @@ By default each segment is proven with a STARK over the segment machine
 segment receipt is issued after re-executing the segment in isolation
 (``replay_segment``) and checking that it reaches the post state it claims, so a dev
 receipt is still an honest statement about an execution that happened; it just carries
-no proof. Instructions the circuit does not constrain yet (syscalls other than the final
-HALT/PAUSE) make real proving fail with ``ProverUnavailable``.
+no proof. A segment the circuit cannot prove (a syscall selector the executor would not
+serve either) makes real proving fail with ``ProverUnavailable``.
 """
 
 from __future__ import annotations

@@ -417,6 +417,15 @@ class Receipt:
             )
         if self.claim.output != Output.of_journal(self.journal).digest():
             raise VerificationError("journal does not match the claim's output digest")
+        if self.inner.seal.kind == SealKind.COMPOSITE:
+            from proofmarket.zkvm.stark_seal import seal_journal
+
+            written = b"".join(seal_journal(seg.seal.body) for seg in self.inner.segments())
+            if written != self.journal:
+                raise VerificationError(
+                    f"journal ({len(self.journal)} bytes) is not what the proven segments "
+                    f"wrote ({len(written)} bytes)"
+                )
 
     def to_bytes(self) -> bytes:
         inner = self.inner.to_bytes()

@@ -111,17 +111,50 @@ def all_kinds_program() -> list[int]:
         asm("add", "a2", "a2", "a1"),
         asm("addi", "a1", "a1", -1),
         asm("bne", "a1", "zero", -8),
+        *syscalls_program(),
     ]
+
+
+def syscalls_program() -> list[int]:
+    """Every syscall the circuit proves, with unaligned and partial transfers."""
+    from proofmarket.zkvm.layout import (
+        FD_JOURNAL,
+        FD_STDERR,
+        FD_STDOUT,
+        SYS_CYCLE_COUNT,
+        SYS_INPUT_LEN,
+    )
+    from zkvm.programs import read, syscall, write
+
+    buf = DATA + 0x100
+    return [
+        *syscall(SYS_INPUT_LEN),
+        *read(buf + 1, 9),  # unaligned start and end, three words
+        *read(buf + 16, 0),  # nothing moved: no I/O rows
+        *read(buf + 20, 2),  # inside one word
+        *write(FD_JOURNAL, buf + 1, 9),
+        *write(FD_JOURNAL, DATA + 2, 5),  # data the program stored earlier
+        *write(FD_STDOUT, buf, 4),
+        *write(FD_STDERR, buf + 3, 1),
+        *syscall(SYS_CYCLE_COUNT),
+        *read(buf + 32, 64),  # asks for more than is left: k < length
+        *write(FD_JOURNAL, buf + 32, 0),
+    ]
+
+
+SYSCALL_INPUT = bytes(range(100, 140))
 
 
 def data_bytes() -> bytes:
     return bytes(range(4, 16))
 
 
-def first_segment(code: list[int], po2: int = 13) -> Segment:
+def first_segment(
+    code: list[int], po2: int = 13, input: bytes = SYSCALL_INPUT, exit_code: int = 0
+) -> Segment:
     """Execute ``code`` followed by a HALT and return the first segment."""
     from proofmarket.zkvm.executor import execute
     from zkvm.programs import halt, make_elf
 
-    elf = make_elf(code + halt(0), b"\0" * 4 + data_bytes(), data_addr=DATA - 4)
-    return execute(elf, segment_po2=po2).segments[0]
+    elf = make_elf(code + halt(exit_code), b"\0" * 4 + data_bytes(), data_addr=DATA - 4)
+    return execute(elf, input, segment_po2=po2).segments[0]

@@ -19,12 +19,25 @@ from proofmarket.stark.air import Air, AirBuilder
 from proofmarket.stark.expr import Expr, ExprLike, lift
 from proofmarket.zkvm.circuit.buses import (
     BITWISE_BUS,
+    JOURNAL_BUS,
     MEMORY_BUS,
     REG_WORD_BASE,
     TIMESTAMP_SLOTS,
     U16_BUS,
 )
-from proofmarket.zkvm.circuit.isa_table import INSNS, Insn
+from proofmarket.zkvm.circuit.isa_table import INDEX, INSNS, Insn
+from proofmarket.zkvm.layout import (
+    FD_JOURNAL,
+    FD_STDERR,
+    FD_STDOUT,
+    SYS_CYCLE_COUNT,
+    SYS_HALT,
+    SYS_INPUT_LEN,
+    SYS_READ,
+    SYS_WRITE,
+)
+
+U16Check = Callable[[ExprLike, ExprLike, str], None]
 
 USER_HI_MIN = 0x0001  # USER_START >> 16
 USER_HI_MAX = 0xBFFF  # (USER_END >> 16) - 1
@@ -98,6 +111,23 @@ class Layout:
         self.pts = self._many(TIMESTAMP_SLOTS)  # previous timestamps
         self.dlo = self._many(TIMESTAMP_SLOTS)  # ts − pts − 1 = dlo + 2^12·dhi
         self.dhi = self._many(TIMESTAMP_SLOTS)
+        # syscalls: an ecall row, then one I/O row per word a READ / WRITE moves
+        self.sys = self._many(4)  # halt, read, write, other (one-hot on ecall rows)
+        self.fd = self._many(2)  # WRITE to stdout / stderr (the journal is ``jr``)
+        self.jr = self._one()  # WRITE to the journal: its ecall and I/O rows
+        self.knz = self._one()  # bytes moved k != 0, and the inverse proving it
+        self.kinv = self._one()
+        self.addr1 = self._one()
+        self.wq = self._one()  # I/O word address = wq + 2^14·wh (wq < 2^14)
+        self.wh = self._one()
+        self.lsel = self._many(4)  # first byte of the word moved (one-hot 0..3)
+        self.hsel = self._many(4)  # one past the last byte moved (one-hot 1..4)
+        self.inb = self._many(4)  # byte j of the word is moved
+        self.iob = self._many(4)  # bytes a READ writes
+        self.first = self._one()  # first I/O row of a transfer
+        self.last = self._one()  # last I/O row of a transfer
+        self.rem = self._one()  # bytes still to move at this row
+        self.jcount = self._one()  # journal bytes written before this row
 
     def _one(self) -> int:
         self.width += 1
@@ -111,6 +141,17 @@ class Layout:
 LAYOUT = Layout()
 
 
+SYS_REG_T0, SYS_REG_A0, SYS_REG_A1, SYS_REG_A2 = 5, 10, 11, 12
+
+
+def sum_bytes(parts: list[Expr]) -> Expr:
+    """Little-endian bytes as one value (``Σ parts[j]·256^j``)."""
+    out: Expr = lift(0)
+    for j, p in enumerate(parts):
+        out = out + p * (1 << (8 * j))
+    return out
+
+
 def _sum_sel(b: AirBuilder, pred: Callable[[Insn], bool]) -> Expr:
     out: Expr = lift(0)
     for k, insn in enumerate(INSNS):
@@ -119,13 +160,18 @@ def _sum_sel(b: AirBuilder, pred: Callable[[Insn], bool]) -> Expr:
     return out
 
 
+PUB_PRE_PC, PUB_POST_PC, PUB_JOURNAL_LEN, PUB_HALTED, PUB_EXIT_LO, PUB_EXIT_HI = range(6)
+"""Public inputs of the CPU table: pc words in/out, journal bytes written, whether the
+segment ends with HALT, and that HALT's ``a0`` (exit kind | user code << 8) as limbs."""
+
+
 class CpuAir(Air):
-    """RV32IM instruction execution (see the module docstring); publics: pc words in/out."""
+    """RV32IM instruction execution and syscalls (see the module docstring)."""
 
     name = "zkvm-cpu"
 
     def __init__(self) -> None:
-        super().__init__(main_width=LAYOUT.width, num_public_inputs=2)
+        super().__init__(main_width=LAYOUT.width, num_public_inputs=6)
 
     def min_log_rows(self) -> int:
         return 4
@@ -134,6 +180,10 @@ class CpuAir(Air):
         out = np.zeros((count, self.main_width), dtype=np.uint64)
         start = int(trace[-1, LAYOUT.row]) + 1 if len(trace) else 0
         out[:, LAYOUT.row] = np.arange(start, start + count, dtype=np.uint64)
+        if len(trace):  # the journal count carries through padding
+            last = trace[-1]
+            moved = sum(int(last[i]) for i in LAYOUT.inb)
+            out[:, LAYOUT.jcount] = int(last[LAYOUT.jcount]) + int(last[LAYOUT.jr]) * moved
         return out
 
     def define(self, b: AirBuilder) -> None:
@@ -201,6 +251,7 @@ class CpuAir(Air):
             "imm_s": _sum_sel(b, lambda i: i.operand == "imm_s"),
             "imm_u": _sum_sel(b, lambda i: i.operand == "imm_u"),
         }
+        ecall = _sum_sel(b, lambda i: i.sys == "ecall")  # its operand k is a witness
         for h in range(2):
             want = (
                 op_src["rs2"] * v2[h]
@@ -208,7 +259,7 @@ class CpuAir(Air):
                 + op_src["imm_s"] * imm_s[h]
                 + op_src["imm_u"] * imm_u[h]
             )
-            b.assert_every_row(m(L.b[h]) - want, name=f"operand limb {h}")
+            b.assert_every_row((1 - ecall) * m(L.b[h]) - want, name=f"operand limb {h}")
 
         # --- adder: X + Y + cin = S + 2^16·carry ---------------------------------------
         pc_lo, pc_hi = m(L.pq) * 4, m(L.ph)
@@ -241,8 +292,8 @@ class CpuAir(Air):
         b.assert_every_row(sb * (sb - 1), name="sign b boolean")
         b.assert_every_row(v1[1] - sa * 0x8000 - m(L.ra), name="sign a split")
         b.assert_every_row(bh - sb * 0x8000 - m(L.rb), name="sign b split")
-        signed = _sum_sel(b, lambda i: i.sub and i.result != "sum" and i.signed)
-        unsigned = _sum_sel(b, lambda i: i.sub and i.result != "sum" and not i.signed)
+        signed = _sum_sel(b, lambda i: i.compares and i.signed)
+        unsigned = _sum_sel(b, lambda i: i.compares and not i.signed)
         lt_u = 1 - c1
         same = 1 - sa - sb + sa * sb * 2
         b.assert_every_row(
@@ -395,11 +446,16 @@ class CpuAir(Air):
         b.assert_every_row(
             (subld + subst) * (off[1] + off[2] * 2 + off[3] * 3 - s0 - s1 * 2), name="offset"
         )
+        io_r = _sum_sel(b, lambda i: i.sys == "io_read")
+        io_w = _sum_sel(b, lambda i: i.sys == "io_write")
+        io = io_r + io_w
         for h in range(2):
             split = mb[2 * h] + mb[2 * h + 1] * 256
-            b.assert_every_row(subld * (v2[h] - split), name=f"loaded word bytes {h}")
-            b.assert_every_row(subst * (old3[h] - split), name=f"stored-to word bytes {h}")
-            b.lookup([3, mb[2 * h], mb[2 * h + 1], 0], subld + subst, bus=BITWISE_BUS, name="mb")
+            b.assert_every_row((subld + io_w) * (v2[h] - split), name=f"loaded word bytes {h}")
+            b.assert_every_row((subst + io_r) * (old3[h] - split), name=f"stored-to word bytes {h}")
+            b.lookup(
+                [3, mb[2 * h], mb[2 * h + 1], 0], subld + subst + io, bus=BITWISE_BUS, name="mb"
+            )
         vbyte = off[0] * mb[0] + off[1] * mb[1] + off[2] * mb[2] + off[3] * mb[3]
         vhalf = off[0] * (mb[0] + mb[1] * 256) + off[2] * (mb[2] + mb[3] * 256)
         lsgn, lrest = m(L.lsgn), m(L.lrest)
@@ -437,6 +493,8 @@ class CpuAir(Air):
             "load": _sum_sel(b, lambda i: i.load and i.width == 4),
         }
         logic_res = (cb[0] + cb[1] * 256, cb[2] + cb[3] * 256)
+        s_halt, s_read, s_write, s_other = (m(i) for i in L.sys)
+        rw = s_read + s_write
         for h in range(2):
             want = (
                 res["sum"] * m(L.s[h])
@@ -449,6 +507,9 @@ class CpuAir(Air):
                 + _sum_sel(b, lambda i: i.div == "q") * div_q[h]
                 + _sum_sel(b, lambda i: i.div == "r") * div_r[h]
                 + (res["lt"] * lt if h == 0 else lift(0))
+                + s_halt * old3[h]
+                + rw * m(L.b[h])
+                + s_other * m(L.c[h])
             )
             b.assert_every_row(m(L.c[h]) - want, name=f"result limb {h}")
 
@@ -459,8 +520,10 @@ class CpuAir(Air):
         seq = _sum_sel(b, lambda i: i.next_pc == "seq")
         br = _sum_sel(b, lambda i: i.next_pc == "branch")
         jal = _sum_sel(b, lambda i: i.next_pc == "jal")
+        stay = _sum_sel(b, lambda i: i.next_pc == "stay")
         npcw = (
-            seq * (pcw + 1)
+            stay * pcw
+            + seq * (pcw + 1)
             + br * (pcw + 1 + taken * (boff - 1))
             + jal * (pcw + joff)
             + jalr * target_w
@@ -470,9 +533,11 @@ class CpuAir(Air):
         nxt_real = b.main_next(L.is_real)
         nxt_pcw = b.main_next(L.pq) + b.main_next(L.ph) * (1 << 14)
         b.assert_transition(nxt_real * (nxt_pcw - npcw), name="next pc")
-        b.assert_first_row(pcw - b.public(0), name="pre-state pc")
-        b.assert_transition((real - nxt_real) * (npcw - b.public(1)), name="post-state pc")
-        b.assert_last_row(real * (npcw - b.public(1)), name="post-state pc (full table)")
+        b.assert_first_row(pcw - b.public(PUB_PRE_PC), name="pre-state pc")
+        b.assert_transition(
+            (real - nxt_real) * (npcw - b.public(PUB_POST_PC)), name="post-state pc"
+        )
+        b.assert_last_row(real * (npcw - b.public(PUB_POST_PC)), name="post-state pc (full table)")
 
         # --- range checks --------------------------------------------------------------
         def u16(v: ExprLike, mult: ExprLike, name: str) -> None:
@@ -489,7 +554,7 @@ class CpuAir(Air):
         u16(m(L.ra) * 2, real, "rest of a < 2^15")
         u16(m(L.rb), real, "rest of b")
         u16(m(L.rb) * 2, real, "rest of b < 2^15")
-        u16(sq, mem + jalr, "target word")
+        u16(sq + m(L.wq), mem + jalr + io, "target word / I/O word low")
         u16(m(L.drest), divs, "difference rest")
         u16(m(L.drest) * 2, divs, "difference rest < 2^15")
         u16(lrest, lh, "lh rest")
@@ -500,8 +565,8 @@ class CpuAir(Air):
         u16(sh * 2048, shl + shr, "shift amount < 32")
         u16(m(L.sh_rest), shl + shr, "shift operand rest")
         u16(m(L.sh_rest) * 32, shl + shr, "shift operand rest < 2^11")
-        u16(s_hi - USER_HI_MIN, mem, "data address >= USER_START")
-        u16(USER_HI_MAX - s_hi, mem, "data address < USER_END")
+        u16(s_hi + m(L.wh) - USER_HI_MIN, mem + io, "data address >= USER_START")
+        u16(USER_HI_MAX - s_hi - m(L.wh), mem + io, "data address < USER_END")
 
         # --- memory accesses ---------------------------------------------------------------
         z1, z2, zd = (m(i) for i in L.z)
@@ -512,25 +577,59 @@ class CpuAir(Air):
         store = _sum_sel(b, lambda i: i.store)
         sw = _sum_sel(b, lambda i: i.store and i.width == 4)
         act = [m(i) for i in L.act]
-        b.assert_every_row(act[0] - real, name="fetch active")
-        b.assert_every_row(act[1] - uses1 * (1 - z1), name="rs1 active")
-        b.assert_every_row(act[2] - uses2 * (1 - z2) - load, name="slot 2 active")
-        b.assert_every_row(act[3] - writes * (1 - zd) - store, name="slot 3 active")
+        first_w = m(L.first) * io_w  # the first I/O row of a WRITE reads its pointer a1
+        io_word = m(L.wq) + m(L.wh) * (1 << 14)
+        inb = [m(i) for i in L.inb]
+        iob = [m(i) for i in L.iob]
+        read_new = [
+            sum_bytes([inb[j] * iob[j] + (1 - inb[j]) * mb[j] for j in (2 * h, 2 * h + 1)])
+            for h in range(2)
+        ]
+        b.assert_every_row(act[0] - real + io, name="fetch active")
+        b.assert_every_row(act[1] - uses1 * (1 - z1) - rw - first_w, name="slot 1 active")
+        b.assert_every_row(act[2] - uses2 * (1 - z2) - load - ecall - io_w, name="slot 2 active")
+        b.assert_every_row(act[3] - writes * (1 - zd) - store - ecall - io_r, name="slot 3 active")
         for h in range(2):
             b.assert_every_row(uses1 * z1 * v1[h], name="x0 reads 0 (rs1)")
             b.assert_every_row(uses2 * z2 * v2[h], name="x0 reads 0 (rs2)")
-            new = sw * v2[h] + writes * m(L.c[h]) + sb * sb_new[h] + sh_ * sh_new[h]
+            new = (
+                sw * v2[h]
+                + (writes + ecall) * m(L.c[h])
+                + sb * sb_new[h]
+                + sh_ * sh_new[h]
+                + io_r * read_new[h]
+            )
             b.assert_every_row(m(L.new3[h]) - new, name="slot 3 value")
         b.assert_every_row(
-            m(L.addr2) - uses2 * (rs2_f + REG_WORD_BASE) - load * target_w, name="slot 2 address"
+            m(L.addr1)
+            - rs1_f
+            - real * REG_WORD_BASE
+            - s_read * SYS_REG_A1
+            - s_write * SYS_REG_A2
+            - first_w * SYS_REG_A1,
+            name="slot 1 address",
         )
         b.assert_every_row(
-            m(L.addr3) - writes * (rd_f + REG_WORD_BASE) - store * target_w, name="slot 3 address"
+            m(L.addr2)
+            - uses2 * (rs2_f + REG_WORD_BASE)
+            - load * target_w
+            - ecall * (REG_WORD_BASE + SYS_REG_T0)
+            - io_w * io_word,
+            name="slot 2 address",
         )
+        b.assert_every_row(
+            m(L.addr3)
+            - writes * (rd_f + REG_WORD_BASE)
+            - store * target_w
+            - ecall * (REG_WORD_BASE + SYS_REG_A0)
+            - io_r * io_word,
+            name="slot 3 address",
+        )
+        self._syscalls(b, ecall, io_r, io_w, sq, u16)
         word = (bits_value(0, 16), bits_value(16, 32))
         slots = [
             (pcw, word, word),
-            (rs1_f + REG_WORD_BASE, v1, v1),
+            (m(L.addr1), v1, v1),
             (m(L.addr2), v2, v2),
             (m(L.addr3), old3, (m(L.new3[0]), m(L.new3[1]))),
         ]
@@ -544,3 +643,146 @@ class CpuAir(Air):
             b.assert_every_row(act[k] * d, name=f"slot {k} timestamp order")
             u16(m(L.dlo[k]), act[k], f"slot {k} ts diff low")
             u16(m(L.dhi[k]), act[k], f"slot {k} ts diff high")
+
+    def _syscalls(
+        self, b: AirBuilder, ecall: Expr, io_r: Expr, io_w: Expr, sq: Expr, u16: U16Check
+    ) -> None:
+        """Syscall rows: selectors from t0, results, I/O transfers, the journal, HALT.
+
+        An ecall row reads t0 (slot 2), the length register (slot 1: a1 for READ, a2 for
+        WRITE) and reads and writes a0 (slot 3). A READ or WRITE of k > 0 bytes is followed
+        by one I/O row per word the buffer spans; each moves the bytes ``[lo, hi)`` of its
+        word, consecutive words from the buffer pointer, until ``k`` bytes are moved.
+        WRITE rows to the journal look up ``(index, byte)`` on the journal bus, which the
+        verifier provides from the receipt's journal.
+        """
+        L = LAYOUT
+        m, nx = b.main, b.main_next
+        real = m(L.is_real)
+        s_halt, s_read, s_write, s_other = (m(i) for i in L.sys)
+        rw = s_read + s_write
+        io = io_r + io_w
+        v1 = (m(L.v1[0]), m(L.v1[1]))
+        v2 = (m(L.v2[0]), m(L.v2[1]))
+        old3 = (m(L.old3[0]), m(L.old3[1]))
+        c = (m(L.c[0]), m(L.c[1]))
+        knz, first, last, jr = m(L.knz), m(L.first), m(L.last), m(L.jr)
+        fdo, fde = m(L.fd[0]), m(L.fd[1])
+        for name, col in (
+            ("halt", s_halt), ("read", s_read), ("write", s_write), ("other", s_other),
+            ("stdout", fdo), ("stderr", fde), ("journal", jr), ("k != 0", knz),
+            ("first", first), ("last", last),
+        ):  # fmt: skip
+            b.assert_every_row(col * (col - 1), name=f"syscall flag {name} boolean")
+        b.assert_every_row(s_halt + rw + s_other - ecall, name="one syscall per ecall")
+        for j in range(3):  # the word is exactly 0x00000073 (not ebreak or a variant)
+            b.assert_every_row(ecall * (1 - m(L.z[j])), name=f"ecall register field {j} is 0")
+        b.assert_every_row(io * (1 - m(L.z[0])), name="I/O rows have no rs1 field")
+        b.assert_every_row(ecall * v2[1], name="t0 high limb")
+        b.assert_every_row(s_halt * (v2[0] - SYS_HALT), name="t0 selects HALT")
+        b.assert_every_row(s_read * (v2[0] - SYS_READ), name="t0 selects READ")
+        b.assert_every_row(s_write * (v2[0] - SYS_WRITE), name="t0 selects WRITE")
+        b.assert_every_row(
+            s_other * (v2[0] - SYS_INPUT_LEN) * (v2[0] - SYS_CYCLE_COUNT),
+            name="t0 selects INPUT_LEN or CYCLE_COUNT",
+        )
+        # k = bytes moved = the result in a0: k <= the length register, k < 2^30
+        b.assert_every_row(rw * (1 - m(L.carry[1])), name="k <= length register")
+        u16(c[1] * 4, rw, "k < 2^30")
+        k_sum = c[0] + c[1]
+        b.assert_every_row(knz * (1 - rw), name="k flag only on READ/WRITE")
+        b.assert_every_row(rw * (k_sum * m(L.kinv) - knz), name="k != 0 (inverse)")
+        b.assert_every_row(rw * (1 - knz) * k_sum, name="k == 0")
+        # WRITE's file descriptor (a0 before) is stdout, stderr or the journal
+        b.assert_every_row(fdo + fde - s_write * (fdo + fde), name="fd flags only on WRITE")
+        b.assert_every_row(ecall * (fdo + fde + jr - s_write), name="one fd per WRITE")
+        b.assert_every_row(
+            s_write * (old3[0] - FD_STDOUT * fdo - FD_STDERR * fde - FD_JOURNAL * jr),
+            name="WRITE fd",
+        )
+        b.assert_every_row(s_write * old3[1], name="WRITE fd high limb")
+        b.assert_every_row(jr * (1 - s_write - io_w), name="journal flag only on WRITE rows")
+
+        # --- the transfer ----------------------------------------------------------------
+        lsel = [m(i) for i in L.lsel]
+        hsel = [m(i) for i in L.hsel]
+        inb = [m(i) for i in L.inb]
+        for k in (*L.lsel, *L.hsel):
+            b.assert_every_row(m(k) * (m(k) - 1), name="I/O byte range boolean")
+        b.assert_every_row(sum_bytes_flat(lsel) - io, name="I/O first byte one-hot")
+        b.assert_every_row(sum_bytes_flat(hsel) - io, name="I/O end byte one-hot")
+        lo_val = lsel[1] + lsel[2] * 2 + lsel[3] * 3
+        for j in range(4):
+            starts = sum_bytes_flat(lsel[: j + 1])  # lo <= j
+            ends = sum_bytes_flat(hsel[j:])  # hi > j
+            b.assert_every_row(inb[j] - starts * ends, name=f"I/O byte {j} moved")
+        nb = sum_bytes_flat(inb)
+        nxt_r = nx(L.sel[INDEX["io_read"]])
+        nxt_w = nx(L.sel[INDEX["io_write"]])
+        nxt_io, nxt_first = nxt_r + nxt_w, nx(L.first)
+        b.assert_transition(nxt_r - s_read * knz - io_r * (1 - last), name="READ rows follow")
+        b.assert_transition(nxt_w - s_write * knz - io_w * (1 - last), name="WRITE rows follow")
+        b.assert_transition(nxt_first - knz, name="first I/O row")
+        b.assert_first_row(io, name="a segment does not start inside a syscall")
+        b.assert_first_row(first, name="no first I/O row at the start")
+        b.assert_last_row(knz + io * (1 - last), name="a segment does not end inside a syscall")
+        b.assert_every_row(last * (1 - io), name="last only on I/O rows")
+        b.assert_every_row(first * (1 - io), name="first only on I/O rows")
+        b.assert_every_row(io * (1 - last) * (1 - hsel[3]), name="inner rows move to the word end")
+        b.assert_transition(
+            nxt_io * (1 - nxt_first) * (1 - nx(L.lsel[0])), name="inner rows start at byte 0"
+        )
+        rem = m(L.rem)
+        b.assert_transition(nxt_first * (nx(L.rem) - c[0] - c[1] * 65536), name="rem starts at k")
+        b.assert_transition(
+            nxt_io * (1 - nxt_first) * (nx(L.rem) - rem + nb), name="rem counts down"
+        )
+        b.assert_every_row(last * (rem - nb), name="the last row moves the rest")
+        # consecutive words from the buffer pointer (a0 for READ, a1 for WRITE)
+        wq, wh = m(L.wq), m(L.wh)
+        nxt_word = nx(L.wq) + nx(L.wh) * (1 << 14)
+        b.assert_every_row((1 - io) * wq, name="I/O word low only on I/O rows")
+        b.assert_every_row((1 - io) * wh, name="I/O word high only on I/O rows")
+        b.assert_every_row(io * sq, name="no target split on I/O rows")
+        u16(wq * 4, io, "I/O word low < 2^14")
+        b.assert_transition(
+            knz * s_read * (nx(L.wq) * 4 + nx(L.lsel[1]) + nx(L.lsel[2]) * 2 + nx(L.lsel[3]) * 3
+                            - old3[0]),
+            name="READ pointer low",
+        )  # fmt: skip
+        b.assert_transition(knz * s_read * (nx(L.wh) - old3[1]), name="READ pointer high")
+        b.assert_every_row(first * io_w * (wq * 4 + lo_val - v1[0]), name="WRITE pointer low")
+        b.assert_every_row(first * io_w * (wh - v1[1]), name="WRITE pointer high")
+        b.assert_transition(
+            nxt_io * (1 - nxt_first) * (nxt_word - wq - wh * (1 << 14) - 1), name="next word"
+        )
+        iob = [m(i) for i in L.iob]
+        for j in range(0, 4, 2):
+            b.lookup([3, iob[j], iob[j + 1], 0], io_r, bus=BITWISE_BUS, name=f"READ bytes {j}")
+
+        # --- the journal -------------------------------------------------------------------
+        mb = [m(i) for i in L.mb]
+        jc = m(L.jcount)
+        for j in range(4):
+            b.lookup([jc + j - lo_val, mb[j]], jr * inb[j], bus=JOURNAL_BUS, name=f"journal {j}")
+        b.assert_first_row(jc, name="journal count starts at 0")
+        b.assert_transition(nx(L.jcount) - jc - jr * nb, name="journal count")
+        b.assert_last_row(jc + jr * nb - b.public(PUB_JOURNAL_LEN), name="journal length")
+
+        # --- HALT ends the segment and gives the claim's exit ------------------------------
+        halted = b.public(PUB_HALTED)
+        nxt_real = nx(L.is_real)
+        b.assert_every_row(s_halt * (1 - halted), name="HALT only in a halted segment")
+        b.assert_transition(s_halt * nxt_real, name="HALT is the last row")
+        b.assert_transition((real - nxt_real) * (halted - s_halt), name="halted: ends with HALT")
+        b.assert_last_row(real * (halted - s_halt), name="halted: ends with HALT (full table)")
+        b.assert_every_row(s_halt * (old3[0] - b.public(PUB_EXIT_LO)), name="exit a0 low")
+        b.assert_every_row(s_halt * (old3[1] - b.public(PUB_EXIT_HI)), name="exit a0 high")
+
+
+def sum_bytes_flat(parts: list[Expr]) -> Expr:
+    """Σ parts (flags added up)."""
+    out: Expr = lift(0)
+    for p in parts:
+        out = out + p
+    return out

@@ -22,14 +22,14 @@ class Insn:
     rs1: bool = False  # reads rs1 (slot 1)
     rs2: bool = False  # reads rs2 (slot 2)
     rd: bool = False  # writes rd (slot 3)
-    operand: str = "rs2"  # second operand: rs2 | imm_i | imm_s | imm_u | none
+    operand: str = "rs2"  # second operand: rs2 | imm_i | imm_s | imm_u | k | none
     x: str = "a"  # adder input X: a | pc | zero | none (adder unused)
     sub: bool = False  # adder computes X − operand (Y = ~operand, carry in 1)
-    result: str = "sum"  # sum | lt | link | logic | load | none
+    result: str = "sum"  # sum | lt | link | logic | load | mul | div | sys | none
     signed: bool = False  # comparison is signed
     logic_op: int = -1  # 0 and, 1 or, 2 xor
     branch: str = ""  # eq | ne | lt | ge
-    next_pc: str = "seq"  # seq | branch | jal | jalr
+    next_pc: str = "seq"  # seq | branch | jal | jalr | stay (I/O rows keep the pc)
     load: bool = False
     store: bool = False
     word: str = ""  # multiplier result word: lo | hi ("" = multiplier unused)
@@ -38,6 +38,12 @@ class Insn:
     div: str = ""  # division result: q (div/divu) | r (rem/remu)
     x_signed: bool = False  # multiplier's X (rs1) is sign-extended
     y_signed: bool = False  # multiplier's Y (operand) is sign-extended
+    sys: str = ""  # ecall | io_read | io_write (syscall rows, see cpu.py)
+
+    @property
+    def compares(self) -> bool:
+        """The adder's carry decides ``lt`` (comparisons and branches)."""
+        return self.sub and self.result in ("lt", "none")
 
 
 def _r(name: str, f3: int, f7: int, **kw: object) -> Insn:
@@ -164,6 +170,31 @@ INSNS: tuple[Insn, ...] = (
     _r("remu", 7, 1, x="none", result="div", div="r"),
     Insn("fence", isa.OP_MISC_MEM, 0, None, operand="none", x="none", result="none"),
     Insn("fence.i", isa.OP_MISC_MEM, 1, None, operand="none", x="none", result="none"),
+    # A syscall: X = the length register, operand = bytes moved (k), X − k checks k <= len.
+    Insn("ecall", isa.OP_SYSTEM, 0, 0, operand="k", sub=True, result="sys", sys="ecall"),
+    # One word moved by a READ / WRITE (rows after their ecall; never fetched, opcode 0).
+    Insn(
+        "io_read",
+        0,
+        0,
+        None,
+        operand="none",
+        x="none",
+        result="none",
+        next_pc="stay",
+        sys="io_read",
+    ),
+    Insn(
+        "io_write",
+        0,
+        1,
+        None,
+        operand="none",
+        x="none",
+        result="none",
+        next_pc="stay",
+        sys="io_write",
+    ),
 )
 
 INDEX = {insn.name: k for k, insn in enumerate(INSNS)}

@@ -2,10 +2,12 @@
 
 :func:`segment_machine` composes the execution tables (``circuit/prove.py``: CPU, u16,
 byte logic) with the paging tables (``circuit/paging.py``) and the width-24 Poseidon2
-chip, in place of the memory boundary table. Its public inputs are the segment's pre
-and post pc (CPU table) and pre and post page-tree roots (node table), so a verifying
-proof binds both ``SystemState``\\ s of the segment's claim: the execution started from
-the memory under the pre root and left the memory under the post root.
+chip, in place of the memory boundary table. Its public inputs are the CPU statement
+(pre and post pc, journal length, the final HALT's exit; the journal bytes are statement
+bus terms, see ``circuit/statement.py``) and the pre and post page-tree roots (node
+table), so a verifying proof binds both ``SystemState``\\ s of the segment's claim, its
+exit and the journal bytes it wrote: the execution started from the memory under the
+pre root and left the memory under the post root.
 
 Every touched page is paged in and paged out, the final (halted) segment included; a
 halted segment's claim has the all-zero post state, so its post root is proven but not
@@ -24,8 +26,9 @@ from proofmarket.stark.poseidon2_air import Poseidon2ChipAir, chip_rows
 from proofmarket.zkvm.circuit import boundary as bd
 from proofmarket.zkvm.circuit.paging import BlockCols, PageBlockAir, PageNodeAir
 from proofmarket.zkvm.circuit.paging_trace import PagingWitness, digest_ints, paging_witness
-from proofmarket.zkvm.circuit.prove import execution_tables, segment_traces
+from proofmarket.zkvm.circuit.prove import cpu_statement, execution_tables, segment_traces
 from proofmarket.zkvm.circuit.record import record_segment
+from proofmarket.zkvm.circuit.statement import CpuStatement
 from proofmarket.zkvm.circuit.tables import u16_multiplicities
 from proofmarket.zkvm.layout import MAX_SEGMENT_PO2, PAGE_WORDS
 from proofmarket.zkvm.segment import Segment
@@ -55,8 +58,15 @@ class SegmentWitness:
     publics: list[list[int]]
     paging: PagingWitness
     post_pages: dict[int, bytes]
-    pre_pc: int
-    post_pc: int
+    statement: CpuStatement
+
+    @property
+    def pre_pc(self) -> int:
+        return self.statement.pre_pc
+
+    @property
+    def post_pc(self) -> int:
+        return self.statement.post_pc
 
 
 def segment_witness(segment: Segment) -> SegmentWitness:
@@ -84,7 +94,7 @@ def segment_witness(segment: Segment) -> SegmentWitness:
     u16 += u16_multiplicities(limbs.reshape(-1))
     traces = [ex.cpu, u16, ex.bitwise, paging.blocks, paging.nodes, chip_rows(paging.chip_inputs)]
     publics = [list(ex.publics), [], [], [], paging.public_inputs(), []]
-    return SegmentWitness(traces, publics, paging, post_pages, ex.publics[0] * 4, ex.publics[1] * 4)
+    return SegmentWitness(traces, publics, paging, post_pages, cpu_statement(ex))
 
 
 def prove_segment_stark(
@@ -92,28 +102,31 @@ def prove_segment_stark(
 ) -> tuple[bytes, SegmentWitness]:
     """A STARK proof of ``segment`` over :func:`segment_machine` and its witness."""
     wit = segment_witness(segment)
-    proof = prove_machine(segment_machine(), wit.traces, wit.publics, params, check=check)
+    proof = prove_machine(
+        segment_machine(),
+        wit.traces,
+        wit.publics,
+        params,
+        check=check,
+        statement_terms=wit.statement.terms(),
+    )
     return proof.to_bytes(), wit
 
 
 def verify_segment_stark(
     proof: bytes,
-    pre_pc: int,
+    statement: CpuStatement,
     pre_root: bytes,
-    post_pc: int,
     post_root: bytes,
     params: StarkParams = DEFAULT,
     *,
     log_cpu_rows: int | None = None,
 ) -> list[int]:
-    """Verify a segment proof against both states; returns the table heights.
-
-    Raises :class:`~proofmarket.stark.VerificationError` when it does not verify.
+    """Verify a segment proof against its CPU statement and both roots; returns the table
+    heights. Raises :class:`~proofmarket.stark.VerificationError` when it does not verify.
     """
-    if pre_pc & 3 or post_pc & 3:
-        raise ValueError("segment pcs are word-aligned")
     publics = [
-        [pre_pc >> 2, post_pc >> 2],
+        statement.publics(),
         [],
         [],
         [],
@@ -121,4 +134,11 @@ def verify_segment_stark(
         [],
     ]
     heights = [log_cpu_rows, None, None, None, None, None]
-    return verify_machine(segment_machine(), proof, publics, params, log_heights=heights)
+    return verify_machine(
+        segment_machine(),
+        proof,
+        publics,
+        params,
+        log_heights=heights,
+        statement_terms=statement.terms(),
+    )

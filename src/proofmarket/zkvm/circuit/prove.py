@@ -17,6 +17,7 @@ from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.zkvm.circuit.boundary import MemoryBoundaryAir
 from proofmarket.zkvm.circuit.cpu import CpuAir
 from proofmarket.zkvm.circuit.record import SegmentRecord, record_segment
+from proofmarket.zkvm.circuit.statement import CpuStatement
 from proofmarket.zkvm.circuit.tables import (
     BITWISE_LOG_ROWS,
     U16_LOG_ROWS,
@@ -52,17 +53,14 @@ def standalone_machine() -> Machine:
 
 
 def segment_traces(record: SegmentRecord) -> CircuitTraces:
-    """Traces of the execution tables for a recorded segment.
+    """Traces of the execution tables for a recorded segment (its final HALT included)."""
+    return build_traces(record.rec, record.initial_words, record.post_pc)
 
-    A final HALT is the last record; its ``ecall`` is not constrained yet, so the proven
-    rows stop before it and the post-state pc is the ``ecall``'s.
-    """
-    rec = record.rec
-    post_pc = record.post_pc
-    if len(rec) and int(rec[-1, 1]) == 0x73:
-        post_pc = int(rec[-1, 0])
-        rec = rec[:-1]
-    return build_traces(rec, record.initial_words, post_pc)
+
+def cpu_statement(traces: CircuitTraces) -> CpuStatement:
+    """The statement the CPU trace proves (what a verifier must be given)."""
+    pre, post, _, halted, lo, hi = traces.publics
+    return CpuStatement(pre * 4, post * 4, traces.journal, lo | hi << 16 if halted else None)
 
 
 def machine_traces(traces: CircuitTraces) -> tuple[list[np.ndarray], list[list[int]]]:
@@ -75,19 +73,20 @@ def machine_traces(traces: CircuitTraces) -> tuple[list[np.ndarray], list[list[i
 
 def prove_segment_circuit(
     segment: Segment, params: StarkParams = DEFAULT, *, check: bool = True
-) -> tuple[bytes, list[int]]:
-    """Prove a segment's execution tables; returns the proof and the CPU publics
-    ``[pre pc / 4, post pc / 4]``."""
+) -> tuple[bytes, CpuStatement]:
+    """Prove a segment's execution tables; returns the proof and its CPU statement."""
     traces = segment_traces(record_segment(segment))
     tr, pubs = machine_traces(traces)
-    proof = prove_machine(standalone_machine(), tr, pubs, params, check=check)
-    return proof.to_bytes(), traces.publics
+    statement = cpu_statement(traces)
+    proof = prove_machine(
+        standalone_machine(), tr, pubs, params, check=check, statement_terms=statement.terms()
+    )
+    return proof.to_bytes(), statement
 
 
 def verify_segment_circuit(
     proof: bytes,
-    pre_pc: int,
-    post_pc: int,
+    statement: CpuStatement,
     params: StarkParams = DEFAULT,
     *,
     log_cpu_rows: int | None = None,
@@ -96,15 +95,22 @@ def verify_segment_circuit(
 
     Raises :class:`~proofmarket.stark.VerificationError` when it does not verify.
     """
-    if pre_pc & 3 or post_pc & 3:
-        raise ValueError("segment pcs are word-aligned")
-    pubs = [[pre_pc >> 2, post_pc >> 2], [], [], []]
+    pubs = [statement.publics(), [], [], []]
     heights = [log_cpu_rows, None, None, None]
-    return verify_machine(standalone_machine(), proof, pubs, params, log_heights=heights)
+    return verify_machine(
+        standalone_machine(),
+        proof,
+        pubs,
+        params,
+        log_heights=heights,
+        statement_terms=statement.terms(),
+    )
 
 
 __all__ = [
+    "CpuStatement",
     "UnsupportedInstruction",
+    "cpu_statement",
     "execution_tables",
     "machine_traces",
     "prove_segment_circuit",

@@ -17,9 +17,20 @@ from proofmarket.stark import field
 from proofmarket.zkvm import interp_core as ic
 from proofmarket.zkvm.circuit import boundary as bd
 from proofmarket.zkvm.circuit.buses import REG_WORD_BASE, TIMESTAMP_SLOTS
-from proofmarket.zkvm.circuit.cpu import LAYOUT
-from proofmarket.zkvm.circuit.isa_table import INSNS, Insn
+from proofmarket.zkvm.circuit.cpu import LAYOUT, SYS_REG_A0, SYS_REG_A1, SYS_REG_A2, SYS_REG_T0
+from proofmarket.zkvm.circuit.isa_table import INDEX, INSNS, Insn
 from proofmarket.zkvm.circuit.tables import BYTE_PAIR, bitwise_multiplicities, u16_multiplicities
+from proofmarket.zkvm.layout import (
+    FD_JOURNAL,
+    FD_STDERR,
+    FD_STDOUT,
+    SYS_CYCLE_COUNT,
+    SYS_HALT,
+    SYS_INPUT_LEN,
+    SYS_READ,
+    SYS_WRITE,
+)
+from proofmarket.zkvm.machine import IO_READ_WORD, IO_WRITE_WORD
 
 
 class UnsupportedInstruction(ValueError):
@@ -35,6 +46,10 @@ class CircuitTraces:
     u16: np.ndarray
     bitwise: np.ndarray
     publics: list[int]
+    journal: bytes  # bytes the segment wrote to the journal, in order
+
+
+_EXACT_WORDS = {"ecall": 0x0000_0073, "io_read": IO_READ_WORD, "io_write": IO_WRITE_WORD}
 
 
 def _kind_index(words: np.ndarray) -> np.ndarray:
@@ -47,6 +62,8 @@ def _kind_index(words: np.ndarray) -> np.ndarray:
             hit &= f3 == insn.f3
         if insn.f7 is not None:
             hit &= f7 == insn.f7
+        if insn.name in _EXACT_WORDS:  # no other word of these encodings is one of them
+            hit &= words == _EXACT_WORDS[insn.name]
         kind[hit & (kind < 0)] = k
     bad = np.flatnonzero(kind < 0)
     if bad.size:
@@ -108,8 +125,13 @@ def build_traces(
     writes = _trait(kind, lambda i: i.rd)
     load = _trait(kind, lambda i: i.load)
     store = _trait(kind, lambda i: i.store)
+    sc = _syscall_rows(rec, kind)
     v1 = np.where(uses1, rec[:, ic.REC_RS1_VAL], 0)
+    v1 = np.where(sc.rw, rec[:, ic.REC_MEM_ADDR], v1)  # the length register
+    v1 = np.where(sc.first_w, sc.pointer, v1)  # WRITE's buffer pointer a1
     v2 = np.where(uses2, rec[:, ic.REC_RS2_VAL], np.where(load, rec[:, ic.REC_MEM_OLD], 0))
+    v2 = np.where(sc.ecall, rec[:, ic.REC_RS1_VAL], v2)  # t0
+    v2 = np.where(sc.io_w, rec[:, ic.REC_MEM_OLD], v2)  # the word written out
     T[:, L.v1[0]], T[:, L.v1[1]] = _lo(v1), _hi(v1)
     T[:, L.v2[0]], T[:, L.v2[1]] = _lo(v2), _hi(v2)
 
@@ -122,6 +144,7 @@ def build_traces(
     for name, val in (("rs2", v2), ("imm_i", imm_i), ("imm_s", imm_s), ("imm_u", imm_u)):
         sel = _trait(kind, lambda i, name=name: i.operand == name)  # type: ignore[misc]
         operand = np.where(sel, val, operand)
+    operand = np.where(sc.rw, rec[:, ic.REC_RD_VAL], operand)  # k, the bytes moved
     T[:, L.b[0]], T[:, L.b[1]] = _lo(operand), _hi(operand)
 
     # division: q, r with RISC-V's edge cases (b = 0, signed overflow)
@@ -188,7 +211,7 @@ def build_traces(
     offset = s & 3
     for k in range(4):
         T[:, L.off[k]] = sub_ & (offset == k)
-    accessed = np.where(subld, v2, np.where(subst, rec[:, ic.REC_MEM_OLD], 0))
+    accessed = np.where(subld | sc.io_w, v2, np.where(subst | sc.io_r, rec[:, ic.REC_MEM_OLD], 0))
     mbytes = [(accessed >> (8 * k)) & 255 for k in range(4)]
     for k in range(4):
         T[:, L.mb[k]] = mbytes[k]
@@ -210,7 +233,7 @@ def build_traces(
     T[:, L.sa], T[:, L.ra] = _hi(v1) >> 15, _hi(v1) & 0x7FFF
     T[:, L.sb], T[:, L.rb] = _hi(operand) >> 15, _hi(operand) & 0x7FFF
     signed = _trait(kind, lambda i: i.sub and i.signed)
-    is_cmp = _trait(kind, lambda i: i.sub and i.result != "sum")
+    is_cmp = _trait(kind, lambda i: i.compares)
     sv1 = v1 - ((v1 >> 31) << 32)
     sop = operand - ((operand >> 31) << 32)
     lt = np.where(signed, sv1 < sop, v1 < operand) & is_cmp
@@ -289,6 +312,7 @@ def build_traces(
     result = np.where(_trait(kind, lambda i: i.word == "hi"), word_hi, result)
     result = np.where(_trait(kind, lambda i: i.div == "q"), q, result)
     result = np.where(_trait(kind, lambda i: i.div == "r"), r, result)
+    result = np.where(sc.ecall, rec[:, ic.REC_RD_VAL], result)  # a0 after the syscall
     T[:, L.c[0]], T[:, L.c[1]] = _lo(result), _hi(result)
 
     # registers
@@ -301,24 +325,31 @@ def build_traces(
     target_w = s >> 2
     act = np.stack(
         [
-            np.ones(n, dtype=bool),
-            uses1 & (rs1_f != 0),
-            (uses2 & (rs2_f != 0)) | load,
-            (writes & (rd_f != 0)) | store,
+            ~sc.io,
+            (uses1 & (rs1_f != 0)) | sc.rw | sc.first_w,
+            (uses2 & (rs2_f != 0)) | load | sc.ecall | sc.io_w,
+            (writes & (rd_f != 0)) | store | sc.ecall | sc.io_r,
         ],
         axis=1,
     )
+    addr1 = REG_WORD_BASE + rs1_f + np.where(sc.s_read | sc.first_w, SYS_REG_A1, 0)
+    addr1 = addr1 + np.where(sc.s_write, SYS_REG_A2, 0)
     addr = np.stack(
         [
             pc >> 2,
-            REG_WORD_BASE + rs1_f,
-            np.where(load, target_w, np.where(uses2, REG_WORD_BASE + rs2_f, 0)),
-            np.where(store, target_w, np.where(writes, REG_WORD_BASE + rd_f, 0)),
+            addr1,
+            np.where(load, target_w, np.where(uses2, REG_WORD_BASE + rs2_f, 0))
+            + np.where(sc.ecall, REG_WORD_BASE + SYS_REG_T0, 0)
+            + np.where(sc.io_w, sc.word, 0),
+            np.where(store, target_w, np.where(writes, REG_WORD_BASE + rd_f, 0))
+            + np.where(sc.ecall, REG_WORD_BASE + SYS_REG_A0, 0)
+            + np.where(sc.io_r, sc.word, 0),
         ],
         axis=1,
     )
-    new3 = np.where(store, rec[:, ic.REC_MEM_NEW], np.where(writes, result, 0))
+    new3 = np.where(store | sc.io_r, rec[:, ic.REC_MEM_NEW], np.where(writes | sc.ecall, result, 0))
     value = np.stack([w, v1, v2, new3], axis=1)
+    T[:, L.addr1] = addr[:, 1]
     T[:, L.addr2] = addr[:, 2]
     T[:, L.addr3] = addr[:, 3]
     T[:, L.new3[0]], T[:, L.new3[1]] = _lo(new3), _hi(new3)
@@ -351,6 +382,8 @@ def build_traces(
     old3 = np.where(act[:, 3], pval[:, 3], 0)
     T[:, L.old3[0]], T[:, L.old3[1]] = _lo(old3), _hi(old3)
 
+    sc.fill(T, result)
+
     # boundary table: first state and last state of each touched word
     last = np.ones(len(order), dtype=bool)
     last[:-1] = sa_[1:] != sa_[:-1]
@@ -377,8 +410,13 @@ def build_traces(
         T[:, L.rb],
         T[:, L.rb] * 2,
         T[tgt, L.sq],
+        T[sc.io, L.wq],
+        T[sc.io, L.wq] * 4,
         T[load | store, L.s[1]] - 1,
         0xBFFF - T[load | store, L.s[1]],
+        T[sc.io, L.wh] - 1,
+        0xBFFF - T[sc.io, L.wh],
+        T[sc.rw, L.c[1]] * 4,
         B[:, bd.INIT_LO],
         B[:, bd.INIT_HI],
     ]
@@ -394,7 +432,9 @@ def build_traces(
     bx = np.stack([T[lg, L.ab[j]] for j in range(4)], axis=1).ravel()
     by = np.stack([T[lg, L.bb[j]] for j in range(4)], axis=1).ravel()
     pairs = [(mulu, L.wb, j) for j in range(0, 8, 2)]
-    pairs += [(sub_, L.mb, 0), (sub_, L.mb, 2), (sb, L.db, 0), (divs, L.zb, 0), (divs, L.zb, 2)]
+    mbs = sub_ | sc.io
+    pairs += [(mbs, L.mb, 0), (mbs, L.mb, 2), (sb, L.db, 0), (divs, L.zb, 0), (divs, L.zb, 2)]
+    pairs += [(sc.io_r, L.iob, 0), (sc.io_r, L.iob, 2)]
     pairs += [(mulu, L.xb, j) for j in range(0, 4, 2)] + [(mulp, L.yb, j) for j in range(0, 4, 2)]
     for sel, cols, j in pairs:
         rows = np.flatnonzero(sel)
@@ -407,6 +447,95 @@ def build_traces(
         bx = np.concatenate([bx, T[rows, col] * 2])
         by = np.concatenate([by, T[rows, col]])
     bitwise = bitwise_multiplicities(bops, bx, by)
-    publics = [int(pc[0]) >> 2, post_pc >> 2]
+    publics = [int(pc[0]) >> 2, post_pc >> 2, *sc.publics(rec)]
     cpu = np.ascontiguousarray(T, dtype=np.uint32)  # every value is below p < 2^32
-    return CircuitTraces(cpu, B.astype(np.uint64), u16, bitwise, publics)
+    return CircuitTraces(cpu, B.astype(np.uint64), u16, bitwise, publics, sc.journal)
+
+
+class _SyscallRows:
+    """Per-row syscall facts of a segment's records (ecall rows and their I/O rows)."""
+
+    def __init__(self, rec: np.ndarray, kind: np.ndarray) -> None:
+        n = len(kind)
+        self.ecall = kind == INDEX["ecall"]
+        self.io_r = kind == INDEX["io_read"]
+        self.io_w = kind == INDEX["io_write"]
+        self.io = self.io_r | self.io_w
+        t0 = np.where(self.ecall, rec[:, ic.REC_RS1_VAL], -1)
+        a0 = np.where(self.ecall, rec[:, ic.REC_RS2_VAL], 0)
+        self.s_halt = self.ecall & (t0 == SYS_HALT)
+        self.s_read = self.ecall & (t0 == SYS_READ)
+        self.s_write = self.ecall & (t0 == SYS_WRITE)
+        self.s_other = self.ecall & ((t0 == SYS_INPUT_LEN) | (t0 == SYS_CYCLE_COUNT))
+        unknown = np.flatnonzero(
+            self.ecall & ~(self.s_halt | self.s_read | self.s_write | self.s_other)
+        )
+        if unknown.size:
+            raise UnsupportedInstruction(
+                f"syscall t0={int(t0[unknown[0]])} (row {int(unknown[0])}) has no circuit rows"
+            )
+        self.rw = self.s_read | self.s_write
+        self.fdo = self.s_write & (a0 == FD_STDOUT)
+        self.fde = self.s_write & (a0 == FD_STDERR)
+        rows = np.arange(n)
+        origin = np.maximum.accumulate(np.where(self.io, 0, rows))  # the ecall of an I/O row
+        self.jr = (self.s_write & (a0 == FD_JOURNAL)) | (
+            self.io_w & self.s_write[origin] & (a0[origin] == FD_JOURNAL)
+        )
+        prev_io = np.concatenate([[False], self.io[:-1]])
+        next_io = np.concatenate([self.io[1:], [False]])
+        self.first = self.io & ~prev_io
+        self.last = self.io & ~next_io
+        self.first_w = self.first & self.io_w
+        self.pointer = np.where(self.first_w, rec[origin, ic.REC_MEM_OLD], 0)
+        self.word = np.where(self.io, rec[:, ic.REC_MEM_ADDR] >> 2, 0)
+        span = rec[:, ic.REC_RS1_VAL]
+        self.lo = np.where(self.io, span & 15, 0)
+        self.hi = np.where(self.io, span >> 4, 0)
+        j = np.arange(4)[None, :]
+        self.inb = self.io[:, None] & (self.lo[:, None] <= j) & (j < self.hi[:, None])
+        self.nb = self.inb.sum(axis=1)
+        self.k = np.where(self.rw, rec[:, ic.REC_RD_VAL], 0)
+        self.rem = np.where(self.io, rec[:, ic.REC_RS2_VAL], 0)
+        moved = np.where(self.jr, self.nb, 0)
+        self.jcount = np.concatenate([[0], np.cumsum(moved)[:-1]]) if n else moved
+        self.journal_len = int(moved.sum())
+        words = rec[:, ic.REC_MEM_OLD]
+        wbytes = ((words[:, None] >> (8 * np.arange(4))[None, :]) & 255).astype(np.uint8)
+        self.journal = wbytes[self.inb & self.jr[:, None]].tobytes()
+
+    def fill(self, T: np.ndarray, result: np.ndarray) -> None:
+        """Write the syscall columns of the CPU trace ``T``."""
+        L = LAYOUT
+        for col, flag in zip(
+            L.sys, (self.s_halt, self.s_read, self.s_write, self.s_other), strict=True
+        ):
+            T[:, col] = flag
+        T[:, L.fd[0]], T[:, L.fd[1]], T[:, L.jr] = self.fdo, self.fde, self.jr
+        knz = self.rw & (self.k != 0)
+        T[:, L.knz] = knz
+        T[:, L.kinv] = np.where(self.rw, _inv((self.k & 0xFFFF) + (self.k >> 16)), 0)
+        T[:, L.wq] = self.word & 0x3FFF
+        T[:, L.wh] = self.word >> 14
+        for j in range(4):
+            T[:, L.lsel[j]] = self.io & (self.lo == j)
+            T[:, L.hsel[j]] = self.io & (self.hi == j + 1)
+            T[:, L.inb[j]] = self.inb[:, j]
+        new = T[:, L.new3[0]] | (T[:, L.new3[1]] << 16)
+        for j in range(4):
+            T[:, L.iob[j]] = np.where(self.io_r & self.inb[:, j], (new >> (8 * j)) & 255, 0)
+        T[:, L.first], T[:, L.last] = self.first, self.last
+        T[:, L.rem] = self.rem
+        T[:, L.jcount] = self.jcount
+
+    def publics(self, rec: np.ndarray) -> list[int]:
+        """Journal length, halted flag and the HALT's a0 limbs (CPU publics 2..5)."""
+        halts = np.flatnonzero(self.s_halt)
+        if not halts.size:
+            return [self.journal_len, 0, 0, 0]
+        a0 = int(rec[halts[-1], ic.REC_RS2_VAL])
+        return [self.journal_len, 1, a0 & 0xFFFF, a0 >> 16]
+
+
+def _syscall_rows(rec: np.ndarray, kind: np.ndarray) -> _SyscallRows:
+    return _SyscallRows(rec, kind)
