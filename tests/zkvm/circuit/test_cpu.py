@@ -133,3 +133,38 @@ def test_division_with_a_too_large_remainder_is_caught(traces: CircuitTraces) ->
             _check(traces)
     finally:
         cpu[row] = saved
+
+
+def _tampered_fails(traces: CircuitTraces, row: int, changes: dict[int, int]) -> None:
+    saved = traces.cpu[row].copy()
+    for col, value in changes.items():
+        traces.cpu[row, col] = value
+    try:
+        with pytest.raises(TraceCheckError):
+            _check(traces)
+    finally:
+        traces.cpu[row] = saved
+
+
+def test_a_read_outside_its_buffer_is_caught(traces: CircuitTraces) -> None:
+    row = int(_rows_of(traces, "io_read")[1])  # an inner word of the unaligned READ
+    _tampered_fails(traces, row, {LAYOUT.wq: int(traces.cpu[row, LAYOUT.wq]) + 1})
+
+
+def test_a_skipped_journal_byte_is_caught(traces: CircuitTraces) -> None:
+    rows = _rows_of(traces, "io_write")
+    row = int(rows[traces.cpu[rows, LAYOUT.jr] == 1][0])
+    j = int(np.flatnonzero(traces.cpu[row, LAYOUT.inb])[-1])
+    _tampered_fails(traces, row, {LAYOUT.inb[j]: 0})
+
+
+def test_a_syscall_result_above_the_request_is_caught(traces: CircuitTraces) -> None:
+    """READ claims one byte more than it moved (a0, the bus write and k agree)."""
+    row = int(np.flatnonzero(traces.cpu[:, LAYOUT.sys[1]])[0])
+    k = int(traces.cpu[row, LAYOUT.c[0]]) + 1
+    _tampered_fails(traces, row, {LAYOUT.c[0]: k, LAYOUT.new3[0]: k, LAYOUT.b[0]: k})
+
+
+def test_a_write_dressed_as_a_read_is_caught(traces: CircuitTraces) -> None:
+    row = int(np.flatnonzero(traces.cpu[:, LAYOUT.sys[2]])[0])
+    _tampered_fails(traces, row, {LAYOUT.sys[2]: 0, LAYOUT.sys[1]: 1, LAYOUT.jr: 0})
