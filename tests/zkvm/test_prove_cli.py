@@ -105,17 +105,19 @@ def test_verify_wrong_image_and_bad_files(fib_elf: Path, tmp_path: Path) -> None
 
 def test_prove_errors(fib_elf: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.receipt"
-    no_dev = runner.invoke(app, ["prove", str(fib_elf), "--input-hex", "01000000", "-o", str(out)])
-    assert no_dev.exit_code == 1
-    assert "cannot prove this segment yet" in no_dev.output
+    panic_elf = tmp_path / "panic.elf"
+    panic_elf.write_bytes(example_elf("panic"))
+    no_receipt = runner.invoke(
+        app, ["prove", str(panic_elf), "--input-hex", "00000000", "-o", str(out)]
+    )
+    assert no_receipt.exit_code == 1
+    assert "code 0 requested" in no_receipt.output
     assert not out.exists()
     bad_hex = runner.invoke(
         app, ["prove", str(fib_elf), "--input-hex", "zz", "--dev-mode", "-o", str(out)]
     )
     assert bad_hex.exit_code == 1
     assert "not valid hex" in bad_hex.output
-    panic_elf = tmp_path / "panic.elf"
-    panic_elf.write_bytes(example_elf("panic"))
     panicked = runner.invoke(
         app, ["prove", str(panic_elf), "--input-hex", "00000000", "--dev-mode", "-o", str(out)]
     )
