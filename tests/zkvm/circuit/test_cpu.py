@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,35 @@ def test_a_syscall_result_above_the_request_is_caught(traces: CircuitTraces) -> 
 def test_a_write_dressed_as_a_read_is_caught(traces: CircuitTraces) -> None:
     row = int(np.flatnonzero(traces.cpu[:, LAYOUT.sys[2]])[0])
     _tampered_fails(traces, row, {LAYOUT.sys[2]: 0, LAYOUT.sys[1]: 1, LAYOUT.jr: 0})
+
+
+def _restate_journal(t: CircuitTraces) -> CircuitTraces:
+    """Recount the journal columns and statement after a change of journal flags."""
+    cpu = t.cpu.copy()
+    inb = cpu[:, LAYOUT.inb].astype(bool)
+    moved = cpu[:, LAYOUT.jr].astype(np.int64) * inb.sum(axis=1)
+    cpu[:, LAYOUT.jcount] = np.concatenate([[0], np.cumsum(moved)[:-1]])
+    words = cpu[:, LAYOUT.mb].astype(np.uint8)
+    journal = words[inb & (cpu[:, LAYOUT.jr] == 1)[:, None]].tobytes()
+    publics = [*t.publics[:2], len(journal), *t.publics[3:]]
+    return dataclasses.replace(t, cpu=cpu, publics=publics, journal=journal)
+
+
+@pytest.mark.parametrize("flag", [0, 1])
+def test_io_rows_cannot_change_the_journal_flag(traces: CircuitTraces, flag: int) -> None:
+    """Dropping a journal WRITE's bytes from the journal, or adding a stdout WRITE's,
+    with the journal count and the statement recomputed to match, is caught."""
+    rows = _rows_of(traces, "io_write")
+    target = int(rows[traces.cpu[rows, LAYOUT.jr] == 1 - flag][0])
+    forged = dataclasses.replace(traces, cpu=traces.cpu.copy())
+    start = target
+    while forged.cpu[start, LAYOUT.first] == 0:
+        start -= 1
+    row = start
+    while True:  # every I/O row of that WRITE
+        forged.cpu[row, LAYOUT.jr] = flag
+        if forged.cpu[row, LAYOUT.last]:
+            break
+        row += 1
+    with pytest.raises(TraceCheckError, match="keep the journal flag"):
+        _check(_restate_journal(forged))

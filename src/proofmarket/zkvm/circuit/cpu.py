@@ -723,6 +723,7 @@ class CpuAir(Air):
         b.assert_transition(nxt_r - s_read * knz - io_r * (1 - last), name="READ rows follow")
         b.assert_transition(nxt_w - s_write * knz - io_w * (1 - last), name="WRITE rows follow")
         b.assert_transition(nxt_first - knz, name="first I/O row")
+        b.assert_transition(nxt_io * (nx(L.jr) - jr), name="I/O rows keep the journal flag")
         b.assert_first_row(io, name="a segment does not start inside a syscall")
         b.assert_first_row(first, name="no first I/O row at the start")
         b.assert_last_row(knz + io * (1 - last), name="a segment does not end inside a syscall")
