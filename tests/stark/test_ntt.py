@@ -53,6 +53,20 @@ def test_coset_lde_matches_naive_evaluation(log_n: int, log_blowup: int) -> None
     lde2, coeffs2 = N.coset_lde_and_coeffs(evals, log_blowup)
     assert (lde2 == lde).all()
     assert (coeffs2 == coeffs).all()
+    assert (N.coset_lde_from_coeffs(coeffs, log_blowup) == lde).all()
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.uint64])
+def test_large_coset_lde_in_column_groups(dtype: type) -> None:
+    """Sizes past the cache block and widths past one column group (per worker scratch)."""
+    rng = np.random.default_rng(7)
+    n, m = 1 << 12, 37
+    coeffs = _rand(rng, (n, m))
+    padded = np.concatenate([coeffs, np.zeros((3 * n, m), dtype=np.uint64)])
+    expected = N.coset_ntt(padded, GENERATOR)
+    lde, back = N.coset_lde_and_coeffs(N.ntt(coeffs), 2, GENERATOR, dtype)
+    assert lde.dtype == dtype and (lde == expected).all() and (back == coeffs).all()
+    assert (N.coset_lde_from_coeffs(coeffs.astype(dtype), 2, GENERATOR, dtype) == expected).all()
 
 
 @settings(max_examples=25, deadline=None)

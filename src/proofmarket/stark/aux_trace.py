@@ -33,36 +33,37 @@ def generate_aux_trace(
     challenges: Sequence[Sequence[int]],
     block_rows: int = AUX_BLOCK_ROWS,
 ) -> np.ndarray | None:
-    """The LogUp auxiliary trace ``(n, 4·aux_width)`` for challenges ``[β, γ]`` (or None)."""
+    """The LogUp auxiliary trace ``(n, 4·aux_width)`` for challenges ``[β, γ]`` (or None),
+    as u32 words (canonical values; half the memory of u64, and what the LDE reads)."""
     layout = air.system.logup
     if layout is None:
         return None
     n = main.shape[0]
     width = 4 * layout.num_aux_columns
     acc_col = 4 * layout.acc_index
-    aux = np.empty((n, width), dtype=np.uint64)
+    aux = np.empty((n, width), dtype=np.uint32)  # canonical values: u32 words
     carry = np.zeros(4, dtype=np.int64)
     blk = max(1, min(block_rows, n))
     chals = list(challenges)[:2]
     program, _ = logup_program(air, public_inputs, chals)
     main32, pre32 = as_words(main), as_words(preprocessed)
     assert main32 is not None
+    batches = len(layout.batches)
     for lo in range(0, n, blk):
         hi = min(n, lo + blk)
         try:
-            helpers = logup_helper_block(program, len(layout.batches), main32, pre32, (lo, hi))
+            helpers = logup_helper_block(program, batches, main32, pre32, (lo, hi))
         except F.FieldError as exc:
             raise LogUpError(
                 "a LogUp denominator vanished (β collides with a looked-up tuple)"
             ) from exc
         aux[lo:hi, :acc_col] = helpers
-        total = np.zeros((hi - lo, 4), dtype=np.int64)
-        for b in range(len(layout.batches)):
-            total += helpers[:, 4 * b : 4 * b + 4].astype(np.int64)
-        # values < 2^31, fewer than 2^32 terms per block: the int64 cumsum cannot overflow
-        acc = (np.cumsum(total, axis=0) + carry) % F.P
+        # row sums are < batches·2^31, so the int64 cumsum over a block cannot overflow
+        # while batches·rows per block stays below 2^32
+        total = helpers.reshape(hi - lo, batches, 4).sum(axis=1, dtype=np.uint64)
+        acc = (np.cumsum(total.astype(np.int64), axis=0) + carry) % F.P
         carry = acc[-1].copy()
-        aux[lo:hi, acc_col : acc_col + 4] = acc.astype(np.uint64)
+        aux[lo:hi, acc_col : acc_col + 4] = acc
     return aux
 
 

@@ -227,6 +227,7 @@ def _lde_kernel(
     n_inv: Any,
     log_b: int,
     scratch: Any,
+    from_coeffs: bool,
 ) -> None:  # pragma: no cover - compiled
     """Coset LDE of ``mat`` (n, m) into ``out`` (n·B, m), one group of columns at a time.
 
@@ -239,6 +240,9 @@ def _lde_kernel(
     ``scratch`` is (workers, group, N): worker w takes groups w, w + workers, … and keeps
     its scratch for all of them (a fresh per-group scratch costs a page fault per 4 KiB
     on every group); the group width is ``scratch.shape[1]`` (a cache line of output).
+    With ``from_coeffs`` the columns of ``mat`` are coefficients already: they are
+    gathered in bit-reversed order and the interpolation is skipped (``scale_br`` then
+    holds shift^i without n^{-1}).
     """
     n, m = mat.shape
     big_n = out.shape[0]
@@ -250,11 +254,13 @@ def _lde_kernel(
             c0 = g * group
             gw = min(group, m - c0)
             for j in range(n):
+                src = rev[j] if from_coeffs else j
                 for cc in range(gw):
-                    scratch[w, cc, j] = mat[j, c0 + cc]
+                    scratch[w, cc, j] = mat[src, c0 + cc]
             for cc in range(gw):
                 col = scratch[w, cc]
-                _dif_col(col[:n], tw_inv)
+                if not from_coeffs:
+                    _dif_col(col[:n], tw_inv)
                 if want_coeffs:
                     for j in range(n):
                         coeffs[j, c0 + cc] = (col[rev[j]] * n_inv) % _PU
@@ -394,8 +400,23 @@ def coset_lde_and_coeffs(
     return lde, coeffs
 
 
+def coset_lde_from_coeffs(
+    coeffs: Any, log_blowup: int, shift: int = GENERATOR, dtype: Any = np.uint64
+) -> FieldArray:
+    """Evaluate column polynomials of degree < n, given by their ``(n, m)`` coefficients,
+    on the coset ``shift·H'`` of size n·2^log_blowup (natural order), like
+    :func:`coset_lde` without its interpolation."""
+    mat = _check_matrix(np.asarray(coeffs), "coset_lde_from_coeffs", allow_u32=True)
+    return _coset_lde(mat, log_blowup, shift, False, dtype, from_coeffs=True)[0]
+
+
 def _coset_lde(
-    mat: np.ndarray, log_blowup: int, shift: int, want_coeffs: bool, dtype: Any = np.uint64
+    mat: np.ndarray,
+    log_blowup: int,
+    shift: int,
+    want_coeffs: bool,
+    dtype: Any = np.uint64,
+    from_coeffs: bool = False,
 ) -> tuple[FieldArray, FieldArray | None]:
     if log_blowup < 0:
         raise NttError(f"log_blowup must be ≥ 0, got {log_blowup}")
@@ -406,7 +427,7 @@ def _coset_lde(
         raise NttError(f"LDE size 2^{log_big} exceeds the two-adicity 2^{TWO_ADICITY}")
     big_n = 1 << log_big
     rev = bit_reverse_indices(log_n)
-    scale_br = powers(shift, n, start=inv_int(n))[rev]
+    scale_br = powers(shift, n, start=1 if from_coeffs else inv_int(n))[rev]
     if np.dtype(dtype) not in (np.dtype(np.uint32), np.dtype(np.uint64)):
         raise NttError(f"LDE dtype must be uint32 or uint64, got {dtype}")
     out = np.empty((big_n, m), dtype=dtype)
@@ -414,7 +435,7 @@ def _coset_lde(
     group = 64 // np.dtype(dtype).itemsize  # columns per 64-byte line of an output row
     ngroups = (m + group - 1) // group
     workers = max(1, min(numba.get_num_threads(), ngroups))
-    scratch = np.empty((workers, min(group, m), big_n), dtype=np.uint64)
+    scratch = np.empty((workers, min(group, m), big_n), dtype=np.uint32)
     _lde_kernel(
         np.ascontiguousarray(mat),
         out,
@@ -427,6 +448,7 @@ def _coset_lde(
         np.uint64(inv_int(n)),
         log_blowup,
         scratch,
+        from_coeffs,
     )
     return out, (coeffs if want_coeffs else None)
 

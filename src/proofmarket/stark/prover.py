@@ -39,7 +39,7 @@ from proofmarket.stark.machine import (
     single_table_machine,
 )
 from proofmarket.stark.merkle import MerkleTree
-from proofmarket.stark.ntt import coset_intt, coset_lde, evaluate_at, ntt
+from proofmarket.stark.ntt import coset_intt, coset_lde, coset_lde_from_coeffs, evaluate_at
 from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.stark.preprocessed import PreprocessedData, preprocessed_data
 from proofmarket.stark.proof import Openings, StarkProof, TableProof, TreeOpening
@@ -287,9 +287,8 @@ def prove_machine(
                     aux=aux,
                     preprocessed=st.pre.trace if st.pre else None,
                 )
-            aux32 = aux.astype(np.uint32)
+            st.aux = _commit_trace(aux, st.domain, be, params.hash)
             del aux
-            st.aux = _commit_trace(aux32, st.domain, be, params.hash)
             t.observe_digest(st.aux.tree.root)
             t.observe_ext(np.asarray(st.sum, dtype=np.uint64).reshape(1, 4))
         sums = [st.sum for st in states]
@@ -718,13 +717,12 @@ def _split_quotient(
     """
     n = domain.n
     coeffs = coset_intt(q_evals, domain.shift)  # (N, 4)
-    chunk_coeffs = np.zeros((n, 4 * chunks), dtype=np.uint64)
-    for j in range(chunks):
-        chunk_coeffs[:, 4 * j : 4 * j + 4] = coeffs[j * n : (j + 1) * n]
-    # evaluate on the coset: scale coefficient i by shift^i (only n nonzero rows), then NTT
-    padded = np.zeros((domain.lde_size, 4 * chunks), dtype=np.uint64)
-    padded[:n] = F.mul(chunk_coeffs, F.powers(domain.shift, n)[:, None])
-    lde = ntt(padded)
+    # chunk j is coefficients [j·n, (j+1)·n) of Q, stored as base columns 4j … 4j+3
+    chunk_coeffs = np.ascontiguousarray(
+        coeffs[: chunks * n].reshape(chunks, n, 4).transpose(1, 0, 2).reshape(n, 4 * chunks)
+    )
+    del coeffs
+    lde = coset_lde_from_coeffs(chunk_coeffs, domain.log_blowup, domain.shift, np.uint32)
     return _Committed(chunk_coeffs, lde, MerkleTree.commit(lde, hash))
 
 
