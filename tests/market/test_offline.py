@@ -36,7 +36,7 @@ from proofmarket.market.request_file import request_from_document
 from proofmarket.market.request_id import SMART_CONTRACT_SIGNATURE_FLAG, RequestId
 from proofmarket.market.reverts import revert_from_exception
 from proofmarket.market.storage import FileStorageProvider, fetch_url
-from proofmarket.market.types import InputType, Offer, ProofRequest
+from proofmarket.market.types import InputType, Offer, ProofRequest, RequestInput
 from proofmarket.market.units import BadAmountError, format_units, parse_units
 from proofmarket.market.validation import request_problems
 
@@ -159,6 +159,10 @@ def test_request_document_fills_id_and_start_and_round_trips() -> None:
     assert request.input.url == "https://example.org/input.bin"
     again = ProofRequest.model_validate(request.to_json_dict())
     assert again == request
+    binary = request.model_copy(update={"input": RequestInput.inline(b"\xff\xfe\x00\x80")})
+    for dumped in (binary.to_json_dict(), binary.model_dump(mode="json", by_alias=True)):
+        assert dumped["input"] == {"type": "inline", "data": "0xfffe0080"}
+        assert ProofRequest.model_validate(dumped) == binary
     with pytest.raises(InvalidRequestError, match=r"offer\.maxPrice"):
         request_from_document(
             _document(offer={**_document()["offer"], "maxPrice": -1}), request_id=rid, now=1

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    field_serializer,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -231,6 +232,13 @@ class RequestInput(_Model):
     @classmethod
     def from_url(cls, url: str) -> RequestInput:
         return cls(type=InputType.URL, data=url.encode())
+
+    @field_serializer("data", when_used="json")
+    def _encode_data(self, data: bytes) -> str:
+        """JSON form: the URL as text, inline bytes as 0x-hex (they need not be UTF-8)."""
+        if self.input_type == InputType.URL:
+            return data.decode("utf-8", "replace")
+        return _to_hex(data)
 
     def model_dump_json_friendly(self) -> dict[str, Any]:
         if self.input_type == InputType.URL:
