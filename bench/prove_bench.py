@@ -10,14 +10,16 @@ process** (numba's disk cache warm, nothing else), so every figure is a first ru
     .venv/bin/python bench/prove_bench.py --profile test-insecure --po2 13
 
 For each po2 the loop is sized to fill about one segment. Reported: cycles, proving
-seconds, kHz (cycles / s / 1000), peak RSS of the proving process, receipt size and
-verify time.
+seconds (wall, and CPU = user + system of all the process's threads, which other load on
+a shared machine disturbs less), kHz (cycles / wall s / 1000), the 1-minute load average
+before and after, peak RSS of the proving process, receipt size and verify time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -53,9 +55,12 @@ def run_one(po2: int, profile: str) -> dict[str, object]:
     from proofmarket.zkvm.receipt import verify
 
     elf = loop_elf(((1 << po2) - 600) // 6)
-    start = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    start, cpu0 = time.perf_counter(), os.times()
     proved = prove_session(elf, dev_mode=False, segment_po2=po2, profile=profile)
-    prove_s = time.perf_counter() - start
+    prove_s, cpu1 = time.perf_counter() - start, os.times()
+    load_after = os.getloadavg()[0]
+    cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     receipt = proved.receipt
     start = time.perf_counter()
     verify(receipt, compute_image_id(elf), allow_insecure_params=profile == "test-insecure")
@@ -67,7 +72,10 @@ def run_one(po2: int, profile: str) -> dict[str, object]:
         "segments": proved.session.segment_count,
         "cycles": cycles,
         "prove_s": round(prove_s, 2),
+        "prove_cpu_s": round(cpu_s, 2),
         "khz": round(cycles / prove_s / 1000, 2),
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "receipt_bytes": len(receipt.to_bytes()),
         "verify_s": round(verify_s, 2),
@@ -93,8 +101,10 @@ def main() -> None:
             r = rows[-1]
             print(
                 f"po2 {r['po2']}: {r['cycles']:,} cycles in {r['segments']} segment(s), "
-                f"prove {r['prove_s']} s = {r['khz']} kHz, peak RSS {r['peak_rss_mib']} MiB, "
-                f"receipt {r['receipt_bytes']:,} B, verify {r['verify_s']} s"
+                f"prove {r['prove_s']} s (CPU {r['prove_cpu_s']} s) = {r['khz']} kHz, "
+                f"load {r['load_before']} -> {r['load_after']}, "
+                f"peak RSS {r['peak_rss_mib']} MiB, receipt {r['receipt_bytes']:,} B, "
+                f"verify {r['verify_s']} s"
             )
     if args.json:
         print(json.dumps(rows, indent=2))

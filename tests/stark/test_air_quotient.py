@@ -111,7 +111,8 @@ def test_barycentric_openings_match_coefficient_evaluation():
 
     rng = np.random.default_rng(12)
     log_n = 7
-    mat = rng.integers(0, F.P, size=(1 << log_n, 9), dtype=np.uint64)
+    mat = rng.integers(0, F.P, size=(1 << log_n, 41), dtype=np.uint64)  # > 1 column group
+    mat[:3] = F.P - 1  # largest terms
     z = [int(v) for v in rng.integers(0, F.P, 4)]
     g = F.two_adic_generator(log_n)
     zg = np.array([v * g % F.P for v in z], dtype=np.uint64)
@@ -120,3 +121,20 @@ def test_barycentric_openings_match_coefficient_evaluation():
         at_z, at_zg = evaluate_on_h_pair(words, z, log_n)
         assert np.array_equal(at_z, evaluate_at(coeffs, np.array(z, dtype=np.uint64)))
         assert np.array_equal(at_zg, evaluate_at(coeffs, zg))
+
+
+def test_lincomb_rows_matches_python_sums():
+    """Montgomery dot products (one reduction per sum) equal exact integer sums mod P."""
+    from proofmarket.stark.kernels import lincomb_rows
+
+    rng = np.random.default_rng(13)
+    mat = rng.integers(0, F.P, size=(9, 300), dtype=np.uint64)
+    mat[0] = F.P - 1
+    coeffs = rng.integers(0, F.P, size=(300, 4), dtype=np.uint64)
+    coeffs[:, 0] = F.P - 1
+    want = [
+        [sum(int(a) * int(b) for a, b in zip(row, col, strict=True)) % F.P for col in coeffs.T]
+        for row in mat
+    ]
+    for words in (mat, mat.astype(np.uint32)):
+        assert lincomb_rows(words, coeffs).tolist() == want

@@ -21,22 +21,47 @@ _PU = np.uint64(F.P)
 _P_MINUS_2 = F.P - 2
 
 
+_M32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_MU = np.uint64((-pow(F.P, -1, 1 << 32)) % (1 << 32))  # −P^{-1} mod 2^32
+_R = (1 << 32) % F.P  # Montgomery radix mod P
+
+
+@numba.njit(cache=True, inline="always")
+def _mont(a: np.uint64, b: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """a·b·2^-32 mod P for canonical a, b; with b = w·2^32 mod P this is a·w mod P.
+
+    Only 32×32-bit products, so loops of them vectorise (a 64-bit ``%`` does not)."""
+    o = (a & _M32) * (b & _M32)
+    q = ((o & _M32) * _MU) & _M32
+    t = (o + q * _PU) >> _S32
+    return t - _PU if t >= _PU else t
+
+
+def _to_montgomery(a: np.ndarray) -> np.ndarray:
+    """Canonical values as w·2^32 mod P (the second operand of :func:`_mont`)."""
+    return F.mul(np.ascontiguousarray(a, dtype=np.uint64), np.uint64(_R))
+
+
 @numba.njit(parallel=True, cache=True)
-def _lincomb_kernel(mat: np.ndarray, coeffs: np.ndarray, out: np.ndarray) -> None:
+def _lincomb_kernel(
+    mat: np.ndarray, coeffs_t: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """out[r, j] = Σ_c mat[r, c]·coeffs[c, j]; ``coeffs_t`` is (k, w), Montgomery form.
+
+    Each sum is a contiguous dot product of canonical terms (< 2^33 of them fit in u64),
+    reduced once at the end.
+    """
     n, w = mat.shape
-    k = coeffs.shape[1]
+    k = coeffs_t.shape[0]
     for r in numba.prange(n):
+        row = mat[r]
         for j in range(k):
-            out[r, j] = 0
-        for c in range(w):
-            v = mat[r, c]
-            for j in range(k):
-                out[r, j] += v * coeffs[c, j]
-            if (c & 3) == 3:  # ≤ 4 products of two values < 2^31 each: < 2^64
-                for j in range(k):
-                    out[r, j] %= _PU
-        for j in range(k):
-            out[r, j] %= _PU
+            cj = coeffs_t[j]
+            acc = np.uint64(0)
+            for c in range(w):
+                acc += _mont(np.uint64(row[c]), cj[c])
+            out[r, j] = acc % _PU
 
 
 def lincomb_rows(mat: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
@@ -53,7 +78,7 @@ def lincomb_rows(mat: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     if m.shape[1] == 0:
         out[:] = 0
         return out
-    _lincomb_kernel(m, c, out)
+    _lincomb_kernel(m, np.ascontiguousarray(_to_montgomery(c).T), out)
     return out
 
 
@@ -210,34 +235,36 @@ def deep_quotients(
     return out
 
 
+_BARY_GROUP = 32  # columns per work item: a loop long enough to vectorise
+
+
 @numba.njit(parallel=True, cache=True)
 def _bary_kernel(mat: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    """out[c, 0:4] = Σ_i mat[i, c]·w[i]; out[c, 4:8] = Σ_i mat[(i+1) mod n, c]·w[i]."""
+    """out[c, 0:4] = Σ_i mat[i, c]·w[i]; out[c, 4:8] = Σ_i mat[(i+1) mod n, c]·w[i].
+
+    ``w`` is in Montgomery form; each product is canonical, so the sums (n ≤ 2^27 terms)
+    stay below 2^58 and are reduced once.
+    """
     n, m = mat.shape
-    ngroups = (m + 7) // 8
+    ngroups = (m + _BARY_GROUP - 1) // _BARY_GROUP
     for gi in numba.prange(ngroups):
-        c0 = gi * 8
-        c1 = min(m, c0 + 8)
-        acc = np.zeros((c1 - c0, 8), dtype=np.uint64)
+        c0 = gi * _BARY_GROUP
+        gw = min(m, c0 + _BARY_GROUP) - c0
+        acc = np.zeros((8, gw), dtype=np.uint64)
         for i in range(n):
             nxt = i + 1 if i + 1 < n else 0
-            w0, w1, w2, w3 = w[i, 0], w[i, 1], w[i, 2], w[i, 3]
-            for c in range(c0, c1):
-                v = np.uint64(mat[i, c])
-                u = np.uint64(mat[nxt, c])
-                a = acc[c - c0]
-                # each term < 2^31 and n ≤ 2^27 rows: the sums stay below 2^58
-                a[0] += (v * w0) % _PU
-                a[1] += (v * w1) % _PU
-                a[2] += (v * w2) % _PU
-                a[3] += (v * w3) % _PU
-                a[4] += (u * w0) % _PU
-                a[5] += (u * w1) % _PU
-                a[6] += (u * w2) % _PU
-                a[7] += (u * w3) % _PU
-        for c in range(c0, c1):
+            row = mat[i, c0 : c0 + gw]
+            rown = mat[nxt, c0 : c0 + gw]
+            for k in range(4):
+                wk = w[i, k]
+                a = acc[k]
+                b = acc[4 + k]
+                for c in range(gw):
+                    a[c] += _mont(np.uint64(row[c]), wk)
+                    b[c] += _mont(np.uint64(rown[c]), wk)
+        for c in range(gw):
             for k in range(8):
-                out[c, k] = acc[c - c0, k] % _PU
+                out[c0 + c, k] = acc[k, c] % _PU
 
 
 def evaluate_on_h_pair(
@@ -266,7 +293,7 @@ def evaluate_on_h_pair(
     del d
     out = np.empty((a.shape[1], 8), dtype=np.uint64)
     if a.shape[1]:
-        _bary_kernel(a, w, out)
+        _bary_kernel(a, _to_montgomery(w), out)
     zn = (int(z[0]), int(z[1]), int(z[2]), int(z[3]))
     for _ in range(log_n):  # z^n by squaring
         zn = ext_mul_ints(zn, zn)
