@@ -693,6 +693,13 @@ class CpuAir(Air):
         b.assert_every_row(knz * (1 - rw), name="k flag only on READ/WRITE")
         b.assert_every_row(rw * (k_sum * m(L.kinv) - knz), name="k != 0 (inverse)")
         b.assert_every_row(rw * (1 - knz) * k_sum, name="k == 0")
+        # A WRITE moves every byte it is asked to (the adder's X − k is 0: eq), except that
+        # the executor shortens a transfer that does not fit a fresh segment, which is then
+        # the segment's first row, to at least one byte. Without this a prover could drop
+        # the tail of any journal WRITE whose return value the guest does not check.
+        eq_k = m(L.eq)
+        b.assert_every_row(s_write * m(L.row) * (1 - eq_k), name="WRITE moves every byte")
+        b.assert_every_row(s_write * (1 - knz) * (1 - eq_k), name="WRITE moves a byte")
         # WRITE's file descriptor (a0 before) is stdout, stderr or the journal
         b.assert_every_row(fdo + fde - s_write * (fdo + fde), name="fd flags only on WRITE")
         b.assert_every_row(ecall * (fdo + fde + jr - s_write), name="one fd per WRITE")
