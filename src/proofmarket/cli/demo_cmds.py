@@ -7,8 +7,13 @@ that submits several requests (different guests, prices and deadlines). The brok
 prices, locks, proves, batches and fulfils them; the requestor follows the chain and
 checks every delivered proof. The demo ends with a table of requests, who fulfilled them,
 the prices paid and the verification result, then proves and verifies a STARK for an
-example AIR. Everything is started here and stopped at the end. Receipts from the cluster
-are DEV MODE until the RV32IM circuit lands, and every step that uses one says so.
+example AIR. Everything is started here and stopped at the end.
+
+The cluster proves for real (STARK receipts, ``--stark-profile``, default ``default``); the
+broker publishes each receipt in the requestor's storage and the requestor verifies it off
+chain (the table's ``receipt`` column). On chain the seal still goes through the dev
+verifier until the fraud-proof verifier exists. ``--dev-mode`` runs the cluster in dev
+mode instead (DEV MODE receipts, labelled everywhere).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +74,42 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "proofmarket.cli.main", *args]
 
 
+DEMO_SEGMENT_PO2 = 16  # every demo request fits one segment
+
+
+@dataclass(frozen=True)
+class Proving:
+    """How the demo's cluster proves: for real with a STARK profile, or in dev mode."""
+
+    dev_mode: bool = False
+    stark_profile: str = "default"
+
+    @property
+    def label(self) -> str:
+        return "DEV MODE" if self.dev_mode else f"STARK, {self.stark_profile} profile"
+
+    def cluster_args(self) -> list[str]:
+        return ["--dev-mode"] if self.dev_mode else ["--stark-profile", self.stark_profile]
+
+
+def _cluster_env() -> dict[str, str]:
+    """The demo decides dev mode by its own flag, not by an inherited environment."""
+    env = {k: v for k, v in os.environ.items() if k != "PROOFMARKET_DEV_MODE"}
+    env.pop("PROOFMARKET_STARK_PROFILE", None)
+    return env
+
+
 @contextmanager
-def _local_cluster(data_dir: Path, port: int) -> Iterator[str]:
+def _local_cluster(data_dir: Path, port: int, proving: Proving) -> Iterator[str]:
     """``proofmarket cluster up`` (API + one agent per type), stopped afterwards."""
     from proofmarket.cluster.client import wait_healthy
 
     common = ["--data-dir", str(data_dir)]
-    up = _cli("cluster", "up", "--detach", "--port", str(port), "--segment-po2", "16", *common)
-    done = subprocess.run(up, capture_output=True, text=True, check=False)
+    up = _cli(
+        "cluster", "up", "--detach", "--port", str(port), "--segment-po2",
+        str(DEMO_SEGMENT_PO2), *proving.cluster_args(), *common,
+    )  # fmt: skip
+    done = subprocess.run(up, capture_output=True, text=True, check=False, env=_cluster_env())
     endpoint = f"http://127.0.0.1:{port}"
     try:
         if done.returncode != 0:
@@ -89,9 +123,16 @@ def _local_cluster(data_dir: Path, port: int) -> Iterator[str]:
 
 @contextmanager
 def _broker_process(
-    workdir: Path, rpc_url: str, key: str, deployment: Any, cluster_url: str, metrics_port: int
+    workdir: Path,
+    rpc_url: str,
+    key: str,
+    deployment: Any,
+    cluster_url: str,
+    metrics_port: int,
+    storage: Path,
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """``proofmarket broker run`` with the demo's broker.toml; safe-stopped afterwards."""
+    """``proofmarket broker run`` with the demo's broker.toml; safe-stopped afterwards.
+    It publishes receipts in ``storage``, the requestor's file storage."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "broker.toml"
     config.write_text(BROKER_CONFIG)
@@ -103,7 +144,7 @@ def _broker_process(
         "--cluster-url", cluster_url, "--db", str(db), "--poll-secs", "0.2",
         "--metrics-port", str(metrics_port),
     )  # fmt: skip
-    env = {**os.environ, "PROOFMARKET_DEV_MODE": "1"}
+    env = {**_cluster_env(), "STORAGE_PROVIDER": "file", "FILE_STORAGE_DIR": str(storage)}
     env.pop("PROOFMARKET_ENV_FILE", None)
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -194,9 +235,12 @@ def _work_dir(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | None) -> None:
+def _demo_market(
+    results: dict[str, Any], n: int, timeout: float, keep: Path | None, proving: Proving
+) -> None:
     from web3 import Web3
 
+    from proofmarket.broker.receipts import ON_CHAIN_NOTE
     from proofmarket.cli.demo_requests import (
         broker_orders,
         demo_plan,
@@ -232,8 +276,12 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
             )
 
             _step("2. Prover: start a proving cluster and the broker")
-            with _local_cluster(work / "cluster", free_port()) as cluster_url:
-                _say(f"cluster {cluster_url} (SQLite TaskDB, filesystem stores, DEV MODE)")
+            storage_dir = work / "storage"
+            with _local_cluster(work / "cluster", free_port(), proving) as cluster_url:
+                _say(
+                    f"cluster {cluster_url} (SQLite TaskDB, filesystem stores, "
+                    f"{proving.label} receipts)"
+                )
                 metrics_port = free_port()
                 with _broker_process(
                     work / "broker",
@@ -242,6 +290,7 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
                     deployment,
                     cluster_url,
                     metrics_port,
+                    storage_dir,
                 ) as (broker, db):
                     _say(
                         f"broker pid {broker.pid}, database {db} (log next to it), metrics "
@@ -250,10 +299,12 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
 
                     _step("3. Requestor: submit requests (guests, prices, deadlines)")
                     start_block = requestor.block_number()
-                    storage = FileStorageProvider(work / "storage")
-                    tracked = submit_all(requestor, storage, demo_plan(n), _say)
+                    storage = FileStorageProvider(storage_dir)
+                    tracked = submit_all(
+                        requestor, storage, demo_plan(n, real=not proving.dev_mode), _say
+                    )
 
-                    _step("4. Broker: price, lock, prove (DEV MODE), batch and fulfil")
+                    _step(f"4. Broker: price, lock, prove ({proving.label}), batch and fulfil")
 
                     def refusals() -> dict[int, str]:
                         if broker.poll() is not None:
@@ -272,10 +323,23 @@ def _demo_market(results: dict[str, Any], n: int, timeout: float, keep: Path | N
                     orders = broker_orders(db)
                     for t in tracked:
                         t.dev_mode = bool(orders.get(t.request_id, {}).get("dev_mode"))
+                        t.receipt_mode = orders.get(t.request_id, {}).get("receipt_mode")
 
-            _step("5. Requestor: check every delivered proof")
-            verify_all(requestor, tracked)
+            _step("5. Requestor: check every delivered proof (receipt off chain, seal on chain)")
+            verify_all(
+                requestor,
+                tracked,
+                storage_dir,
+                allow_dev_mode=proving.dev_mode,
+                allow_insecure_params=proving.stark_profile == "test-insecure",
+            )
             console.print(render_table(tracked))
+            _say(f"note: {ON_CHAIN_NOTE}")
+            results["on_chain"] = ON_CHAIN_NOTE
+            results["proving"] = {
+                "dev_mode": proving.dev_mode,
+                "stark_profile": None if proving.dev_mode else proving.stark_profile,
+            }
             paid = sum(t.price_wei or 0 for t in tracked)
             _say(
                 f"requestor paid {paid / ETHER:.5f} ETH in all; prover stake back to "
@@ -317,22 +381,35 @@ def register(app: typer.Typer) -> None:
     def demo(
         n: int = typer.Option(1000, "--n", help="Which Fibonacci number the first request asks."),
         timeout: float = typer.Option(
-            300.0, "--timeout", help="Seconds to wait for every request to be fulfilled."
+            900.0, "--timeout", help="Seconds to wait for every request to be fulfilled."
         ),
         stark: bool = typer.Option(True, "--stark/--no-stark", help="Also prove a STARK."),
         workdir: Path | None = typer.Option(
             None, "--workdir", help="Keep chain, cluster and broker files here (default: temp)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
+        dev_mode: bool = typer.Option(
+            False, "--dev-mode", help="Cluster in dev mode: DEV MODE receipts, nothing proven."
+        ),
+        stark_profile: str = typer.Option(
+            "default",
+            "--stark-profile",
+            help="STARK profile the cluster proves with (test-insecure: fast, insecure).",
+        ),
     ) -> None:
         """Run the end-to-end demo: request, lock, prove, fulfil, verify; then a STARK."""
+        from proofmarket.cluster.config import STARK_PROFILES
+
         if not 0 <= n < 2**32:
             raise typer.BadParameter("n must fit in a u32", param_hint="--n")
-        os.environ.setdefault("PROOFMARKET_DEV_MODE", "1")
+        if stark_profile not in STARK_PROFILES:
+            raise typer.BadParameter(
+                f"choose one of {', '.join(STARK_PROFILES)}", param_hint="--stark-profile"
+            )
         results: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            _demo_market(results, n, timeout, workdir)
+            _demo_market(results, n, timeout, workdir, Proving(dev_mode, stark_profile))
         except (RuntimeError, TimeoutError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

@@ -2,8 +2,11 @@
 
 The requestor submits a few requests on chain (different guests, prices and deadlines),
 follows them through the chain's events only (locked → fulfilled), and at the end checks
-every delivered proof the way a requestor would: the journal against its own execution,
-the predicate, and the seal through the market's verifier router.
+every delivered proof the way a requestor would: the prover's receipt off chain (fetched
+from where the broker published it, verified against the request's image ID and the
+delivered journal), the journal against its own execution, and the seal through the
+market's verifier router (on chain the seal still goes through the dev verifier until the
+fraud-proof verifier exists).
 """
 
 from __future__ import annotations
@@ -37,16 +40,20 @@ class DemoRequest:
     """Priced below its gas cost on purpose: the broker should refuse it."""
 
 
-def demo_plan(n: int) -> list[DemoRequest]:
+def demo_plan(n: int, *, real: bool = True) -> list[DemoRequest]:
     """Four requests: three guests, flat and ramping prices, loose and tight deadlines, and
-    one priced below the gas a fulfilment costs, which the broker refuses."""
+    one priced below the gas a fulfilment costs, which the broker refuses.
+
+    ``real``: the cluster proves for real, one proof at a time (tens of seconds each on a
+    small machine), so the tight lock window is wider than in dev mode."""
+    tight = 420 if real else 180
     return [
         DemoRequest(f"fib({n})", "fib", n.to_bytes(4, "little"), ETHER // 1000, ETHER // 100,
                     60, 600, 1200),
         DemoRequest("iter(N=2)", "iter", (2).to_bytes(4, "little"), ETHER // 200, ETHER // 200,
-                    0, 300, 600),
+                    0, 600, 1200),
         DemoRequest("sha256('proofmarket')", "sha256", b"proofmarket", ETHER // 500, ETHER // 50,
-                    30, 180, 360),
+                    30, tight, 2 * tight),
         DemoRequest("fib(10) (underpriced)", "fib", (10).to_bytes(4, "little"), ETHER // 20000,
                     ETHER // 10000, 0, 120, 240, expect_skip=True),
     ]  # fmt: skip
@@ -72,6 +79,10 @@ class Tracked:
     seal: bytes = b""
     dev_mode: bool = False
     """The broker proved it with a DEV MODE receipt (the seal then proves nothing)."""
+    receipt_mode: str | None = None
+    """The broker's receipt: ``STARK (<profile>)`` or ``DEV MODE`` (its order record)."""
+    receipt: dict[str, Any] | None = None
+    """The requestor's off-chain check of the published receipt."""
     skipped: str | None = None
     """The broker's reason when it refused the request."""
     checks: dict[str, bool] = field(default_factory=dict)
@@ -106,6 +117,8 @@ class Tracked:
             "journal": None if self.journal is None else self.journal.hex(),
             "expected_journal": self.expected_journal.hex(),
             "dev_mode": self.dev_mode,
+            "receipt_mode": self.receipt_mode,
+            "receipt": self.receipt,
             "skipped": self.skipped,
             "checks": dict(self.checks),
             "verified": self.verified,
@@ -174,22 +187,28 @@ def submit_all(
 
 
 def broker_orders(db: Path) -> dict[int, dict[str, Any]]:
-    """Per request ID: the broker's order status, its reason and whether its receipt was
-    DEV MODE (read-only, from the broker's order database)."""
+    """Per request ID: the broker's order status, its reason, whether its receipt was DEV
+    MODE and the receipt's mode (read-only, from the broker's order database)."""
     if not db.exists():
         return {}
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         rows = conn.execute(
-            "SELECT id, data->>'status', data->>'error_msg', data->>'dev_mode' FROM orders"
+            "SELECT id, data->>'status', data->>'error_msg', data->>'dev_mode', "
+            "data->>'receipt_mode' FROM orders"
         ).fetchall()
     except sqlite3.OperationalError:
         return {}
     finally:
         conn.close()
     return {
-        int(oid.split("-", 1)[0], 16): {"status": status, "reason": reason, "dev_mode": bool(dev)}
-        for oid, status, reason, dev in rows
+        int(oid.split("-", 1)[0], 16): {
+            "status": status,
+            "reason": reason,
+            "dev_mode": bool(dev),
+            "receipt_mode": mode,
+        }
+        for oid, status, reason, dev, mode in rows
     }
 
 
@@ -249,20 +268,72 @@ def follow(
             next_block = head + 1
         for request_id, reason in refusals().items():
             t = by_id.get(request_id)
-            if t is not None and t.locked_at is None and t.skipped is None:
+            if t is None or t.skipped is not None or t.fulfilled_at is not None:
+                continue
+            if t.locked_at is None:
                 t.skipped = reason
                 say(
                     f"[{time.monotonic() - started:6.1f} s] {t.spec.name:<24} refused by the "
                     f"broker: {reason}"
                 )
+            elif reason.startswith("Failed"):  # locked, then proving failed: nothing comes
+                t.skipped = reason
+                say(
+                    f"[{time.monotonic() - started:6.1f} s] {t.spec.name:<24} failed at the "
+                    f"broker: {reason}"
+                )
         time.sleep(0.25)
 
 
-def verify_all(client: MarketClient, tracked: list[Tracked]) -> None:
-    """The requestor's checks on each delivered proof."""
+def check_receipt(
+    url: str,
+    image_id: bytes,
+    journal: bytes,
+    *,
+    allow_dev_mode: bool,
+    allow_insecure_params: bool,
+) -> dict[str, Any]:
+    """Fetch a published receipt and verify it off chain against the request's image ID
+    and the delivered journal: ``{"url", "mode", "verified", "error", ...}``."""
+    from proofmarket.market.storage import FetchError, fetch_url
+    from proofmarket.zkvm.receipt import Receipt, ReceiptError, stark_profiles, verify
+
+    found: dict[str, Any] = {"url": url, "mode": None, "verified": False, "error": None}
+    try:
+        receipt = Receipt.from_bytes(fetch_url(url, 1 << 29))
+        found["mode"] = receipt.mode
+        if not receipt.is_dev_mode:
+            found["stark_profiles"] = sorted(stark_profiles(receipt))
+        verify(
+            receipt,
+            image_id,
+            allow_dev_mode=allow_dev_mode,
+            allow_insecure_params=allow_insecure_params,
+        )
+        if receipt.journal != journal:
+            raise ReceiptError("the receipt's journal differs from the delivered journal")
+    except (FetchError, ReceiptError) as exc:
+        found["error"] = str(exc)
+        return found
+    found["verified"] = True
+    return found
+
+
+def verify_all(
+    client: MarketClient,
+    tracked: list[Tracked],
+    storage_dir: Path,
+    *,
+    allow_dev_mode: bool = False,
+    allow_insecure_params: bool = False,
+) -> None:
+    """The requestor's checks on each delivered proof: the receipt the broker published in
+    ``storage_dir`` (verified off chain), the journal, the seal on chain, who delivered."""
+    from proofmarket.broker.receipts import receipt_location
     from proofmarket.market.errors import MarketError
     from proofmarket.market.predicates import claim_digest
 
+    storage_env = {"STORAGE_PROVIDER": "file", "FILE_STORAGE_DIR": str(storage_dir)}
     for t in tracked:
         if t.journal is None:
             if t.skipped is None:
@@ -270,6 +341,14 @@ def verify_all(client: MarketClient, tracked: list[Tracked]) -> None:
             continue
         t.checks["journal_matches_local_execution"] = t.journal == t.expected_journal
         claim = claim_digest(t.image_id, t.journal)
+        t.receipt = check_receipt(
+            receipt_location(claim, storage_env),
+            t.image_id,
+            t.journal,
+            allow_dev_mode=allow_dev_mode,
+            allow_insecure_params=allow_insecure_params,
+        )
+        t.checks["receipt_verifies_off_chain"] = t.receipt["verified"]
         try:
             client.verify_integrity(t.seal, claim)
             t.checks["seal_verifies_on_chain"] = True
@@ -282,16 +361,27 @@ def render_table(tracked: list[Tracked]) -> Any:
     from rich.table import Table
 
     table = Table(title="requests")
-    for column in ("request", "guest", "id", "paid (ETH)", "fulfilled by", "time", "verified"):
+    for column in (
+        "request", "guest", "id", "paid (ETH)", "fulfilled by", "time", "receipt", "verified",
+    ):  # fmt: skip
         table.add_column(column)
     for t in tracked:
         price = "-" if t.price_wei is None else f"{t.price_wei / ETHER:.5f}"
         seconds = _delta(t.submitted_at, t.fulfilled_at)
+        receipt = "-"
         if t.fulfilled_by is not None:
             who = t.fulfilled_by[:12] + "…"
-            verdict = ("yes" if t.verified else "NO") + (
-                " (DEV MODE)" if t.to_dict()["dev_mode"] else ""
-            )
+            verdict = ("yes" if t.verified else "NO") + (" (DEV MODE)" if t.dev_mode else "")
+            if t.receipt is not None:
+                profiles = t.receipt.get("stark_profiles")
+                mode = str(t.receipt["mode"] or "none")
+                receipt = mode + (f" ({', '.join(profiles)})" if profiles else "")
+                if not t.receipt["verified"]:
+                    receipt += ", NOT verified"
+                elif mode == "DEV MODE":
+                    receipt += ", accepted (proves nothing)"
+                else:
+                    receipt += ", verified off chain"
         else:
             who = f"nobody ({t.skipped})" if t.skipped else "-"
             verdict = "-"
@@ -302,6 +392,7 @@ def render_table(tracked: list[Tracked]) -> Any:
             price,
             who,
             "-" if seconds is None else f"{seconds:.1f} s",
+            receipt,
             verdict,
         )
     return table
