@@ -1,7 +1,7 @@
 """The README's demo runs the whole stack: a broker process prices, locks, proves and
 fulfils the requestor's requests on a local chain and cluster, and refuses the one priced
-below its gas. The cluster proves for real (the fast TEST profile here, the default one
-in the README's demo); the requestor verifies every STARK receipt off chain."""
+below its gas. The cluster proves for real (the default STARK profile, as in the README's
+demo); the requestor verifies every STARK receipt off chain."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from proofmarket.zkvm import execute
 from proofmarket.zkvm.guests import example_elf
 
 DEMO = [sys.executable, "-m", "proofmarket.cli.main", "demo", "--n", "77", "--json"]
-DEMO += ["--stark-profile", "test-insecure"]
 
 
 @pytest.mark.slow
@@ -42,9 +41,9 @@ def test_demo_runs_the_whole_market_with_a_broker() -> None:
         assert r["checks"]["seal_verifies_on_chain"] is True
         assert r["checks"]["receipt_verifies_off_chain"] is True
         assert r["verified"] is True and r["dev_mode"] is False
-        assert r["receipt_mode"] == "STARK (test-insecure)"
+        assert r["receipt_mode"] == "STARK (default)"
         assert r["receipt"]["mode"] == "STARK" and r["receipt"]["verified"] is True
-        assert r["receipt"]["stark_profiles"] == ["test-insecure"]
+        assert r["receipt"]["stark_profiles"] == ["default"]
         assert 0 < r["price_wei"] <= r["max_price_wei"]
 
     underpriced = [r for r in requests.values() if r["fulfilled_by"] is None]
@@ -65,5 +64,5 @@ def test_demo_runs_the_whole_market_with_a_broker() -> None:
         sum(r["price_wei"] for r in fulfilled) - summary["broker"]["gas_spent_wei"], rel=1e-12
     )
     assert summary["stark"]["proof_bytes"] > 0
-    assert summary["proving"] == {"dev_mode": False, "stark_profile": "test-insecure"}
+    assert summary["proving"] == {"dev_mode": False, "stark_profile": "default"}
     assert "dev verifier" in summary["on_chain"]

@@ -66,3 +66,26 @@ def test_cluster_issues_a_verified_stark_receipt(tmp_path) -> None:
     assert finalize.output["receipt_mode"] == "STARK"
     assert finalize.output["stark_profiles"] == [INSECURE_STARK_PROFILE]
     assert [next(iter(t.task_def)) for t in tasks].count("Join") == 1
+
+
+def test_bench_reports_real_proving_khz(tmp_path) -> None:
+    """`cluster bench` on a cluster that is not in dev mode: the example `iter` guest
+    (input READ, journal WRITE) proven for real, kHz from the job's server-side time."""
+    from proofmarket.cluster.bench import run_bench
+
+    config = fs_config(
+        tmp_path,
+        segment_po2=SEGMENT_PO2,
+        dev_mode=False,
+        stark_profile=INSECURE_STARK_PROFILE,
+        limits=TaskLimits(prove_timeout=30, join_timeout=30, finalize_timeout=30),
+    )
+    with running_cluster(config) as (url, _ctx, _):
+        result = run_bench(url, 1, timeout_secs=300)
+    assert result.real_proving and result.dev_mode is False
+    assert result.receipt_mode == "STARK"
+    assert result.stark_profiles == [INSECURE_STARK_PROFILE]
+    assert result.server_elapsed_secs is not None and result.server_elapsed_secs > 0
+    expected = result.total_cycles / 1000 / result.server_elapsed_secs
+    assert result.khz == pytest.approx(expected)
+    assert result.to_dict()["real_proving"] is True
