@@ -59,6 +59,8 @@ def test_up_bench_status_job_status_down(detached_cluster):
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["supervisor"]["endpoint"] == endpoint
+    assert report["supervisor"]["dev_mode"] is True  # the fixture starts it with --dev-mode
+    assert "receipts: DEV MODE" in run_cli("status", "--data-dir", str(data_dir)).stdout
     assert (data_dir / "cluster.pid").read_text().strip() == str(report["supervisor"]["pid"])
     assert {t: q["agents_alive"] for t, q in report["queues"].items()} == {
         "exec": 1,

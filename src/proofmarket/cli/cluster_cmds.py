@@ -540,6 +540,13 @@ def status_cmd(
         return
     if state:
         console.print(f"supervisor pid {state['pid']}, API {state['endpoint']}")
+        if "dev_mode" in state:
+            receipts = (
+                "DEV MODE (nothing proven)"
+                if state["dev_mode"]
+                else f"STARK ({state.get('stark_profile') or 'default'} profile)"
+            )
+            console.print(f"receipts: {receipts}")
         if report["starting"]:
             console.print("still starting: " + ", ".join(report["starting"]))
     else:

@@ -228,6 +228,8 @@ class Supervisor:
             "pid": os.getpid(),
             "endpoint": self.endpoint,
             "data_dir": str(self.opts.data_dir),
+            "dev_mode": self.opts.dev_mode,
+            "stark_profile": self.opts.stark_profile,
             "children": {
                 c.name: {"pid": c.proc.pid if c.proc else None, "restarts": c.restarts}
                 for c in self.children
