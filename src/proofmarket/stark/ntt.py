@@ -432,9 +432,12 @@ def _coset_lde(
         raise NttError(f"LDE dtype must be uint32 or uint64, got {dtype}")
     out = np.empty((big_n, m), dtype=dtype)
     coeffs = np.empty((n, m) if want_coeffs else (1, 1), dtype=dtype)
+    threads = numba.get_num_threads()
     group = 64 // np.dtype(dtype).itemsize  # columns per 64-byte line of an output row
+    if -(-m // group) < threads:  # too few lines to share: split them (the quotient's 16)
+        group = max(1, -(-m // threads))
     ngroups = (m + group - 1) // group
-    workers = max(1, min(numba.get_num_threads(), ngroups))
+    workers = max(1, min(threads, ngroups))
     scratch = np.empty((workers, min(group, m), big_n), dtype=np.uint32)
     _lde_kernel(
         np.ascontiguousarray(mat),
