@@ -80,3 +80,22 @@ def test_interpreter_destination_never_aliases_a_source() -> None:
             v = (v * v + v - 3) % P
         ref.append(v)
     assert out[:, 0].tolist() == ref
+
+
+def test_helper_kernel_inverts_and_flags_a_zero_denominator() -> None:
+    from proofmarket.stark.expr import ext_inv_ints, ext_mul_ints
+    from proofmarket.stark.row_eval import _helpers_kernel
+
+    rng = np.random.default_rng(3)
+    vals = rng.integers(0, P, size=(300, 8 * 3), dtype=np.uint64)
+    out = np.empty((300, 12), dtype=np.uint64)
+    assert _helpers_kernel(vals, 3, out)
+    for r in (0, 151, 299):
+        for b in range(3):
+            numer = [int(v) for v in vals[r, 8 * b : 8 * b + 4]]
+            den = [int(v) for v in vals[r, 8 * b + 4 : 8 * b + 8]]
+            assert out[r, 4 * b : 4 * b + 4].tolist() == list(
+                ext_mul_ints(numer, ext_inv_ints(den))
+            )
+    vals[77, 12:16] = 0  # batch 1's denominator on row 77
+    assert not _helpers_kernel(vals, 3, out)

@@ -21,11 +21,13 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 
 from proofmarket.stark import field as F
 from proofmarket.stark.constraint_vm import Recorder, Reg, VmProgram, allocate, run
 from proofmarket.stark.expr import Algebra, Expr, Group, Value, compile_program
+from proofmarket.stark.kernels import _conj_norm, _emul
 
 if TYPE_CHECKING:
     from proofmarket.stark.air import Air
@@ -124,6 +126,79 @@ def logup_program(
     return low.program(), low.width
 
 
+_PU = np.uint64(F.P)
+_HELPER_CHUNKS = 64  # row ranges inverted independently (in parallel)
+
+
+@numba.njit(parallel=True, cache=True)
+def _helpers_kernel(vals: np.ndarray, batches: int, out: np.ndarray) -> bool:  # pragma: no cover
+    """out[r, 4b…4b+3] = numer_b / den_b for the (numer, den) pairs of ``vals`` (m, 8·nb).
+
+    Extension inverses through the norm (den⁻¹ = conj·norm⁻¹), the norms inverted with one
+    exponentiation per chunk of rows (Montgomery's trick), chunks in parallel. Returns
+    False when a denominator is zero (out is then incomplete).
+    """
+    m = vals.shape[0]
+    nchunks = min(m, _HELPER_CHUNKS)
+    per = (m + nchunks - 1) // nchunks
+    ok = np.ones(nchunks, dtype=np.uint8)
+    for ch in numba.prange(nchunks):
+        lo = ch * per
+        hi = min(m, lo + per)
+        k = (hi - lo) * batches
+        if k <= 0:
+            continue
+        conj = np.empty((k, 4), dtype=np.uint64)
+        norms = np.empty(k, dtype=np.uint64)
+        prefix = np.empty(k, dtype=np.uint64)
+        acc = np.uint64(1)
+        for idx in range(k):
+            r = lo + idx // batches
+            c = 8 * (idx % batches) + 4
+            c0, c1, c2, c3, nrm = _conj_norm(
+                vals[r, c], vals[r, c + 1], vals[r, c + 2], vals[r, c + 3]
+            )
+            conj[idx, 0] = c0
+            conj[idx, 1] = c1
+            conj[idx, 2] = c2
+            conj[idx, 3] = c3
+            norms[idx] = nrm
+            prefix[idx] = acc
+            acc = (acc * nrm) % _PU
+        if acc == 0:
+            ok[ch] = 0
+            continue
+        inv = np.uint64(1)  # acc^(P−2)
+        base = acc
+        e = F.P - 2
+        while e > 0:
+            if e & 1:
+                inv = (inv * base) % _PU
+            base = (base * base) % _PU
+            e >>= 1
+        for idx in range(k - 1, -1, -1):
+            n_inv = (inv * prefix[idx]) % _PU
+            inv = (inv * norms[idx]) % _PU
+            r = lo + idx // batches
+            b = idx % batches
+            c = 8 * b
+            h0, h1, h2, h3 = _emul(
+                vals[r, c],
+                vals[r, c + 1],
+                vals[r, c + 2],
+                vals[r, c + 3],
+                (conj[idx, 0] * n_inv) % _PU,
+                (conj[idx, 1] * n_inv) % _PU,
+                (conj[idx, 2] * n_inv) % _PU,
+                (conj[idx, 3] * n_inv) % _PU,
+            )
+            out[r, 4 * b] = h0
+            out[r, 4 * b + 1] = h1
+            out[r, 4 * b + 2] = h2
+            out[r, 4 * b + 3] = h3
+    return bool(ok.all())
+
+
 def logup_helper_block(
     program: VmProgram,
     batches: int,
@@ -135,9 +210,10 @@ def logup_helper_block(
     :func:`as_words`); FieldError when a denominator vanishes."""
     lo, hi = rows
     vals = run(program, [main, preprocessed], main.shape[0], 8 * batches, row_range=(lo, hi))
-    parts = vals.reshape(hi - lo, batches, 2, 4)
-    inv = F.ext_batch_inv(parts[:, :, 1, :])
-    return F.ext_mul(parts[:, :, 0, :], inv).reshape(hi - lo, 4 * batches)
+    out = np.empty((hi - lo, 4 * batches), dtype=np.uint64)
+    if not _helpers_kernel(vals, batches, out):
+        raise F.FieldError("inverse of zero in the extension field")
+    return out
 
 
 def constraints_hold(
