@@ -152,7 +152,6 @@ def env_values(rpc_url: str, deployment: Deployment, paths: DevnetPaths) -> dict
         "PROOFMARKET_SET_VERIFIER_ADDRESS": deployment.set_verifier,
         "PROOFMARKET_MOCK_VERIFIER_ADDRESS": deployment.mock_verifier or "",
         "PROOFMARKET_DEPLOY_BLOCK": str(deployment.deploy_block),
-        "PROOFMARKET_DEV_MODE": "1",
         "STORAGE_PROVIDER": "file",
         "FILE_STORAGE_DIR": str((paths.state_dir / "storage").resolve()),
     }
@@ -160,8 +159,9 @@ def env_values(rpc_url: str, deployment: Deployment, paths: DevnetPaths) -> dict
 
 ENV_HEADER = """proofmarket local devnet (written by `proofmarket devnet up`).
 PRIVATE_KEY is anvil account #0 (deployer and requestor); PROVER_PRIVATE_KEY is account #1.
-Accounts #0-#3 hold a 10 ETH market deposit and a 100 HP stake. DEV MODE: the mock verifier
-accepts seals that prove nothing; never reuse these keys or addresses on a real network."""
+Accounts #0-#3 hold a 10 ETH market deposit and a 100 HP stake. On chain the mock verifier
+accepts seals that prove nothing (receipts are checked off chain); never reuse these keys
+or addresses on a real network."""
 
 
 def devnet_up(
