@@ -22,7 +22,10 @@ from proofmarket.zkvm.receipt import (
 )
 from proofmarket.zkvm.stark_seal import seal_journal
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("guest_proofs"),
+]  # one worker: shared proofs
 PROFILE = "test-insecure"
 
 

@@ -20,7 +20,10 @@ from proofmarket.zkvm.receipt import (
 )
 from zkvm.programs import halt, make_elf
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group("stark_receipts"),
+]  # one worker: shared proofs
 
 
 def loop_elf(count: int, kind: int = 0) -> bytes:
