@@ -17,6 +17,7 @@ part of the claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,8 +38,13 @@ _HEIGHTS = range(1, MAX_SEGMENT_PO2 + 2)
 U16_TABLE = 1  # index of the u16 table in execution_tables()
 
 
+@lru_cache(maxsize=1)
 def segment_machine() -> Machine:
-    """CPU, u16, bitwise, page blocks, page nodes, Poseidon2 chip (in this order)."""
+    """CPU, u16, bitwise, page blocks, page nodes, Poseidon2 chip (in this order).
+
+    One shared instance, so each AIR builds its constraint system and id once per process
+    rather than once per proof and per verification.
+    """
     return Machine(
         [
             *execution_tables(),
