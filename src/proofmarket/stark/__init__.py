@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 # Numba's "omp" threading layer (libgomp) keeps idle workers spinning between parallel
 # regions by default. On a shared 2-core machine those spinning threads take the CPU from
 # the threads doing the work: a 2^18-row segment proof took 37.1 s with spinning and
-# 32.2 s with passive waiting at load average 5, and the paging witness (many small
-# parallel hashes) 1.8 s against 0.1 s. Passive waiting costs a futex wake-up per region.
+# 32.2 s with passive waiting at load average 5, and a po2 14 segment witness (many
+# small parallel kernels) 1.8 s against 0.1 s. Passive waiting costs a futex wake-up per region.
 # libgomp reads this when numba first loads it, i.e. at the first parallel kernel, which
 # runs after this import; an explicit setting in the environment wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
