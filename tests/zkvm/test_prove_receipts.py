@@ -29,7 +29,7 @@ from proofmarket.zkvm import (
 )
 from proofmarket.zkvm.claim import SYSTEM_STATE_ZERO, ExitCode, sha256
 from proofmarket.zkvm.guests import example_elf
-from proofmarket.zkvm.receipt import DEV_MODE_ENV
+from proofmarket.zkvm.receipt import DEV_MODE_ENV, compose
 from proofmarket.zkvm.toolchain import build_guest
 
 
@@ -194,3 +194,22 @@ def test_paused_guest_receipt(tmp_path: Path) -> None:
     assert claim.exit_code == ExitCode.paused(5)
     assert receipt.journal == u32(42)
     assert claim.post != SYSTEM_STATE_ZERO.digest()
+
+
+def test_compose_checks_order_and_chaining(
+    iter_segments: tuple[bytes, bytes, list[Segment]],
+) -> None:
+    image_id, journal, segments = iter_segments
+    receipts = [prove_segment(s, dev_mode=True) for s in segments]
+    root = compose(receipts)
+    assert (root.first_segment, root.segment_count) == (0, len(receipts))
+    assert verify(finalize(root, journal), image_id, allow_dev_mode=True) == root.claim
+    with pytest.raises(VerificationError, match="does not follow"):
+        compose([receipts[0], receipts[2]])
+    with pytest.raises(VerificationError, match="does not follow"):
+        compose([receipts[1], receipts[0]])
+    with pytest.raises(VerificationError, match="follows a final segment"):
+        last = receipts[-1]
+        compose([last, dataclasses.replace(receipts[0], index=last.index + 1)])
+    with pytest.raises(VerificationError, match="no segment"):
+        compose([])

@@ -31,9 +31,8 @@ from proofmarket.zkvm.receipt import (
     SegmentReceipt,
     SuccinctReceipt,
     VerificationError,
+    compose,
     finalize,
-    join,
-    lift,
 )
 from proofmarket.zkvm.segment import Segment, replay_segment
 from proofmarket.zkvm.session import Session
@@ -86,14 +85,18 @@ def _prove_segment_stark(segment: Segment, profile: str) -> SegmentReceipt:
 
 
 class SpanAccumulator:
-    """Joins segment receipts as they arrive, left to right (what a join task does)."""
+    """Collects segment receipts as they arrive (each verified when it was proven) and
+    composes them into one span; ``finalize`` then verifies every seal once more."""
 
     def __init__(self) -> None:
-        self.root: SuccinctReceipt | None = None
+        self.segments: list[SegmentReceipt] = []
 
     def add(self, receipt: SegmentReceipt) -> None:
-        lifted = lift(receipt)
-        self.root = lifted if self.root is None else join(self.root, lifted)
+        self.segments.append(receipt)
+
+    @property
+    def root(self) -> SuccinctReceipt | None:
+        return compose(self.segments) if self.segments else None
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,10 @@ def prove_session(
         on_segment=on_segment,
         keep_segments=False,
     )
-    if spans.root is None:
+    root = spans.root
+    if root is None:
         raise VerificationError("execution produced no segments")
-    receipt = finalize(spans.root, session.journal)
+    receipt = finalize(root, session.journal)
     if receipt.claim != session.claim():
         raise VerificationError("the joined receipt claim differs from the session claim")
     return ProvedSession(receipt, session)

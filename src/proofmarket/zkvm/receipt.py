@@ -25,6 +25,7 @@ a u16 format version so that old receipts stay readable::
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from enum import IntEnum
@@ -600,6 +601,31 @@ def join(left: SuccinctReceipt, right: SuccinctReceipt) -> SuccinctReceipt:
     return SuccinctReceipt(
         claim, seal, left.first_segment, left.segment_count + right.segment_count
     )
+
+
+def compose(segments: list[SegmentReceipt]) -> SuccinctReceipt:
+    """One span receipt for consecutive segment receipts that were each verified already.
+
+    What a chain of ``lift``/``join`` gives, without re-verifying every seal at every step
+    (each ``join`` verifies both sides, so a left-to-right fold checks the first segment
+    n times). The chaining is checked here; ``finalize`` verifies every seal once more.
+    """
+    if not segments:
+        raise VerificationError("compose: no segment receipts")
+    claim = segments[0].claim
+    for prev, seg in itertools.pairwise(segments):
+        if seg.index != prev.index + 1:
+            raise VerificationError(
+                f"compose: segment {seg.index} does not follow segment {prev.index}"
+            )
+        if claim.exit_code.system != SystemExitKind.SYSTEM_SPLIT:
+            raise VerificationError(f"compose: segment {seg.index} follows a final segment")
+        try:
+            claim = claim.join(seg.claim)
+        except ValueError as exc:
+            raise VerificationError(f"compose: segment {seg.index}: {exc}") from None
+    seal = _seal_like(*segments, claim=claim)
+    return SuccinctReceipt(claim, seal, segments[0].index, len(segments))
 
 
 def finalize(root: SuccinctReceipt, journal: bytes) -> Receipt:
