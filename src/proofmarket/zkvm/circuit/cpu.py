@@ -52,6 +52,7 @@ class Layout:
         self.is_real = self._one()
         self.pq = self._one()  # pc = 4·pq + 2^16·ph  (pq < 2^14)
         self.ph = self._one()
+        self.npc = self._one()  # next pc word (keeps the pc constraints at degree 2)
         self.bits = self._many(32)  # instruction word bits
         self.sel = self._many(len(INSNS))  # one-hot instruction kind
         self.v1 = self._many(2)  # rs1 value limbs
@@ -532,12 +533,12 @@ class CpuAir(Air):
         b.assert_every_row(jal * bit[21], name="jal target aligned")
         nxt_real = b.main_next(L.is_real)
         nxt_pcw = b.main_next(L.pq) + b.main_next(L.ph) * (1 << 14)
-        b.assert_transition(nxt_real * (nxt_pcw - npcw), name="next pc")
+        npc = m(L.npc)
+        b.assert_every_row(npc - npcw, name="next pc word")
+        b.assert_transition(nxt_real * (nxt_pcw - npc), name="next pc")
         b.assert_first_row(pcw - b.public(PUB_PRE_PC), name="pre-state pc")
-        b.assert_transition(
-            (real - nxt_real) * (npcw - b.public(PUB_POST_PC)), name="post-state pc"
-        )
-        b.assert_last_row(real * (npcw - b.public(PUB_POST_PC)), name="post-state pc (full table)")
+        b.assert_transition((real - nxt_real) * (npc - b.public(PUB_POST_PC)), name="post-state pc")
+        b.assert_last_row(real * (npc - b.public(PUB_POST_PC)), name="post-state pc (full table)")
 
         # --- range checks --------------------------------------------------------------
         def u16(v: ExprLike, mult: ExprLike, name: str) -> None:

@@ -116,6 +116,7 @@ def build_traces(
     pc = rec[:, ic.REC_PC]
     T[:, L.pq] = (pc & 0xFFFF) >> 2
     T[:, L.ph] = pc >> 16
+    T[:, L.npc] = rec[:, ic.REC_NEXT_PC] >> 2
     for i in range(32):
         T[:, L.bits[i]] = (w >> i) & 1
     T[np.arange(n), np.array(L.sel)[kind]] = 1
