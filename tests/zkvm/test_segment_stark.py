@@ -63,10 +63,10 @@ def test_segment_stark_binds_pre_and_post_states() -> None:
 def test_skipped_page_out_in_a_segment_witness_does_not_verify() -> None:
     seg = split_segment()
     wit = segment_witness(seg)
-    blocks = wit.traces[3]
+    blocks = wit.traces[2]
     dropped = (blocks[:, BlockCols.TREE] == 1) & (blocks[:, BlockCols.PAGE] == blocks[0, 2])
     traces = list(wit.traces)
-    traces[3] = blocks[~dropped]
+    traces[2] = blocks[~dropped]
     proof = prove_machine(segment_machine(), traces, wit.publics, TEST, check=False)
     pre, post = seg.pre_state, seg.post_state
     with pytest.raises(VerificationError):

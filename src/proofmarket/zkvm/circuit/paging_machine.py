@@ -1,13 +1,13 @@
 """The whole segment machine: execution tables plus paging tables, proven as one STARK.
 
-:func:`segment_machine` composes the execution tables (``circuit/prove.py``: CPU, u16,
-byte logic) with the paging tables (``circuit/paging.py``) and the width-24 Poseidon2
-chip, in place of the memory boundary table. Its public inputs are the CPU statement
-(pre and post pc, journal length, the final HALT's exit; the journal bytes are statement
-bus terms, see ``circuit/statement.py``) and the pre and post page-tree roots (node
-table), so a verifying proof binds both ``SystemState``\\ s of the segment's claim, its
-exit and the journal bytes it wrote: the execution started from the memory under the
-pre root and left the memory under the post root.
+:func:`segment_machine` composes the execution tables (``circuit/prove.py``: CPU and the
+fixed u16-range / byte-logic table) with the paging tables (``circuit/paging.py``) and
+the width-24 Poseidon2 chip, in place of the memory boundary table. Its public inputs
+are the CPU statement (pre and post pc, journal length, the final HALT's exit; the
+journal bytes are statement bus terms, see ``circuit/statement.py``) and the pre and
+post page-tree roots (node table), so a verifying proof binds both ``SystemState``\\ s
+of the segment's claim, its exit and the journal bytes it wrote: the execution started
+from the memory under the pre root and left the memory under the post root.
 
 Every touched page is paged in and paged out, the final (halted) segment included; a
 halted segment's claim has the all-zero post state, so its post root is proven but not
@@ -30,17 +30,16 @@ from proofmarket.zkvm.circuit.paging_trace import PagingWitness, digest_ints, pa
 from proofmarket.zkvm.circuit.prove import cpu_statement, execution_tables, segment_traces
 from proofmarket.zkvm.circuit.record import record_segment
 from proofmarket.zkvm.circuit.statement import CpuStatement
-from proofmarket.zkvm.circuit.tables import u16_multiplicities
+from proofmarket.zkvm.circuit.tables import fixed_trace, u16_multiplicities
 from proofmarket.zkvm.layout import MAX_SEGMENT_PO2, PAGE_WORDS
 from proofmarket.zkvm.segment import Segment
 
 _HEIGHTS = range(1, MAX_SEGMENT_PO2 + 2)
-U16_TABLE = 1  # index of the u16 table in execution_tables()
 
 
 @lru_cache(maxsize=1)
 def segment_machine() -> Machine:
-    """CPU, u16, bitwise, page blocks, page nodes, Poseidon2 chip (in this order).
+    """CPU, fixed (u16 range and byte logic), page blocks, page nodes, Poseidon2 chip.
 
     One shared instance, so each AIR builds its constraint system and id once per process
     rather than once per proof and per verification.
@@ -98,8 +97,9 @@ def segment_witness(segment: Segment) -> SegmentWitness:
     u16 = ex.u16.copy()
     u16 -= u16_multiplicities(np.concatenate([b[:, bd.INIT_LO], b[:, bd.INIT_HI]]))
     u16 += u16_multiplicities(limbs.reshape(-1))
-    traces = [ex.cpu, u16, ex.bitwise, paging.blocks, paging.nodes, chip_rows(paging.chip_inputs)]
-    publics = [list(ex.publics), [], [], [], paging.public_inputs(), []]
+    fixed = fixed_trace(u16, ex.bitwise)
+    traces = [ex.cpu, fixed, paging.blocks, paging.nodes, chip_rows(paging.chip_inputs)]
+    publics = [list(ex.publics), [], [], paging.public_inputs(), []]
     return SegmentWitness(traces, publics, paging, post_pages, cpu_statement(ex))
 
 
@@ -135,11 +135,10 @@ def verify_segment_stark(
         statement.publics(),
         [],
         [],
-        [],
         digest_ints(pre_root) + digest_ints(post_root),
         [],
     ]
-    heights = [log_cpu_rows, None, None, None, None, None]
+    heights = [log_cpu_rows, None, None, None, None]
     return verify_machine(
         segment_machine(),
         proof,

@@ -18,29 +18,22 @@ from proofmarket.zkvm.circuit.boundary import MemoryBoundaryAir
 from proofmarket.zkvm.circuit.cpu import CpuAir
 from proofmarket.zkvm.circuit.record import SegmentRecord, record_segment
 from proofmarket.zkvm.circuit.statement import CpuStatement
-from proofmarket.zkvm.circuit.tables import (
-    BITWISE_LOG_ROWS,
-    U16_LOG_ROWS,
-    BitwiseTableAir,
-    U16TableAir,
-)
+from proofmarket.zkvm.circuit.tables import FIXED_LOG_ROWS, FixedTableAir, fixed_trace
 from proofmarket.zkvm.circuit.trace import CircuitTraces, UnsupportedInstruction, build_traces
 from proofmarket.zkvm.layout import MAX_SEGMENT_PO2
 from proofmarket.zkvm.segment import Segment
 
 CPU_AIR = CpuAir()
 BOUNDARY_AIR = MemoryBoundaryAir()
-U16_AIR = U16TableAir()
-BITWISE_AIR = BitwiseTableAir()
+FIXED_AIR = FixedTableAir()
 _HEIGHTS = range(CPU_AIR.min_log_rows(), MAX_SEGMENT_PO2 + 1)
 
 
 def execution_tables() -> list[Table]:
-    """CPU, u16 range and byte-logic tables (in this order)."""
+    """The CPU table and the fixed u16-range / byte-logic table (in this order)."""
     return [
         Table(CPU_AIR, _HEIGHTS, name="cpu"),
-        Table(U16_AIR, U16_LOG_ROWS, name="u16"),
-        Table(BITWISE_AIR, BITWISE_LOG_ROWS, name="bitwise"),
+        Table(FIXED_AIR, FIXED_LOG_ROWS, name="fixed"),
     ]
 
 
@@ -66,8 +59,8 @@ def cpu_statement(traces: CircuitTraces) -> CpuStatement:
 def machine_traces(traces: CircuitTraces) -> tuple[list[np.ndarray], list[list[int]]]:
     """Traces and public inputs in :func:`standalone_machine`'s table order."""
     return (
-        [traces.cpu, traces.u16, traces.bitwise, traces.boundary],
-        [traces.publics, [], [], []],
+        [traces.cpu, fixed_trace(traces.u16, traces.bitwise), traces.boundary],
+        [traces.publics, [], []],
     )
 
 
@@ -95,8 +88,8 @@ def verify_segment_circuit(
 
     Raises :class:`~proofmarket.stark.VerificationError` when it does not verify.
     """
-    pubs = [statement.publics(), [], [], []]
-    heights = [log_cpu_rows, None, None, None]
+    pubs = [statement.publics(), [], []]
+    heights = [log_cpu_rows, None, None]
     return verify_machine(
         standalone_machine(),
         proof,

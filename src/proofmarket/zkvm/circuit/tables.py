@@ -1,9 +1,9 @@
-"""Fixed lookup tables of the segment circuit: 16-bit range and byte logic.
+"""The fixed lookup table of the segment circuit: 16-bit range and byte logic.
 
-Both are preprocessed (their contents are committed once per size and cached), with one
-main column of multiplicities per tuple kind, so any table of the machine range-checks a
-limb by a lookup on :data:`~.buses.U16_BUS` or computes a byte ``and``/``or``/``xor`` by
-a lookup on :data:`~.buses.BITWISE_BUS`.
+It is preprocessed (its contents are committed once per size and cached), with one main
+column of multiplicities per tuple kind, so any table of the machine range-checks a limb
+by a lookup on :data:`~.buses.U16_BUS` or computes a byte ``and``/``or``/``xor`` by a
+lookup on :data:`~.buses.BITWISE_BUS`.
 """
 
 from __future__ import annotations
@@ -13,41 +13,34 @@ import numpy as np
 from proofmarket.stark.air import Air, AirBuilder
 from proofmarket.zkvm.circuit.buses import BITWISE_BUS, U16_BUS
 
-U16_LOG_ROWS = 16
 BITWISE_LOG_ROWS = 16
+U16_LOG_ROWS = 16
 BITWISE_OPS = 4  # 0 and, 1 or, 2 xor, 3 byte pair (range check of x and y)
 BYTE_PAIR = 3
 
 
-class U16TableAir(Air):
-    """Provides every value 0…65535 once per row, ``mult`` times."""
-
-    name = "zkvm-u16"
-
-    def __init__(self) -> None:
-        super().__init__(main_width=1, preprocessed_width=1)
-
-    def min_log_rows(self) -> int:
-        return U16_LOG_ROWS
-
-    def preprocessed_trace(self, log_n: int) -> np.ndarray:
-        return np.arange(1 << log_n, dtype=np.uint64).reshape(-1, 1)
-
-    def define(self, b: AirBuilder) -> None:
-        b.provide([b.pre(0)], b.main(0), bus=U16_BUS, name="u16 value")
+FIXED_LOG_ROWS = 16
+FIXED_COLUMNS = BITWISE_OPS + 1  # multiplicities: and, or, xor, byte pair, u16 value
+U16_COLUMN = BITWISE_OPS
 
 
-class BitwiseTableAir(Air):
-    """Row ``x·256 + y`` provides ``(op, x, y, x op y)`` for and, or, xor, and
-    ``(3, x, y, 0)``, a range check of two bytes at once."""
+class FixedTableAir(Air):
+    """The fixed 2^16-row table behind both lookup buses, one row per byte pair (x, y):
+    it provides ``(op, x, y, x op y)`` on :data:`~.buses.BITWISE_BUS` for and, or, xor and
+    ``(3, x, y, 0)`` (a range check of two bytes), and ``x·256 + y`` on
+    :data:`~.buses.U16_BUS`, each with its own multiplicity column.
 
-    name = "zkvm-bitwise"
+    One table instead of a u16 table and a byte table of the same height: one
+    preprocessed commitment, one main and one LogUp commitment fewer per segment.
+    """
+
+    name = "zkvm-fixed"
 
     def __init__(self) -> None:
-        super().__init__(main_width=BITWISE_OPS, preprocessed_width=6)
+        super().__init__(main_width=FIXED_COLUMNS, preprocessed_width=6)
 
     def min_log_rows(self) -> int:
-        return BITWISE_LOG_ROWS
+        return FIXED_LOG_ROWS
 
     def preprocessed_trace(self, log_n: int) -> np.ndarray:
         idx = np.arange(1 << log_n, dtype=np.uint64)
@@ -58,6 +51,12 @@ class BitwiseTableAir(Air):
         x, y = b.pre(0), b.pre(1)
         for op in range(BITWISE_OPS):
             b.provide([op, x, y, b.pre(2 + op)], b.main(op), bus=BITWISE_BUS, name=f"op {op}")
+        b.provide([x * 256 + y], b.main(U16_COLUMN), bus=U16_BUS, name="u16 value")
+
+
+def fixed_trace(u16: np.ndarray, bitwise: np.ndarray) -> np.ndarray:
+    """The fixed table's main trace from the u16 and byte-logic multiplicities."""
+    return np.hstack([bitwise, u16]).astype(np.uint64)
 
 
 def u16_multiplicities(values: np.ndarray) -> np.ndarray:
