@@ -213,3 +213,23 @@ def test_compose_checks_order_and_chaining(
         compose([last, dataclasses.replace(receipts[0], index=last.index + 1)])
     with pytest.raises(VerificationError, match="no segment"):
         compose([])
+
+
+def test_a_segment_too_big_for_this_machine_is_refused_before_proving(
+    iter_segments: tuple[bytes, bytes, list[Segment]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clear refusal instead of the kernel killing the prover partway through."""
+    import sys
+
+    zprove = sys.modules["proofmarket.zkvm.prove"]  # the package re-exports a `prove` function
+    monkeypatch.setattr(zprove, "physical_memory", lambda: 256 << 20)
+
+    def must_not_prove(*_: object) -> None:
+        raise AssertionError("proving started")
+
+    monkeypatch.setattr("proofmarket.zkvm.stark_seal.make_stark_seal", must_not_prove)
+    with pytest.raises(ProverUnavailable, match=r"GiB but this machine has 0\.2 GiB"):
+        prove_segment(iter_segments[2][0], dev_mode=False)
+    monkeypatch.setattr(zprove, "physical_memory", lambda: None)  # unknown: no refusal
+    with pytest.raises(AssertionError, match="proving started"):
+        prove_segment(iter_segments[2][0], dev_mode=False)

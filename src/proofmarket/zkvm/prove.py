@@ -16,6 +16,7 @@ serve either) makes real proving fail with ``ProverUnavailable``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,10 +72,39 @@ def prove_segment(segment: Segment, *, dev_mode: bool, profile: str = "default")
     return receipt
 
 
+PROVE_BYTES_PER_ROW = 10 * 1024
+"""Peak prover memory per CPU-table row (measured: 9.7 GiB at 2^20 rows, 2.8 GiB at 2^18;
+``bench/prove_bench.py``)."""
+PROVE_BASE_BYTES = 512 << 20
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM on this machine (None where the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_prover_memory(segment: Segment) -> None:
+    """Refuse, before any work, a segment whose proof cannot fit in this machine's RAM
+    (the prover would otherwise be killed by the kernel partway through)."""
+    rows = 1 << max(1, (segment.user_cycles - 1).bit_length())
+    need = PROVE_BASE_BYTES + rows * PROVE_BYTES_PER_ROW
+    total = physical_memory()
+    if total is not None and need > total:
+        raise ProverUnavailable(
+            f"segment {segment.index}: proving its {rows:,}-row trace needs about "
+            f"{need / 2**30:.1f} GiB but this machine has {total / 2**30:.1f} GiB; prove "
+            "with a smaller --segment-po2 (each step down halves the memory)"
+        )
+
+
 def _prove_segment_stark(segment: Segment, profile: str) -> SegmentReceipt:
     from proofmarket.zkvm.circuit.trace import UnsupportedInstruction
     from proofmarket.zkvm.stark_seal import make_stark_seal
 
+    check_prover_memory(segment)
     try:
         seal = make_stark_seal(segment, profile)
     except UnsupportedInstruction as exc:

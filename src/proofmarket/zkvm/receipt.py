@@ -64,7 +64,8 @@ class ReceiptFormatError(ReceiptError, ValueError):
 
 
 class ProverUnavailable(ReceiptError, NotImplementedError):
-    """Real (non-dev) proving was asked for, but the STARK prover does not exist yet."""
+    """Real (non-dev) proving was asked for but cannot be done: the circuit has no row for
+    something the segment did, or this machine has too little memory for the segment."""
 
 
 def dev_mode_enabled_by_env() -> bool:
