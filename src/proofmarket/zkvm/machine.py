@@ -421,22 +421,21 @@ class Machine:
             st[ic.ST_UCYC] += 1
             st[ic.ST_PC] += 4
             return (StopKind.HALT if kind == HALT_TERMINATE else StopKind.PAUSE), a0 >> 8
+        length = pointer = 0  # READ/WRITE: the length register and the buffer
+        before: list[int] = []  # the buffer's words before and after (recording only)
+        after: list[int] = []
         if sel == SYS_READ:
             n = min(a1, self.input.remaining())
             self._user_range(a0, n, "READ")
             k = self._fit(a0, n, True)
             if k < 0:
                 return StopKind.SPLIT, 0
+            length, pointer = a1, a0
             before = self._words(a0, k) if self._recording() else []
             if k:
                 self._write_bytes(a0, self.input.take(k))
+            after = self._words(a0, k) if before else []
             result, extra = k, _words_spanned(a0, k)
-            self._record_ecall(sel, a0, result, length=a1, pointer=a0)
-            self._record_io(a0, k, before, self._words(a0, k) if before else [], write=False)
-            regs[10] = result
-            st[ic.ST_UCYC] += 1 + extra
-            st[ic.ST_PC] += 4
-            return None
         elif sel == SYS_WRITE:
             if a0 not in (FD_STDOUT, FD_STDERR, FD_JOURNAL):
                 raise GuestFault(self.pc, f"WRITE to unknown file descriptor {a0}")
@@ -444,17 +443,11 @@ class Machine:
             k = self._fit(a1, a2, False)
             if k < 0:
                 return StopKind.SPLIT, 0
+            length, pointer = a2, a1
             data = self._read_bytes(a1, k) if k else b""
             {FD_STDOUT: self.stdout, FD_STDERR: self.stderr, FD_JOURNAL: self.journal}[a0] += data
+            before = after = self._words(a1, k) if self._recording() else []
             result, extra = k, _words_spanned(a1, k)
-            self._record_ecall(sel, a0, result, length=a2, pointer=a1)
-            if self._recording():
-                words = self._words(a1, k)
-                self._record_io(a1, k, words, words, write=True)
-            regs[10] = result
-            st[ic.ST_UCYC] += 1 + extra
-            st[ic.ST_PC] += 4
-            return None
         elif sel == SYS_INPUT_LEN:
             result = min(self.input.remaining(), MASK)
         elif sel == SYS_CYCLE_COUNT:
@@ -468,7 +461,8 @@ class Machine:
             raise GuestPanic(message, self.pc)
         else:
             raise GuestFault(self.pc, f"unknown syscall selector t0={sel}")
-        self._record_ecall(sel, a0, result)
+        self._record_ecall(sel, a0, result, length=length, pointer=pointer)
+        self._record_io(pointer, result, before, after, write=sel == SYS_WRITE)
         regs[10] = result
         st[ic.ST_UCYC] += 1 + extra
         st[ic.ST_PC] += 4

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from proofmarket.stark.air import Air, AirBuilder
-from proofmarket.stark.expr import Expr, ExprLike, lift
+from proofmarket.stark.expr import Expr, ExprLike, lift, sum_exprs
 from proofmarket.zkvm.circuit.buses import (
     BITWISE_BUS,
     JOURNAL_BUS,
@@ -717,14 +717,14 @@ class CpuAir(Air):
         inb = [m(i) for i in L.inb]
         for k in (*L.lsel, *L.hsel):
             b.assert_every_row(m(k) * (m(k) - 1), name="I/O byte range boolean")
-        b.assert_every_row(sum_bytes_flat(lsel) - io, name="I/O first byte one-hot")
-        b.assert_every_row(sum_bytes_flat(hsel) - io, name="I/O end byte one-hot")
+        b.assert_every_row(sum_exprs(lsel) - io, name="I/O first byte one-hot")
+        b.assert_every_row(sum_exprs(hsel) - io, name="I/O end byte one-hot")
         lo_val = lsel[1] + lsel[2] * 2 + lsel[3] * 3
         for j in range(4):
-            starts = sum_bytes_flat(lsel[: j + 1])  # lo <= j
-            ends = sum_bytes_flat(hsel[j:])  # hi > j
+            starts = sum_exprs(lsel[: j + 1])  # lo <= j
+            ends = sum_exprs(hsel[j:])  # hi > j
             b.assert_every_row(inb[j] - starts * ends, name=f"I/O byte {j} moved")
-        nb = sum_bytes_flat(inb)
+        nb = sum_exprs(inb)
         nxt_r = nx(L.sel[INDEX["io_read"]])
         nxt_w = nx(L.sel[INDEX["io_write"]])
         nxt_io, nxt_first = nxt_r + nxt_w, nx(L.first)
@@ -787,11 +787,3 @@ class CpuAir(Air):
         b.assert_last_row(real * (halted - s_halt), name="halted: ends with HALT (full table)")
         b.assert_every_row(s_halt * (old3[0] - b.public(PUB_EXIT_LO)), name="exit a0 low")
         b.assert_every_row(s_halt * (old3[1] - b.public(PUB_EXIT_HI)), name="exit a0 high")
-
-
-def sum_bytes_flat(parts: list[Expr]) -> Expr:
-    """Σ parts (flags added up)."""
-    out: Expr = lift(0)
-    for p in parts:
-        out = out + p
-    return out

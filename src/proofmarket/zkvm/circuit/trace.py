@@ -126,7 +126,7 @@ def build_traces(
     writes = _trait(kind, lambda i: i.rd)
     load = _trait(kind, lambda i: i.load)
     store = _trait(kind, lambda i: i.store)
-    sc = _syscall_rows(rec, kind)
+    sc = _SyscallRows(rec, kind)
     v1 = np.where(uses1, rec[:, ic.REC_RS1_VAL], 0)
     v1 = np.where(sc.rw, rec[:, ic.REC_MEM_ADDR], v1)  # the length register
     v1 = np.where(sc.first_w, sc.pointer, v1)  # WRITE's buffer pointer a1
@@ -383,7 +383,7 @@ def build_traces(
     old3 = np.where(act[:, 3], pval[:, 3], 0)
     T[:, L.old3[0]], T[:, L.old3[1]] = _lo(old3), _hi(old3)
 
-    sc.fill(T, result)
+    sc.fill(T, new3)
 
     # boundary table: first state and last state of each touched word
     last = np.ones(len(order), dtype=bool)
@@ -505,8 +505,8 @@ class _SyscallRows:
         wbytes = ((words[:, None] >> (8 * np.arange(4))[None, :]) & 255).astype(np.uint8)
         self.journal = wbytes[self.inb & self.jr[:, None]].tobytes()
 
-    def fill(self, T: np.ndarray, result: np.ndarray) -> None:
-        """Write the syscall columns of the CPU trace ``T``."""
+    def fill(self, T: np.ndarray, new3: np.ndarray) -> None:
+        """Write the syscall columns of the CPU trace ``T`` (``new3``: slot 3's new words)."""
         L = LAYOUT
         for col, flag in zip(
             L.sys, (self.s_halt, self.s_read, self.s_write, self.s_other), strict=True
@@ -522,9 +522,8 @@ class _SyscallRows:
             T[:, L.lsel[j]] = self.io & (self.lo == j)
             T[:, L.hsel[j]] = self.io & (self.hi == j + 1)
             T[:, L.inb[j]] = self.inb[:, j]
-        new = T[:, L.new3[0]] | (T[:, L.new3[1]] << 16)
         for j in range(4):
-            T[:, L.iob[j]] = np.where(self.io_r & self.inb[:, j], (new >> (8 * j)) & 255, 0)
+            T[:, L.iob[j]] = np.where(self.io_r & self.inb[:, j], (new3 >> (8 * j)) & 255, 0)
         T[:, L.first], T[:, L.last] = self.first, self.last
         T[:, L.rem] = self.rem
         T[:, L.jcount] = self.jcount
@@ -536,7 +535,3 @@ class _SyscallRows:
             return [self.journal_len, 0, 0, 0]
         a0 = int(rec[halts[-1], ic.REC_RS2_VAL])
         return [self.journal_len, 1, a0 & 0xFFFF, a0 >> 16]
-
-
-def _syscall_rows(rec: np.ndarray, kind: np.ndarray) -> _SyscallRows:
-    return _SyscallRows(rec, kind)
