@@ -25,7 +25,6 @@ a u16 format version so that old receipts stay readable::
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass
 from enum import IntEnum
@@ -513,6 +512,32 @@ def composite_seal(segments: list[SegmentReceipt]) -> Seal:
     return Seal(SealKind.COMPOSITE, body)
 
 
+def _chained_claim(segments: list[SegmentReceipt], first: int, what: str) -> ReceiptClaim:
+    """The claim of consecutive segments from ``first``: indices in order, only the last
+    Halted/Paused, each split segment's post state the next one's pre state (no seal is
+    checked here)."""
+    if not segments:
+        raise VerificationError(f"{what}: no segment receipts")
+    joined: ReceiptClaim | None = None
+    for k, seg in enumerate(segments):
+        if seg.index != first + k:
+            raise VerificationError(
+                f"{what}: segment order: expected segment {first + k}, found {seg.index}"
+            )
+        if joined is None:
+            joined = seg.claim
+            continue
+        if joined.exit_code.system != SystemExitKind.SYSTEM_SPLIT:
+            raise VerificationError(f"{what}: segment {seg.index} follows a final segment")
+        if joined.post != seg.claim.pre:
+            raise VerificationError(
+                f"{what}: segment {seg.index} does not start where segment {seg.index - 1} ended"
+            )
+        joined = joined.join(seg.claim)
+    assert joined is not None
+    return joined
+
+
 def verify_chain(
     segments: list[SegmentReceipt], claim: ReceiptClaim, first: int, what: str
 ) -> None:
@@ -520,28 +545,13 @@ def verify_chain(
 
     Each segment must be a STARK receipt; a split segment's post state must be the next
     one's pre state, only the last may be Halted/Paused, and joining the segment claims
-    must give ``claim`` exactly.
+    must give ``claim`` exactly. The chaining is checked before any seal (it is cheap).
     """
-    if not segments:
-        raise VerificationError(f"{what}: no segment receipts")
-    joined: ReceiptClaim | None = None
-    for k, seg in enumerate(segments):
+    joined = _chained_claim(segments, first, what)
+    for seg in segments:
         if seg.seal.kind != SealKind.STARK:
             raise VerificationError(f"{what}: segment {seg.index} is not a STARK receipt")
-        if seg.index != first + k:
-            raise VerificationError(
-                f"{what}: segment order: expected segment {first + k}, found {seg.index}"
-            )
         seg.verify_integrity()
-        if joined is not None:
-            if joined.exit_code.system != SystemExitKind.SYSTEM_SPLIT:
-                raise VerificationError(f"{what}: segment {seg.index} follows a final segment")
-            if joined.post != seg.claim.pre:
-                raise VerificationError(
-                    f"{what}: segment {seg.index} does not start where segment "
-                    f"{seg.index - 1} ended"
-                )
-        joined = seg.claim if joined is None else joined.join(seg.claim)
     if joined != claim:
         raise VerificationError(f"{what}: the segment claims do not join to the receipt claim")
 
@@ -611,22 +621,9 @@ def compose(segments: list[SegmentReceipt]) -> SuccinctReceipt:
     (each ``join`` verifies both sides, so a left-to-right fold checks the first segment
     n times). The chaining is checked here; ``finalize`` verifies every seal once more.
     """
-    if not segments:
-        raise VerificationError("compose: no segment receipts")
-    claim = segments[0].claim
-    for prev, seg in itertools.pairwise(segments):
-        if seg.index != prev.index + 1:
-            raise VerificationError(
-                f"compose: segment {seg.index} does not follow segment {prev.index}"
-            )
-        if claim.exit_code.system != SystemExitKind.SYSTEM_SPLIT:
-            raise VerificationError(f"compose: segment {seg.index} follows a final segment")
-        try:
-            claim = claim.join(seg.claim)
-        except ValueError as exc:
-            raise VerificationError(f"compose: segment {seg.index}: {exc}") from None
-    seal = _seal_like(*segments, claim=claim)
-    return SuccinctReceipt(claim, seal, segments[0].index, len(segments))
+    first = segments[0].index if segments else 0
+    claim = _chained_claim(segments, first, "compose")
+    return SuccinctReceipt(claim, _seal_like(*segments, claim=claim), first, len(segments))
 
 
 def finalize(root: SuccinctReceipt, journal: bytes) -> Receipt:

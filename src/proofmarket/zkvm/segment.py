@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from proofmarket.zkvm.claim import (
     DIGEST_BYTES,
@@ -40,6 +41,9 @@ from proofmarket.zkvm.memory import (
     root_from_proof,
     zero_subtree,
 )
+
+if TYPE_CHECKING:
+    from proofmarket.zkvm.machine import Machine
 
 SEGMENT_MAGIC = b"PMSG"
 SEGMENT_VERSION = 1
@@ -221,6 +225,21 @@ class _Reader:
         return self.pos == len(self.data)
 
 
+def replay_machine(segment: Segment, backend: str | None = None) -> Machine:
+    """A machine holding only the segment's pages and input, at its pre-state pc: what a
+    replay (checking, or recording the circuit's trace) runs the segment on."""
+    from proofmarket.zkvm.machine import GuestInput, Machine
+
+    return Machine(
+        segment.pages,
+        segment.pre_state.pc,
+        GuestInput(segment.input, segment.input_remaining, replay=True),
+        start_cycle=segment.start_cycle,
+        strict=True,
+        backend=backend,
+    )
+
+
 def replay_segment(segment: Segment, *, backend: str | None = None) -> SystemState:
     """Re-execute ``segment`` alone from its pre-state; return the post state it reaches.
 
@@ -230,7 +249,7 @@ def replay_segment(segment: Segment, *, backend: str | None = None) -> SystemSta
     ``SYSTEM_STATE_ZERO`` for a halted segment (like RISC Zero); callers compare it with
     ``segment.post_state``.
     """
-    from proofmarket.zkvm.machine import GuestInput, Machine, StopKind
+    from proofmarket.zkvm.machine import StopKind
 
     pc = segment.pre_state.pc
     if pc & 3 or not USER_START <= pc < USER_END:
@@ -240,14 +259,7 @@ def replay_segment(segment: Segment, *, backend: str | None = None) -> SystemSta
     leaves = page_digests(segment.pages)
     if root_from_proof(leaves, segment.proof) != segment.pre_state.merkle_root:
         raise ReplayError("segment pages do not match its pre-state Merkle root")
-    machine = Machine(
-        segment.pages,
-        segment.pre_state.pc,
-        GuestInput(segment.input, segment.input_remaining, replay=True),
-        start_cycle=segment.start_cycle,
-        strict=True,
-        backend=backend,
-    )
+    machine = replay_machine(segment, backend)
     run = machine.run_segment(segment.po2, record=False)
     exit_code = {
         StopKind.SPLIT: ExitCode.system_split(),

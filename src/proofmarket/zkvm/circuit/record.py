@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from proofmarket.zkvm.layout import PAGE_BYTES
-from proofmarket.zkvm.segment import Segment
+from proofmarket.zkvm.segment import Segment, replay_machine
 
 
 @dataclass
@@ -34,16 +34,7 @@ class SegmentRecord:
 
 def record_segment(segment: Segment) -> SegmentRecord:
     """Replay ``segment`` (numba backend) recording every instruction it executes."""
-    from proofmarket.zkvm.machine import GuestInput, Machine
-
-    machine = Machine(
-        segment.pages,
-        segment.pre_state.pc,
-        GuestInput(segment.input, segment.input_remaining, replay=True),
-        start_cycle=segment.start_cycle,
-        strict=True,
-        backend="numba",
-    )
+    machine = replay_machine(segment, "numba")
     machine.start_recording((1 << segment.po2) + 1)
     run = machine.run_segment(segment.po2, record=False)
     return SegmentRecord(machine.records.copy(), dict(segment.pages), run.pc)
