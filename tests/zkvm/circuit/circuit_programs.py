@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from proofmarket.zkvm.circuit import prove as cp
+from proofmarket.zkvm.circuit.record import record_segment
+from proofmarket.zkvm.circuit.trace import CircuitTraces
 from proofmarket.zkvm.isa import asm, load_imm
 from proofmarket.zkvm.segment import Segment
+from proofmarket.zkvm.session import Session
 
 DATA = 0x0030_0000
 NOP = asm("addi", "zero", "zero", 0)
@@ -158,3 +162,14 @@ def first_segment(
 
     elf = make_elf(code + halt(exit_code), b"\0" * 4 + data_bytes(), data_addr=DATA - 4)
     return execute(elf, input, segment_po2=po2).segments[0]
+
+
+def check_session(session: Session) -> list[CircuitTraces]:
+    """Every segment satisfies the execution tables; their journals are the session's."""
+    out, journal = [], b""
+    for seg in session.segments:
+        traces = cp.segment_traces(record_segment(seg))
+        journal += cp.check_segment_circuit(traces).journal
+        out.append(traces)
+    assert journal == session.journal
+    return out

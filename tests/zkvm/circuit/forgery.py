@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from proofmarket.stark import check_machine
 from proofmarket.stark import field as F
 from proofmarket.stark.air import Kind
 from proofmarket.stark.trace_check import RowFrame
@@ -38,8 +37,7 @@ AIR = cp.CPU_AIR
 
 def check(t: CircuitTraces) -> None:
     """The engine's full check (constraints of every table and bus balance)."""
-    tr, pubs = cp.machine_traces(t)
-    check_machine(cp.standalone_machine(), tr, pubs, statement_terms=cp.cpu_statement(t).terms())
+    cp.check_segment_circuit(t)
 
 
 def _eval(cpu: np.ndarray, exprs: list[Any], publics: list[int]) -> list[np.ndarray]:

@@ -7,7 +7,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from proofmarket.stark import check_machine
 from proofmarket.stark import field as F
 from proofmarket.stark.air import TraceCheckError
 from proofmarket.zkvm.circuit import prove as cp
@@ -25,8 +24,7 @@ def traces() -> CircuitTraces:
 
 
 def _check(t: CircuitTraces) -> None:
-    tr, pubs = cp.machine_traces(t)
-    check_machine(cp.standalone_machine(), tr, pubs, statement_terms=cp.cpu_statement(t).terms())
+    cp.check_segment_circuit(t)
 
 
 def _rows_of(t: CircuitTraces, name: str) -> np.ndarray:

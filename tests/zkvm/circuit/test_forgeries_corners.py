@@ -7,34 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from proofmarket.stark import check_machine
-from proofmarket.zkvm.circuit import prove as cp
 from proofmarket.zkvm.circuit.cpu import LAYOUT
 from proofmarket.zkvm.circuit.isa_table import INDEX
-from proofmarket.zkvm.circuit.record import record_segment
-from proofmarket.zkvm.circuit.trace import CircuitTraces
 from proofmarket.zkvm.elf import build_elf
 from proofmarket.zkvm.executor import execute
 from proofmarket.zkvm.isa import asm, load_imm, words_to_bytes
 from proofmarket.zkvm.layout import FD_JOURNAL, FD_STDOUT, PAGE_BYTES, USER_END
 from proofmarket.zkvm.session import Session
+from zkvm.circuit.circuit_programs import check_session
 from zkvm.programs import DATA, TEXT, halt, make_elf, read, write
 
 NOP = asm("addi", "zero", "zero", 0)
-
-
-def _check_session(session: Session) -> list[CircuitTraces]:
-    """Every segment satisfies the execution tables; their journals are the session's."""
-    out, journal = [], b""
-    for seg in session.segments:
-        t = cp.segment_traces(record_segment(seg))
-        tr, pubs = cp.machine_traces(t)
-        statement = cp.cpu_statement(t)
-        check_machine(cp.standalone_machine(), tr, pubs, statement_terms=statement.terms())
-        journal += statement.journal
-        out.append(t)
-    assert journal == session.journal
-    return out
 
 
 def _run(code: list[int], inp: bytes = b"", po2: int = 13, bss: int = 4096) -> Session:
@@ -46,7 +29,7 @@ def test_jalr_to_an_odd_target_clears_bit_0() -> None:
     width = len(load_imm("t0", TEXT + 1))  # same width for any target in TEXT's page
     target = TEXT + 4 * (width + 2)  # skips the nop after the jalr
     code = [*load_imm("t0", target + 1), asm("jalr", "ra", 0, "t0"), NOP]
-    (t,) = _check_session(_run(code))
+    (t,) = check_session(_run(code))
     rows = np.flatnonzero(t.cpu[:, LAYOUT.sel[INDEX["jalr"]]])
     assert t.cpu[rows[0], LAYOUT.s0] == 1  # the low bit was set and dropped
 
@@ -72,7 +55,7 @@ def test_code_and_data_at_the_end_of_user_memory() -> None:
     loads = [(TEXT, words_to_bytes(main), 4 * len(main)), (start, words_to_bytes(last), 4 * words)]
     elf = build_elf(loads, TEXT)
     session = execute(elf, b"", segment_po2=13, keep_segments=True)
-    _check_session(session)
+    check_session(session)
     data = 0x8BAD_F00D  # lbu takes its top byte into the word, sb puts the low one on top
     assert session.journal == bytes([data >> 24, 0, 0, data & 0xFF])
 
@@ -89,7 +72,7 @@ def test_transfers_at_page_boundaries_and_of_one_word() -> None:
     ]
     inp = bytes(range(50, 90))
     session = _run(code, inp)
-    assert len(_check_session(session)) == 1
+    assert len(check_session(session)) == 1
     assert session.journal == inp[:6] + bytes(range(8, 12)) + inp[6:13]
 
 
@@ -102,14 +85,14 @@ def test_halt_as_the_first_row_of_a_segment() -> None:
     cut = probe.segments[0].user_cycles  # the nop the first segment stops before
     session = execute(_nops_then_halt(cut - (len(halt(0)) - 1)), b"", segment_po2=13)
     assert len(session.segments) == 2
-    t = _check_session(session)[1]
+    t = check_session(session)[1]
     assert t.cpu[0, LAYOUT.sys[0]] == 1 and t.publics[3] == 1
 
 
 def test_a_table_without_padding_rows() -> None:
     """4096 real rows, the last one a HALT: every last-row constraint sees a real row."""
     session = execute(_nops_then_halt(4096 - len(halt(0))), b"", segment_po2=13)
-    (t,) = _check_session(session)
+    (t,) = check_session(session)
     assert t.cpu.shape[0] == 4096 and t.cpu[-1, LAYOUT.sys[0]] == 1
 
 
@@ -117,7 +100,7 @@ def test_a_write_shortened_on_the_first_row_of_a_segment() -> None:
     """A WRITE too long for any segment is moved to a fresh one and shortened there."""
     size = 40_000
     session = _run([*write(FD_JOURNAL, DATA, size)], bss=size)
-    traces = _check_session(session)
+    traces = check_session(session)
     assert 0 < len(session.journal) < size
     second = traces[1]
     assert second.cpu[0, LAYOUT.sys[2]] == 1 and second.cpu[0, LAYOUT.eq] == 0

@@ -12,11 +12,9 @@ import random
 
 import pytest
 
-from proofmarket.stark import check_machine
-from proofmarket.zkvm.circuit import prove as cp
-from proofmarket.zkvm.circuit.record import record_segment
 from proofmarket.zkvm.executor import execute
 from proofmarket.zkvm.layout import FD_JOURNAL, FD_STDOUT, SYS_CYCLE_COUNT, SYS_INPUT_LEN
+from zkvm.circuit.circuit_programs import check_session
 from zkvm.programs import halt, make_elf, read, syscall, write
 from zkvm.test_unicorn_diff import DATA_START, random_program
 
@@ -40,15 +38,7 @@ def _io_program(seed: int) -> list[int]:
 def _check_all_segments(code: list[int], data: bytes, inp: bytes, po2: int) -> int:
     elf = make_elf([*code, *halt(5)], data, data_addr=DATA_START)
     session = execute(elf, inp, segment_po2=po2, keep_segments=True)
-    journal = b""
-    for seg in session.segments:
-        traces = cp.segment_traces(record_segment(seg))
-        tr, pubs = cp.machine_traces(traces)
-        statement = cp.cpu_statement(traces)
-        check_machine(cp.standalone_machine(), tr, pubs, statement_terms=statement.terms())
-        journal += statement.journal
-    assert journal == session.journal
-    return session.segment_count
+    return len(check_session(session))
 
 
 @pytest.mark.parametrize("seed", range(12))

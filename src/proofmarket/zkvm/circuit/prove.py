@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from proofmarket.stark import Machine, Table, prove_machine, verify_machine
+from proofmarket.stark import Machine, Table, check_machine, prove_machine, verify_machine
 from proofmarket.stark.params import DEFAULT, StarkParams
 from proofmarket.zkvm.circuit.boundary import MemoryBoundaryAir
 from proofmarket.zkvm.circuit.cpu import CpuAir
@@ -64,6 +64,18 @@ def machine_traces(traces: CircuitTraces) -> tuple[list[np.ndarray], list[list[i
     )
 
 
+def check_segment_circuit(traces: CircuitTraces) -> CpuStatement:
+    """The engine's full check of the execution tables (every constraint and the bus
+    balance, the journal's statement terms included); returns the statement checked.
+
+    Raises :class:`~proofmarket.stark.air.TraceCheckError` naming the failing constraint.
+    """
+    tr, pubs = machine_traces(traces)
+    statement = cpu_statement(traces)
+    check_machine(standalone_machine(), tr, pubs, statement_terms=statement.terms())
+    return statement
+
+
 def prove_segment_circuit(
     segment: Segment, params: StarkParams = DEFAULT, *, check: bool = True
 ) -> tuple[bytes, CpuStatement]:
@@ -103,6 +115,7 @@ def verify_segment_circuit(
 __all__ = [
     "CpuStatement",
     "UnsupportedInstruction",
+    "check_segment_circuit",
     "cpu_statement",
     "execution_tables",
     "machine_traces",
